@@ -1,0 +1,251 @@
+// The memory map behind the module's three imports: regions of the physical address space, each
+// backed by a device (a behavioural model, a replay, RAM, or hardware through the bridge). Every
+// access is checked, timed on the virtual clock and recorded in the trace.
+import { RegisterIndex, type RegisterBlock } from "./regmap.js";
+import { Trace, OP_READ, OP_WRITE, OP_BARRIER, FLAG_FAULT, FLAG_DMA, BARRIER_NAMES } from "./trace.js";
+
+/** What backs a region. Offsets are relative to the region's base; the bus has already checked
+ * alignment, bounds and width. Values are unsigned 32-bit numbers. */
+export interface Device {
+  read(offset: number, width: number): number;
+  write(offset: number, value: number, width: number): void;
+}
+
+/** Virtual time, in nanoseconds. The bus advances it by `accessNs` on every access, so a model
+ * that needs time (a UART shifting bits out) behaves the same on every run and machine. */
+export class VirtualClock {
+  now = 0;
+  constructor(public accessNs = 100) {}
+
+  /** Moves time forward without an access (a test waiting, a scenario step). */
+  advance(ns: number): void {
+    if (!(ns >= 0)) throw new RangeError(`cannot advance the clock by ${ns} ns`);
+    this.now += ns;
+  }
+}
+
+/** Another bus master (a DMA controller). The bus calls step() before the CPU access that first
+ * reaches the time the master asked for, so the master's accesses interleave with the CPU's in
+ * virtual time. A master makes its own accesses with masterRead/masterWrite. */
+export interface BusMaster {
+  /** Does the work due by `now`; returns the virtual time of its next work, or Infinity. */
+  step(now: number): number;
+}
+
+export interface RegionOptions {
+  name: string;
+  base: number;
+  size: number;
+  device: Device;
+  /** The register map of the block in the region: enables width checks and decoding. */
+  map?: RegisterBlock;
+}
+
+export interface Region {
+  readonly name: string;
+  readonly base: number;
+  readonly size: number;
+  readonly end: number;
+  readonly device: Device;
+  readonly index: RegisterIndex | undefined;
+}
+
+export type FaultKind = "unmapped" | "unaligned" | "width" | "barrier";
+
+/** An access the bus refuses. It propagates through the module and ends the export call. */
+export class BusFault extends Error {
+  constructor(
+    readonly kind: FaultKind,
+    readonly isWrite: boolean,
+    readonly addr: number,
+    readonly width: number,
+    readonly detail: string,
+  ) {
+    super(`bus fault: ${detail}`);
+    this.name = "BusFault";
+  }
+}
+
+const hex8 = (n: number): string => "0x" + (n >>> 0).toString(16).padStart(8, "0");
+
+export class Bus {
+  readonly regions: Region[] = [];
+  readonly clock: VirtualClock;
+  readonly trace: Trace;
+  /** The imports object to instantiate the module with. */
+  readonly imports: { env: { mmio_read: (addr: number, width: number) => number; mmio_write: (addr: number, value: number, width: number) => void; barrier: (kind: number) => void } };
+  private last: Region | undefined;
+  private readonly masters: BusMaster[] = [];
+  /** Earliest time a master asked to run at; Infinity while every master is idle. */
+  private wakeAt = Infinity;
+  private inMasters = false;
+
+  constructor(options: { clock?: VirtualClock; trace?: Trace } = {}) {
+    this.clock = options.clock ?? new VirtualClock();
+    this.trace = options.trace ?? new Trace();
+    this.imports = {
+      env: {
+        mmio_read: (addr, width) => this.read(addr, width),
+        mmio_write: (addr, value, width) => this.write(addr, value, width),
+        barrier: (kind) => this.barrier(kind),
+      },
+    };
+  }
+
+  /** Adds a region; regions may not overlap. */
+  map(options: RegionOptions): Region {
+    const base = options.base >>> 0;
+    const end = base + options.size;
+    if (options.size <= 0 || end > 2 ** 32) throw new RangeError(`region ${options.name}: size 0x${options.size.toString(16)} at ${hex8(base)} does not fit the 32-bit address space`);
+    if ((base & 3) !== 0) throw new RangeError(`region ${options.name}: base ${hex8(base)} is not word-aligned`);
+    for (const r of this.regions) {
+      if (r.name === options.name) throw new Error(`region name ${options.name} is used twice`);
+      if (base < r.end && r.base < end) throw new RangeError(`region ${options.name} (${hex8(base)}..${hex8(end - 1)}) overlaps ${r.name} (${hex8(r.base)}..${hex8(r.end - 1)})`);
+    }
+    if (options.map !== undefined && options.size > options.map.size) throw new RangeError(`region ${options.name}: size 0x${options.size.toString(16)} exceeds the ${options.map.block} block (0x${options.map.size.toString(16)})`);
+    const region: Region = {
+      name: options.name, base, size: options.size, end, device: options.device,
+      index: options.map === undefined ? undefined : new RegisterIndex(options.map),
+    };
+    this.regions.push(region);
+    this.regions.sort((a, b) => a.base - b.base);
+    return region;
+  }
+
+  region(name: string): Region {
+    const r = this.regions.find((x) => x.name === name);
+    if (r === undefined) throw new Error(`no region named ${name} (have: ${this.regions.map((x) => x.name).join(", ") || "none"})`);
+    return r;
+  }
+
+  /** The region holding an address, or undefined. */
+  regionAt(addr: number): Region | undefined {
+    const last = this.last;
+    if (last !== undefined && addr >= last.base && addr < last.end) return last;
+    for (const r of this.regions) {
+      if (addr >= r.base && addr < r.end) {
+        this.last = r;
+        return r;
+      }
+    }
+    return undefined;
+  }
+
+  /** Adds a bus master; it first runs at the next access. */
+  attachMaster(master: BusMaster): void {
+    this.masters.push(master);
+    this.wakeAt = this.clock.now;
+  }
+
+  /** Asks for the masters to run once virtual time reaches `time` (a master that became busy). */
+  wake(time: number): void {
+    if (time < this.wakeAt) this.wakeAt = time;
+  }
+
+  /** Advances virtual time by `ns` and lets the masters do the work due by then. */
+  settle(ns: number): void {
+    this.clock.advance(ns);
+    if (this.clock.now >= this.wakeAt) this.runMasters();
+  }
+
+  private runMasters(): void {
+    if (this.inMasters) return;
+    this.inMasters = true;
+    try {
+      let next = Infinity;
+      for (const m of this.masters) next = Math.min(next, m.step(this.clock.now));
+      this.wakeAt = next;
+    } finally {
+      this.inMasters = false;
+    }
+  }
+
+  /** A read by another bus master: checked and recorded with FLAG_DMA, no clock advance. */
+  masterRead(addr: number, width: number): number {
+    addr >>>= 0;
+    const region = this.check(addr, width, false, FLAG_DMA);
+    const value = region.device.read(addr - region.base, width) >>> 0;
+    this.trace.record(OP_READ | FLAG_DMA, width, addr, value, this.clock.now);
+    return value;
+  }
+
+  /** A write by another bus master: checked and recorded with FLAG_DMA, no clock advance. */
+  masterWrite(addr: number, value: number, width: number): void {
+    addr >>>= 0;
+    const region = this.check(addr, width, true, FLAG_DMA);
+    value = width === 4 ? value >>> 0 : value & ((1 << (width * 8)) - 1);
+    this.trace.record(OP_WRITE | FLAG_DMA, width, addr, value, this.clock.now);
+    region.device.write(addr - region.base, value, width);
+  }
+
+  read(addr: number, width: number): number {
+    addr >>>= 0;
+    const region = this.check(addr, width, false);
+    this.clock.now += this.clock.accessNs;
+    if (this.clock.now >= this.wakeAt) this.runMasters();
+    const value = region.device.read(addr - region.base, width) >>> 0;
+    this.trace.record(OP_READ, width, addr, value, this.clock.now);
+    return value;
+  }
+
+  write(addr: number, value: number, width: number): void {
+    addr >>>= 0;
+    const region = this.check(addr, width, true);
+    // The ABI takes the low `width` bytes of the value.
+    value = width === 4 ? value >>> 0 : value & ((1 << (width * 8)) - 1);
+    this.clock.now += this.clock.accessNs;
+    if (this.clock.now >= this.wakeAt) this.runMasters();
+    this.trace.record(OP_WRITE, width, addr, value, this.clock.now);
+    region.device.write(addr - region.base, value, width);
+  }
+
+  barrier(kind: number): void {
+    if (kind !== 0 && kind !== 1 && kind !== 2) {
+      this.trace.record(OP_BARRIER | FLAG_FAULT, 0, 0, kind >>> 0, this.clock.now);
+      throw new BusFault("barrier", false, 0, 0, `barrier kind ${kind} is none of 0 (DMB), 1 (DSB), 2 (ISB)`);
+    }
+    this.clock.now += this.clock.accessNs;
+    if (this.clock.now >= this.wakeAt) this.runMasters();
+    this.trace.record(OP_BARRIER, 0, 0, kind, this.clock.now);
+  }
+
+  /** Alignment, mapping and width checks; a refused access is recorded, then thrown. */
+  private check(addr: number, width: number, isWrite: boolean, flags = 0): Region {
+    const what = `${flags & FLAG_DMA ? "DMA " : ""}${isWrite ? "write" : "read"} of ${width} byte${width === 1 ? "" : "s"} at ${hex8(addr)}`;
+    const op = (isWrite ? OP_WRITE : OP_READ) | FLAG_FAULT | flags;
+    if (width !== 1 && width !== 2 && width !== 4) {
+      this.trace.record(op, width & 0xff, addr, 0, this.clock.now);
+      throw new BusFault("width", isWrite, addr, width, `${what}: width ${width} is none of 1, 2, 4`);
+    }
+    if ((addr & (width - 1)) !== 0) {
+      this.trace.record(op, width, addr, 0, this.clock.now);
+      throw new BusFault("unaligned", isWrite, addr, width, `${what}: not aligned to ${width} bytes`);
+    }
+    const region = this.regionAt(addr);
+    if (region === undefined || addr + width > region.end) {
+      this.trace.record(op, width, addr, 0, this.clock.now);
+      throw new BusFault("unmapped", isWrite, addr, width, `${what}: no region maps this address`);
+    }
+    const index = region.index;
+    if (index !== undefined) {
+      const offset = addr - region.base;
+      if ((index.widthsByWord[offset >>> 2]! & width) === 0) {
+        this.trace.record(op, width, addr, 0, this.clock.now);
+        const name = index.nameAt(offset, isWrite) ?? "reserved offset";
+        throw new BusFault("width", isWrite, addr, width, `${what}: ${region.name}+0x${offset.toString(16).padStart(3, "0")} (${name}) does not accept ${width}-byte accesses`);
+      }
+    }
+    return region;
+  }
+
+  /** A short human description of an address: region+offset and register name. */
+  describe(addr: number, isWrite = false): string {
+    const region = this.regionAt(addr >>> 0);
+    if (region === undefined) return hex8(addr);
+    const offset = (addr >>> 0) - region.base;
+    const name = region.index?.nameAt(offset, isWrite);
+    return `${region.name}+0x${offset.toString(16).padStart(3, "0")}${name === undefined ? "" : ` ${name}`}`;
+  }
+}
+
+export { BARRIER_NAMES };

@@ -1,0 +1,145 @@
+// Loads build/hal.wasm (or the debug build) against a Bus and calls its exports. Every call is
+// marked in the trace; a trap or a bus fault inside the module becomes a HalError that carries
+// the export, its arguments and the tail of the trace. Nothing is swallowed.
+import { readFileSync, existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Bus, BusFault } from "./bus.js";
+import { STATUS_CODES } from "./generated/api.js";
+
+export type HalVariant = "release" | "debug";
+
+/** The exported API of hal.wasm (docs/api.md). Every function takes and returns i32/u32. */
+export interface HalExports {
+  readonly memory: WebAssembly.Memory;
+  hal_abi_version(): number;
+  hal_scratch(): number;
+  hal_scratch_size(): number;
+  [name: string]: unknown;
+}
+
+/** The package root: the nearest folder above this file with package.json (works from harness/
+ * under vitest and from dist/harness/ when compiled). */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, "package.json")) && existsSync(join(dir, "assembly"))) return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new Error("cannot find the wasm-hal package root above " + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+}
+
+export function wasmPath(variant: HalVariant = "release"): string {
+  return join(packageRoot(), "build", variant === "release" ? "hal.wasm" : "hal.debug.wasm");
+}
+
+const compiled = new Map<string, WebAssembly.Module>();
+
+/** Compiles a module file once per process. */
+export function compileModule(path: string): WebAssembly.Module {
+  let module = compiled.get(path);
+  if (module === undefined) {
+    if (!existsSync(path)) throw new Error(`${path} does not exist: run \`npm run build\` first`);
+    module = new WebAssembly.Module(readFileSync(path));
+    compiled.set(path, module);
+  }
+  return module;
+}
+
+/** The name of a status code, or undefined for a count or an unknown value. */
+export function statusName(value: number): string | undefined {
+  return STATUS_CODES.find((c) => c.value === value)?.name;
+}
+
+/** A module call that did not return: a trap in the module or a bus fault. */
+export class HalError extends Error {
+  constructor(
+    message: string,
+    readonly exportName: string,
+    readonly args: readonly number[],
+    override readonly cause: unknown,
+    readonly traceTail: string,
+  ) {
+    super(message);
+    this.name = "HalError";
+  }
+}
+
+/** Lines for the last entries of the trace; set by trace-text once it is loaded, so that this
+ * file does not depend on the text format. */
+export type TailFormatter = (bus: Bus, count: number) => string;
+let tailFormatter: TailFormatter = (bus, count) => {
+  const lines: string[] = [];
+  for (const e of bus.trace.entries(Math.max(0, bus.trace.length - count))) {
+    lines.push(`#${e.seq} op=${e.op} flags=0x${e.flags.toString(16)} width=${e.width} ${bus.describe(e.addr, e.op === 1)} value=0x${e.value.toString(16)}`);
+  }
+  return lines.join("\n");
+};
+export function setTailFormatter(f: TailFormatter): void {
+  tailFormatter = f;
+}
+
+export const TRACE_TAIL_LINES = 12;
+
+export class Hal {
+  readonly instance: WebAssembly.Instance;
+  readonly exports: HalExports;
+
+  constructor(readonly bus: Bus, readonly variant: HalVariant = "release", modulePath = wasmPath(variant)) {
+    this.instance = new WebAssembly.Instance(compileModule(modulePath), bus.imports);
+    this.exports = this.instance.exports as unknown as HalExports;
+  }
+
+  get memory(): WebAssembly.Memory {
+    return this.exports.memory;
+  }
+
+  get scratch(): number {
+    return this.exports.hal_scratch();
+  }
+
+  get scratchSize(): number {
+    return this.exports.hal_scratch_size();
+  }
+
+  /** Calls an export with integer arguments; returns its i32 result. */
+  call(name: string, ...args: number[]): number {
+    const fn = this.exports[name];
+    if (typeof fn !== "function") {
+      const names = Object.keys(this.exports).filter((k) => typeof this.exports[k] === "function");
+      throw new Error(`hal.wasm has no export ${name} (exports: ${names.join(", ")})`);
+    }
+    for (const a of args) {
+      if (!Number.isInteger(a) || a < -(2 ** 31) || a >= 2 ** 32) throw new RangeError(`${name}: argument ${a} is not a 32-bit integer`);
+    }
+    const trace = this.bus.trace;
+    const index = trace.beginCall(name, args);
+    let result: number;
+    try {
+      result = (fn as (...a: number[]) => number)(...args);
+    } catch (e) {
+      trace.endCall(index, undefined);
+      const tail = tailFormatter(this.bus, TRACE_TAIL_LINES);
+      const what = e instanceof BusFault ? e.message : e instanceof WebAssembly.RuntimeError ? `trap in the module: ${e.message}` : String(e);
+      throw new HalError(`${name}(${args.join(", ")}) did not return: ${what}\nlast accesses:\n${tail}`, name, args, e, tail);
+    }
+    trace.endCall(index, result);
+    return result;
+  }
+
+  /** Copies bytes into linear memory at `ptr` (the scratch buffer by default). */
+  writeBytes(bytes: ArrayLike<number>, ptr = this.scratch): number {
+    const mem = new Uint8Array(this.memory.buffer);
+    if (ptr < 0 || ptr + bytes.length > mem.length) throw new RangeError(`${bytes.length} bytes at ${ptr} do not fit linear memory (${mem.length} bytes)`);
+    mem.set(Array.from(bytes), ptr);
+    return ptr;
+  }
+
+  /** A copy of `length` bytes of linear memory at `ptr`. */
+  readBytes(ptr: number, length: number): Uint8Array {
+    const mem = new Uint8Array(this.memory.buffer);
+    if (ptr < 0 || length < 0 || ptr + length > mem.length) throw new RangeError(`${length} bytes at ${ptr} lie outside linear memory (${mem.length} bytes)`);
+    return mem.slice(ptr, ptr + length);
+  }
+}

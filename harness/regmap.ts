@@ -1,0 +1,126 @@
+// Register-map metadata as the harness sees it. The data come from registers/<block>.json through
+// harness/generated/<block>.ts; this file holds the types and the lookups built on them.
+
+/** What a read of the register does. */
+export type ReadKind =
+  | "value" // returns state, no side effect
+  | "consumes" // returns state and changes it (pops a FIFO, clears a flag)
+  | "undefined"; // write-only register: the value read means nothing
+
+/** What a write to the register does. */
+export type WriteKind =
+  | "value" // stores the value
+  | "w1c" // each 1 bit clears the matching status bit, 0 bits do nothing
+  | "clears" // any write clears the register, the value is ignored
+  | "ignored"; // read-only register: the write has no effect
+
+export interface FieldInfo {
+  readonly name: string;
+  readonly msb: number;
+  readonly lsb: number;
+  readonly doc: string;
+  /** Named values of a multi-bit field. */
+  readonly values?: Readonly<Record<string, number>>;
+}
+
+export interface RegisterInfo {
+  readonly name: string;
+  /** Name of the write side where it differs (RSR / ECR). */
+  readonly writeName: string | null;
+  readonly offset: number;
+  /** Significant bits; the rest read as 0 and are written as 0. */
+  readonly bits: number;
+  /** Access widths in bytes the register accepts. */
+  readonly widths: readonly number[];
+  readonly read: ReadKind;
+  readonly write: WriteKind;
+  /** Reset value, or null where the manual leaves it undefined. */
+  readonly reset: number | null;
+  /** Integration-test register: not for normal operation. */
+  readonly test: boolean;
+  /** Section of the block's reference manual that defines it. */
+  readonly section: string;
+  readonly doc: string;
+  readonly fields: readonly FieldInfo[];
+}
+
+export interface RegisterBlock {
+  readonly block: string;
+  readonly title: string;
+  readonly manual: string;
+  /** Bytes decoded by the block. */
+  readonly size: number;
+  /** Default access widths, also used for reserved offsets. */
+  readonly widths: readonly number[];
+  readonly registers: readonly RegisterInfo[];
+}
+
+/** Bit mask of widths: bit 1 = 1 byte, bit 2 = 2 bytes, bit 4 = 4 bytes. */
+function widthMask(widths: readonly number[]): number {
+  let mask = 0;
+  for (const w of widths) mask |= w;
+  return mask;
+}
+
+/** Constant-time lookups into one register block, built once per block. */
+export class RegisterIndex {
+  private readonly byWord: (RegisterInfo | undefined)[];
+  /** Allowed widths per 32-bit word of the block, as a widthMask. */
+  readonly widthsByWord: Uint8Array;
+
+  constructor(readonly block: RegisterBlock) {
+    const words = Math.ceil(block.size / 4);
+    this.byWord = new Array<RegisterInfo | undefined>(words).fill(undefined);
+    this.widthsByWord = new Uint8Array(words).fill(widthMask(block.widths));
+    for (const r of block.registers) {
+      this.byWord[r.offset >>> 2] = r;
+      this.widthsByWord[r.offset >>> 2] = widthMask(r.widths);
+    }
+  }
+
+  /** The register at a byte offset, or undefined for a reserved offset. */
+  at(offset: number): RegisterInfo | undefined {
+    return this.byWord[offset >>> 2];
+  }
+
+  byName(name: string): RegisterInfo | undefined {
+    return this.block.registers.find((r) => r.name === name || r.writeName === name);
+  }
+
+  /** The name used for an access: the write side's own name where it has one. */
+  nameAt(offset: number, isWrite: boolean): string | undefined {
+    const r = this.at(offset);
+    if (r === undefined) return undefined;
+    return isWrite && r.writeName !== null ? r.writeName : r.name;
+  }
+}
+
+/** A field's value inside a register value. */
+export function fieldValue(field: FieldInfo, value: number): number {
+  const width = field.msb - field.lsb + 1;
+  return width >= 32 ? value >>> 0 : (value >>> field.lsb) & ((2 ** width) - 1);
+}
+
+/**
+ * Decodes a register value for people: set single-bit fields by name, multi-bit fields as
+ * NAME=value (the value's name where the map gives one). Bits outside every field are shown as
+ * `?0x...` so that nothing in the value is hidden.
+ */
+export function decodeFields(reg: RegisterInfo, value: number): string {
+  const parts: string[] = [];
+  let covered = 0;
+  for (const f of reg.fields) {
+    const width = f.msb - f.lsb + 1;
+    covered |= ((2 ** width - 1) * 2 ** f.lsb) >>> 0;
+    const v = fieldValue(f, value);
+    if (width === 1) {
+      if (v !== 0) parts.push(f.name);
+      continue;
+    }
+    const named = f.values === undefined ? undefined : Object.entries(f.values).find(([, n]) => n === v)?.[0];
+    parts.push(`${f.name}=${named ?? (width >= 8 ? "0x" + v.toString(16) : String(v))}`);
+  }
+  const stray = (value & ~covered) >>> 0;
+  if (reg.fields.length > 0 && stray !== 0) parts.push(`?0x${stray.toString(16)}`);
+  return parts.join(" ");
+}

@@ -1,0 +1,140 @@
+// Recording of every access that crosses the module boundary, in preallocated typed arrays: the
+// hot path writes five numbers and allocates nothing. Names are decoded only when printing.
+
+/** Operation codes stored in the low bits of an entry's op byte. */
+export const OP_READ = 0;
+export const OP_WRITE = 1;
+export const OP_BARRIER = 2;
+export const OP_MASK = 0x03;
+/** The access was refused by the bus (unmapped, unaligned, or a width the register rejects). */
+export const FLAG_FAULT = 0x10;
+/** The access was made by a bus master other than the CPU (a DMA controller). */
+export const FLAG_DMA = 0x20;
+
+/** barrier() kinds (DESIGN.md). */
+export const BARRIER_NAMES = ["DMB", "DSB", "ISB"] as const;
+
+/** One decoded entry, for code that is not on a hot path. */
+export interface TraceEntry {
+  readonly seq: number;
+  readonly op: number;
+  readonly flags: number;
+  /** Bytes for reads and writes; the barrier kind is in `value`. */
+  readonly width: number;
+  readonly addr: number;
+  readonly value: number;
+  /** Virtual time in ns at the access. */
+  readonly time: number;
+  /** Index into Trace.calls of the export that was running, or -1. */
+  readonly call: number;
+}
+
+/** One call of a module export, as the harness made it. */
+export interface CallRecord {
+  readonly name: string;
+  readonly args: readonly number[];
+  /** Index of the first entry made during the call. */
+  readonly start: number;
+  /** Index one past the last entry; equals start until the call returns. */
+  end: number;
+  /** Returned value, or undefined while running or when the call trapped. */
+  result: number | undefined;
+}
+
+const INITIAL_CAPACITY = 1 << 14;
+
+export class Trace {
+  private ops: Uint8Array;
+  private widths: Uint8Array;
+  private addrs: Uint32Array;
+  private values: Uint32Array;
+  private times: Float64Array;
+  private callIds: Int32Array;
+  /** Number of entries recorded. */
+  length = 0;
+  /** Export calls, in order; entries refer to them by index. */
+  readonly calls: CallRecord[] = [];
+  /** Index of the running call, or -1 outside any call. */
+  currentCall = -1;
+  /** Set to false to stop recording (a benchmark's floor, or a fuzzer that only counts). */
+  enabled = true;
+
+  constructor(capacity = INITIAL_CAPACITY) {
+    this.ops = new Uint8Array(capacity);
+    this.widths = new Uint8Array(capacity);
+    this.addrs = new Uint32Array(capacity);
+    this.values = new Uint32Array(capacity);
+    this.times = new Float64Array(capacity);
+    this.callIds = new Int32Array(capacity);
+  }
+
+  get capacity(): number {
+    return this.ops.length;
+  }
+
+  /** Appends one entry. Capacity doubles when full: nothing is ever dropped. */
+  record(op: number, width: number, addr: number, value: number, time: number): void {
+    if (!this.enabled) return;
+    const i = this.length;
+    if (i === this.ops.length) this.grow();
+    this.ops[i] = op;
+    this.widths[i] = width;
+    this.addrs[i] = addr;
+    this.values[i] = value;
+    this.times[i] = time;
+    this.callIds[i] = this.currentCall;
+    this.length = i + 1;
+  }
+
+  private grow(): void {
+    const n = this.ops.length * 2;
+    const grow8 = (a: Uint8Array): Uint8Array => { const b = new Uint8Array(n); b.set(a); return b; };
+    this.ops = grow8(this.ops);
+    this.widths = grow8(this.widths);
+    const addrs = new Uint32Array(n); addrs.set(this.addrs); this.addrs = addrs;
+    const values = new Uint32Array(n); values.set(this.values); this.values = values;
+    const times = new Float64Array(n); times.set(this.times); this.times = times;
+    const calls = new Int32Array(n); calls.set(this.callIds); this.callIds = calls;
+  }
+
+  /** Marks the start of an export call; accesses made until endCall() belong to it. */
+  beginCall(name: string, args: readonly number[]): number {
+    this.calls.push({ name, args: [...args], start: this.length, end: this.length, result: undefined });
+    this.currentCall = this.calls.length - 1;
+    return this.currentCall;
+  }
+
+  endCall(index: number, result: number | undefined): void {
+    const call = this.calls[index];
+    if (call === undefined) throw new Error(`no call #${index} in this trace`);
+    call.end = this.length;
+    call.result = result;
+    this.currentCall = -1;
+  }
+
+  entry(seq: number): TraceEntry {
+    if (seq < 0 || seq >= this.length) throw new RangeError(`trace entry ${seq} out of range 0..${this.length - 1}`);
+    const raw = this.ops[seq]!;
+    return {
+      seq,
+      op: raw & OP_MASK,
+      flags: raw & ~OP_MASK,
+      width: this.widths[seq]!,
+      addr: this.addrs[seq]!,
+      value: this.values[seq]!,
+      time: this.times[seq]!,
+      call: this.callIds[seq]!,
+    };
+  }
+
+  *entries(from = 0, to = this.length): IterableIterator<TraceEntry> {
+    for (let i = Math.max(0, from); i < Math.min(to, this.length); i++) yield this.entry(i);
+  }
+
+  /** Forgets every entry and call; keeps the arrays. */
+  clear(): void {
+    this.length = 0;
+    this.calls.length = 0;
+    this.currentCall = -1;
+  }
+}

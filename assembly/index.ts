@@ -1,7 +1,7 @@
 // The exported, C-callable API of hal.wasm. Every export takes and returns only i32/u32, so a
 // WAMR host can call it with wasm_runtime_call_wasm. Status codes: registers/api.json.
+// Each driver file exports exactly its C-callable functions; they are re-exported here.
 import { HAL_ABI_VERSION, HAL_SCRATCH_SIZE } from "./generated/api";
-import { pl011Init, pl011Write, pl011Read, pl011Flush } from "./pl011";
 
 // A static buffer the host may fill before a call (bytes to send) or read after one (bytes
 // received). The module allocates nothing at run time, so buffers live here or in host-chosen
@@ -23,18 +23,4 @@ export function hal_scratch_size(): u32 {
   return HAL_SCRATCH_SIZE;
 }
 
-export function pl011_init(base: u32, uartclk_hz: u32, baud: u32, config: u32): i32 {
-  return pl011Init(base, uartclk_hz, baud, config);
-}
-
-export function pl011_write(base: u32, ptr: u32, len: u32): i32 {
-  return pl011Write(base, ptr, len);
-}
-
-export function pl011_read(base: u32, ptr: u32, cap: u32): i32 {
-  return pl011Read(base, ptr, cap);
-}
-
-export function pl011_flush(base: u32): i32 {
-  return pl011Flush(base);
-}
+export * from "./pl011";

@@ -23,9 +23,9 @@ import {
 // Table 3-9. Draining a full FIFO can take up to 32 characters, hence the larger flush limit; a
 // flush that times out at a very low baud rate can simply be called again.
 /** FR reads while waiting for room in the TX FIFO (TXFF clear). */
-@inline export const PL011_TX_POLL_LIMIT: u32 = 1 << 20;
+@inline const PL011_TX_POLL_LIMIT: u32 = 1 << 20;
 /** FR reads while waiting for the transmitter to go idle (BUSY clear). */
-@inline export const PL011_IDLE_POLL_LIMIT: u32 = 1 << 22;
+@inline const PL011_IDLE_POLL_LIMIT: u32 = 1 << 22;
 
 /** All interrupt sources of IMSC/ICR (bits 10:0, TRM 3.3.10 and 3.3.13). */
 @inline const PL011_ALL_INTERRUPTS: u32 = 0x7FF;
@@ -64,7 +64,7 @@ function lineControlFor(config: u32): u32 {
  * format of `config` (0 = 8 data bits, no parity, 1 stop bit, FIFOs on). Returns OK or an error;
  * invalid arguments touch no register.
  */
-export function pl011Init(base: u32, uartclkHz: u32, baud: u32, config: u32): i32 {
+export function pl011_init(base: u32, uartclkHz: u32, baud: u32, config: u32): i32 {
   if (!isValidBase(base) || uartclkHz == 0 || baud == 0) return ERR_INVALID_ARG;
   if ((config & ~PL011_CONFIG_VALID_MASK) != 0) return ERR_INVALID_ARG;
   if ((config & PL011_CONFIG_PARITY_MASK) > PL011_CONFIG_PARITY_SPACE) return ERR_INVALID_ARG;
@@ -113,7 +113,7 @@ export function pl011Init(base: u32, uartclkHz: u32, baud: u32, config: u32): i3
  * full. Returns the number of bytes written; a short count means the FIFO stayed full for
  * PL011_TX_POLL_LIMIT reads, and ERR_TIMEOUT is returned when not even the first byte fitted.
  */
-export function pl011Write(base: u32, ptr: u32, len: u32): i32 {
+export function pl011_write(base: u32, ptr: u32, len: u32): i32 {
   if (!isValidBase(base) || !isValidBuffer(ptr, len)) return ERR_INVALID_ARG;
   for (let i: u32 = 0; i < len; i++) {
     if (!waitFlagsClear(base, PL011_FR_TXFF, PL011_TX_POLL_LIMIT)) return i > 0 ? <i32>i : ERR_TIMEOUT;
@@ -169,7 +169,7 @@ function receiveErrorCode(errors: u32): i32 {
  * error, the error code (ERR_RX_BREAK, ERR_RX_OVERRUN, ERR_RX_PARITY, ERR_RX_FRAMING). The error
  * ends the read: bytes read before it are returned first and the error by the next call.
  */
-export function pl011Read(base: u32, ptr: u32, cap: u32): i32 {
+export function pl011_read(base: u32, ptr: u32, cap: u32): i32 {
   if (!isValidBase(base) || !isValidBuffer(ptr, cap)) return ERR_INVALID_ARG;
   const pending = takePendingError(base);
   if (pending != OK) return pending;
@@ -201,7 +201,7 @@ export function pl011Read(base: u32, ptr: u32, cap: u32): i32 {
 }
 
 /** Waits (bounded) until the transmitter is idle: TX FIFO empty and the last stop bit sent. */
-export function pl011Flush(base: u32): i32 {
+export function pl011_flush(base: u32): i32 {
   if (!isValidBase(base)) return ERR_INVALID_ARG;
   // BUSY covers both the FIFO and the shift register (TRM 3.3.3); TXFE alone would return while
   // the last character is still on the wire.

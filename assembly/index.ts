@@ -24,3 +24,6 @@ export function hal_scratch_size(): u32 {
 }
 
 export * from "./pl011";
+export * from "./pl061";
+export * from "./pl022";
+export * from "./pl080";

@@ -163,7 +163,7 @@ export class Bus {
   /** A read by another bus master: checked and recorded with FLAG_DMA, no clock advance. */
   masterRead(addr: number, width: number): number {
     addr >>>= 0;
-    const region = this.check(addr, width, false, FLAG_DMA);
+    const region = this.check(addr, width, false, 0, FLAG_DMA);
     const value = region.device.read(addr - region.base, width) >>> 0;
     this.trace.record(OP_READ | FLAG_DMA, width, addr, value, this.clock.now);
     return value;
@@ -172,7 +172,7 @@ export class Bus {
   /** A write by another bus master: checked and recorded with FLAG_DMA, no clock advance. */
   masterWrite(addr: number, value: number, width: number): void {
     addr >>>= 0;
-    const region = this.check(addr, width, true, FLAG_DMA);
+    const region = this.check(addr, width, true, value, FLAG_DMA);
     value = width === 4 ? value >>> 0 : value & ((1 << (width * 8)) - 1);
     this.trace.record(OP_WRITE | FLAG_DMA, width, addr, value, this.clock.now);
     region.device.write(addr - region.base, value, width);
@@ -180,7 +180,7 @@ export class Bus {
 
   read(addr: number, width: number): number {
     addr >>>= 0;
-    const region = this.check(addr, width, false);
+    const region = this.check(addr, width, false, 0);
     this.clock.now += this.clock.accessNs;
     if (this.clock.now >= this.wakeAt) this.runMasters();
     const value = region.device.read(addr - region.base, width) >>> 0;
@@ -190,7 +190,7 @@ export class Bus {
 
   write(addr: number, value: number, width: number): void {
     addr >>>= 0;
-    const region = this.check(addr, width, true);
+    const region = this.check(addr, width, true, value);
     // The ABI takes the low `width` bytes of the value.
     value = width === 4 ? value >>> 0 : value & ((1 << (width * 8)) - 1);
     this.clock.now += this.clock.accessNs;
@@ -209,33 +209,28 @@ export class Bus {
     this.trace.record(OP_BARRIER, 0, 0, kind, this.clock.now);
   }
 
-  /** Alignment, mapping and width checks; a refused access is recorded, then thrown. */
-  private check(addr: number, width: number, isWrite: boolean, flags = 0): Region {
-    const what = `${flags & FLAG_DMA ? "DMA " : ""}${isWrite ? "write" : "read"} of ${width} byte${width === 1 ? "" : "s"} at ${hex8(addr)}`;
-    const op = (isWrite ? OP_WRITE : OP_READ) | FLAG_FAULT | flags;
-    if (width !== 1 && width !== 2 && width !== 4) {
-      this.trace.record(op, width & 0xff, addr, 0, this.clock.now);
-      throw new BusFault("width", isWrite, addr, width, `${what}: width ${width} is none of 1, 2, 4`);
-    }
-    if ((addr & (width - 1)) !== 0) {
-      this.trace.record(op, width, addr, 0, this.clock.now);
-      throw new BusFault("unaligned", isWrite, addr, width, `${what}: not aligned to ${width} bytes`);
-    }
+  /** Alignment, mapping and width checks. The common case does no more than compare numbers:
+   * messages are built only on the way to a fault. */
+  private check(addr: number, width: number, isWrite: boolean, value: number, flags = 0): Region {
+    if (width !== 1 && width !== 2 && width !== 4) this.fault("width", addr, width, isWrite, value, flags, `width ${width} is none of 1, 2, 4`);
+    if ((addr & (width - 1)) !== 0) this.fault("unaligned", addr, width, isWrite, value, flags, `not aligned to ${width} bytes`);
     const region = this.regionAt(addr);
-    if (region === undefined || addr + width > region.end) {
-      this.trace.record(op, width, addr, 0, this.clock.now);
-      throw new BusFault("unmapped", isWrite, addr, width, `${what}: no region maps this address`);
-    }
+    if (region === undefined || addr + width > region.end) this.fault("unmapped", addr, width, isWrite, value, flags, "no region maps this address");
     const index = region.index;
-    if (index !== undefined) {
+    if (index !== undefined && (index.widthsByWord[(addr - region.base) >>> 2]! & width) === 0) {
       const offset = addr - region.base;
-      if ((index.widthsByWord[offset >>> 2]! & width) === 0) {
-        this.trace.record(op, width, addr, 0, this.clock.now);
-        const name = index.nameAt(offset, isWrite) ?? "reserved offset";
-        throw new BusFault("width", isWrite, addr, width, `${what}: ${region.name}+0x${offset.toString(16).padStart(3, "0")} (${name}) does not accept ${width}-byte accesses`);
-      }
+      const name = index.nameAt(offset, isWrite) ?? "reserved offset";
+      this.fault("width", addr, width, isWrite, value, flags, `${region.name}+0x${offset.toString(16).padStart(3, "0")} (${name}) does not accept ${width}-byte accesses`);
     }
     return region;
+  }
+
+  /** Records a refused access in the trace (with the value a write tried to store), then throws it. */
+  private fault(kind: FaultKind, addr: number, width: number, isWrite: boolean, value: number, flags: number, reason: string): never {
+    const op = (isWrite ? OP_WRITE : OP_READ) | FLAG_FAULT | flags;
+    this.trace.record(op, width & 0xff, addr, isWrite ? value >>> 0 : 0, this.clock.now);
+    const what = `${flags & FLAG_DMA ? "DMA " : ""}${isWrite ? "write" : "read"} of ${width} byte${width === 1 ? "" : "s"} at ${hex8(addr)}`;
+    throw new BusFault(kind, isWrite, addr, width, `${what}: ${reason}`);
   }
 
   /** A short human description of an address: region+offset and register name. */

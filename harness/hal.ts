@@ -6,6 +6,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Bus, BusFault } from "./bus.js";
 import { STATUS_CODES } from "./generated/api.js";
+import { formatTail } from "./trace-text.js";
 
 export type HalVariant = "release" | "debug";
 
@@ -66,20 +67,7 @@ export class HalError extends Error {
   }
 }
 
-/** Lines for the last entries of the trace; set by trace-text once it is loaded, so that this
- * file does not depend on the text format. */
-export type TailFormatter = (bus: Bus, count: number) => string;
-let tailFormatter: TailFormatter = (bus, count) => {
-  const lines: string[] = [];
-  for (const e of bus.trace.entries(Math.max(0, bus.trace.length - count))) {
-    lines.push(`#${e.seq} op=${e.op} flags=0x${e.flags.toString(16)} width=${e.width} ${bus.describe(e.addr, e.op === 1)} value=0x${e.value.toString(16)}`);
-  }
-  return lines.join("\n");
-};
-export function setTailFormatter(f: TailFormatter): void {
-  tailFormatter = f;
-}
-
+/** Lines of trace shown with an error: a collapsed poll counts as one. */
 export const TRACE_TAIL_LINES = 12;
 
 export class Hal {
@@ -120,7 +108,7 @@ export class Hal {
       result = (fn as (...a: number[]) => number)(...args);
     } catch (e) {
       trace.endCall(index, undefined);
-      const tail = tailFormatter(this.bus, TRACE_TAIL_LINES);
+      const tail = formatTail(this.bus, TRACE_TAIL_LINES);
       const what = e instanceof BusFault ? e.message : e instanceof WebAssembly.RuntimeError ? `trap in the module: ${e.message}` : String(e);
       throw new HalError(`${name}(${args.join(", ")}) did not return: ${what}\nlast accesses:\n${tail}`, name, args, e, tail);
     }

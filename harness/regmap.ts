@@ -28,6 +28,9 @@ export interface RegisterInfo {
   /** Name of the write side where it differs (RSR / ECR). */
   readonly writeName: string | null;
   readonly offset: number;
+  /** Bytes of offsets the register answers at: 4, or more for an address-masked register such
+   * as the PL061's DATA, which decodes address bits [9:2] as a pin mask. */
+  readonly span: number;
   /** Significant bits; the rest read as 0 and are written as 0. */
   readonly bits: number;
   /** Access widths in bytes the register accepts. */
@@ -73,8 +76,10 @@ export class RegisterIndex {
     this.byWord = new Array<RegisterInfo | undefined>(words).fill(undefined);
     this.widthsByWord = new Uint8Array(words).fill(widthMask(block.widths));
     for (const r of block.registers) {
-      this.byWord[r.offset >>> 2] = r;
-      this.widthsByWord[r.offset >>> 2] = widthMask(r.widths);
+      for (let word = r.offset >>> 2; word < (r.offset + r.span) >>> 2; word++) {
+        this.byWord[word] = r;
+        this.widthsByWord[word] = widthMask(r.widths);
+      }
     }
   }
 

@@ -146,8 +146,7 @@ export function readModuleAbi(bytes: Uint8Array, what = "module"): ModuleAbi {
     let signature: string | null = null;
     if (kind === 0) {
       const t = funcTypes[index];
-      const sig = t === undefined ? undefined : types[t];
-      if (sig === undefined) r.fail(`export ${name} refers to missing function ${index}`);
+      const sig = (t === undefined ? undefined : types[t]) ?? r.fail(`export ${name} refers to missing function ${index}`);
       signature = formatSignature(sig);
     }
     return { name, kind: KINDS[kind] ?? r.fail(`export ${name} has unknown kind ${kind}`), signature };

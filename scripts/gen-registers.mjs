@@ -59,10 +59,15 @@ function loadBlock(file) {
     if (!NAME.test(r.name ?? "")) fail(file, where, "name must be an identifier");
     const offset = parseNumber(file, `${where} offset`, r.offset);
     const regWidths = r.widths ?? widths;
+    // A register may answer at a range of offsets (the PL061's address-masked DATA): "span" bytes.
+    const span = r.span === undefined ? 4 : parseNumber(file, `${where} span`, r.span);
     if (offset % 4 !== 0) fail(file, where, `offset 0x${offset.toString(16)} is not word-aligned`);
-    if (offset + 4 > size) fail(file, where, `offset 0x${offset.toString(16)} lies beyond the block size 0x${size.toString(16)}`);
-    if (seenOffsets.has(offset)) fail(file, where, `offset 0x${offset.toString(16)} is taken by ${seenOffsets.get(offset)}`);
-    seenOffsets.set(offset, r.name);
+    if (span < 4 || span % 4 !== 0) fail(file, where, `span 0x${span.toString(16)} is not a positive multiple of 4`);
+    if (offset + span > size) fail(file, where, `offset 0x${offset.toString(16)} (+0x${span.toString(16)}) lies beyond the block size 0x${size.toString(16)}`);
+    for (let word = offset; word < offset + span; word += 4) {
+      if (seenOffsets.has(word)) fail(file, where, `offset 0x${word.toString(16)} is taken by ${seenOffsets.get(word)}`);
+      seenOffsets.set(word, r.name);
+    }
     if (!READ_KINDS.includes(r.read)) fail(file, where, `read must be one of ${READ_KINDS.join(", ")}`);
     if (!WRITE_KINDS.includes(r.write)) fail(file, where, `write must be one of ${WRITE_KINDS.join(", ")}`);
     const bits = r.bits;
@@ -91,7 +96,7 @@ function loadBlock(file) {
       fields.push({ name: f.name, msb, lsb, mask, doc: f.doc ?? "", values });
     }
     registers.push({
-      name: r.name, writeName: r.writeName ?? null, offset, bits, widths: regWidths,
+      name: r.name, writeName: r.writeName ?? null, offset, span, bits, widths: regWidths,
       read: r.read, write: r.write, reset, test: r.test === true,
       section: r.section ?? "", doc: r.doc ?? "", fields,
     });
@@ -157,6 +162,7 @@ function constantLines(b, emit) {
     const names = r.writeName ? `${r.name} / ${r.writeName}` : r.name;
     out.push("");
     out.push(emit(`${P}_${r.name}`, hex(r.offset, 3), `${names}: ${r.doc} (TRM ${r.section})`));
+    if (r.span !== 4) out.push(emit(`${P}_${r.name}_SPAN`, hex(r.span, 3), `${r.name} answers at every word of ${hex(r.offset, 3)}..${hex(r.offset + r.span - 4, 3)}`));
     if (r.writeName) out.push(emit(`${P}_${r.writeName}`, hex(r.offset, 3), `${r.writeName}: write side of ${r.name}`));
     for (const f of r.fields) {
       const base = `${P}_${r.name}_${f.name}`;
@@ -187,7 +193,7 @@ function typescriptFor(b) {
     });
     return [
       "    {",
-      `      name: ${JSON.stringify(r.name)}, writeName: ${JSON.stringify(r.writeName)}, offset: ${hex(r.offset, 3)}, bits: ${r.bits},`,
+      `      name: ${JSON.stringify(r.name)}, writeName: ${JSON.stringify(r.writeName)}, offset: ${hex(r.offset, 3)}, span: ${hex(r.span, 1)}, bits: ${r.bits},`,
       `      widths: ${JSON.stringify(r.widths)}, read: ${JSON.stringify(r.read)}, write: ${JSON.stringify(r.write)},`,
       `      reset: ${r.reset === null ? "null" : hex(r.reset, 2)}, test: ${r.test}, section: ${JSON.stringify(r.section)},`,
       `      doc: ${JSON.stringify(r.doc)},`,

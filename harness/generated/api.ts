@@ -41,6 +41,114 @@ export const ERR_DMA = -8;
 /** the channel or device is still running a previous operation */
 export const ERR_BUSY = -9;
 
+/** pl022_init config bits 4:0: data bits per frame, 4..16; 0 means 8. 1..3 and 17..31 are refused */
+export const PL022_CONFIG_BITS_MASK = 0x1F;
+/** data bits per frame when config bits 4:0 are 0 */
+export const PL022_CONFIG_BITS_DEFAULT = 0x08;
+/** fewest data bits per frame (CR0.DSS = 3) */
+export const PL022_CONFIG_BITS_MIN = 0x04;
+/** most data bits per frame (CR0.DSS = 15) */
+export const PL022_CONFIG_BITS_MAX = 0x10;
+/** pl022_init config bit 5: clock phase, capture on the second edge (CR0.SPH); Motorola format only */
+export const PL022_CONFIG_CPHA = 0x20;
+/** pl022_init config bit 6: clock idles high (CR0.SPO); Motorola format only */
+export const PL022_CONFIG_CPOL = 0x40;
+/** pl022_init config bits 6:5: SPI mode number 0..3 = CPOL x 2 + CPHA */
+export const PL022_CONFIG_MODE_MASK = 0x60;
+/** SPI mode 0: CPOL 0, CPHA 0 */
+export const PL022_CONFIG_MODE_0 = 0x00;
+/** SPI mode 1: CPOL 0, CPHA 1 */
+export const PL022_CONFIG_MODE_1 = 0x20;
+/** SPI mode 2: CPOL 1, CPHA 0 */
+export const PL022_CONFIG_MODE_2 = 0x40;
+/** SPI mode 3: CPOL 1, CPHA 1 */
+export const PL022_CONFIG_MODE_3 = 0x60;
+/** pl022_init config bits 8:7: frame format, 0 = Motorola SPI, 1 = TI synchronous serial, 2 = National Microwire; 3 is refused */
+export const PL022_CONFIG_FORMAT_MASK = 0x180;
+/** position of the frame format field */
+export const PL022_CONFIG_FORMAT_SHIFT = 0x07;
+/** Motorola SPI frames */
+export const PL022_CONFIG_FORMAT_MOTOROLA = 0x00;
+/** TI synchronous serial frames (CPOL and CPHA must be 0) */
+export const PL022_CONFIG_FORMAT_TI = 0x80;
+/** National Microwire frames: an 8-bit command out, then a reply of the configured size in (CPOL and CPHA must be 0) */
+export const PL022_CONFIG_FORMAT_MICROWIRE = 0x100;
+/** pl022_init config bit 9: loopback (CR1.LBM), the transmit shifter feeds the receive shifter; the pins are not driven */
+export const PL022_CONFIG_LOOPBACK = 0x200;
+/** every pl022_init config bit with a meaning; others are refused */
+export const PL022_CONFIG_VALID_MASK = 0x3FF;
+/** what pl022_transfer sends for each frame when tx_ptr is 0: all ones, cut to the frame size (MOSI idles high) */
+export const PL022_FILL_FRAME = 0xFFFF;
+/** every pin of one PL061 (8 lines, bit n = pin n); a mask argument with other bits is refused */
+export const PL061_PINS_MASK = 0xFF;
+/** pl061_irq_config mode bit 0: IEV, rising edge or high level */
+export const PL061_IRQ_MODE_IEV = 0x01;
+/** pl061_irq_config mode bit 1: IBE, both edges (IEV must be 0) */
+export const PL061_IRQ_MODE_IBE = 0x02;
+/** pl061_irq_config mode bit 2: IS, level-sensitive (IBE must be 0) */
+export const PL061_IRQ_MODE_IS = 0x04;
+/** interrupt on a high-to-low edge (IS 0, IBE 0, IEV 0); latched until cleared */
+export const PL061_IRQ_EDGE_FALLING = 0x00;
+/** interrupt on a low-to-high edge (IS 0, IBE 0, IEV 1); latched until cleared */
+export const PL061_IRQ_EDGE_RISING = 0x01;
+/** interrupt on either edge (IS 0, IBE 1); latched until cleared */
+export const PL061_IRQ_EDGE_BOTH = 0x02;
+/** interrupt while the pin is low (IS 1, IEV 0); not latched */
+export const PL061_IRQ_LEVEL_LOW = 0x04;
+/** interrupt while the pin is high (IS 1, IEV 1); not latched */
+export const PL061_IRQ_LEVEL_HIGH = 0x05;
+/** config bits 1:0: transfer width on both sides, 0 = the widest of word, halfword, byte that the addresses and length allow, 1 = byte, 2 = halfword, 3 = word */
+export const PL080_CONFIG_WIDTH_MASK = 0x03;
+/** the widest width that divides every address and length */
+export const PL080_CONFIG_WIDTH_AUTO = 0x00;
+/** 8-bit transfers */
+export const PL080_CONFIG_WIDTH_BYTE = 0x01;
+/** 16-bit transfers: addresses and length must be multiples of 2 */
+export const PL080_CONFIG_WIDTH_HALFWORD = 0x02;
+/** 32-bit transfers: addresses and length must be multiples of 4 */
+export const PL080_CONFIG_WIDTH_WORD = 0x03;
+/** config bits 4:2: burst size on both sides, in the encoding of Control.SBSize/DBSize (0 = 1 transfer, 1 = 4, 2 = 8, 3 = 16, 4 = 32, 5 = 64, 6 = 128, 7 = 256); for a peripheral, its burst request size */
+export const PL080_CONFIG_BURST_SHIFT = 0x02;
+/** config bits 4:2: burst size */
+export const PL080_CONFIG_BURST_MASK = 0x1C;
+/** single transfers */
+export const PL080_CONFIG_BURST_1 = 0x00;
+/** bursts of 4 transfers */
+export const PL080_CONFIG_BURST_4 = 0x04;
+/** bursts of 8 transfers */
+export const PL080_CONFIG_BURST_8 = 0x08;
+/** bursts of 16 transfers */
+export const PL080_CONFIG_BURST_16 = 0x0C;
+/** bursts of 32 transfers */
+export const PL080_CONFIG_BURST_32 = 0x10;
+/** bursts of 64 transfers */
+export const PL080_CONFIG_BURST_64 = 0x14;
+/** bursts of 128 transfers */
+export const PL080_CONFIG_BURST_128 = 0x18;
+/** bursts of 256 transfers */
+export const PL080_CONFIG_BURST_256 = 0x1C;
+/** config bit 5: pass the channel's terminal-count and error status to DMACINTTC / DMACINTERR (Configuration ITC and IE); without it the driver polls and the interrupt lines stay low */
+export const PL080_CONFIG_IRQ = 0x20;
+/** config bit 6: the source is reached through AHB master 2 (Control.S); default master 1 */
+export const PL080_CONFIG_SRC_MASTER2 = 0x40;
+/** config bit 7: the destination is reached through AHB master 2 (Control.D); default master 1 */
+export const PL080_CONFIG_DST_MASTER2 = 0x80;
+/** config bit 8: the peripheral controls the flow and ends the transfer with a last request (FlowCntrl 101 or 110); only for pl080_mem_to_periph and pl080_periph_to_mem */
+export const PL080_CONFIG_PERIPH_FLOW = 0x100;
+/** every config bit with a meaning; others are refused */
+export const PL080_CONFIG_VALID_MASK = 0x1FF;
+/** channels of a PL080, 0 (highest priority) to 7 */
+export const PL080_CHANNELS = 0x08;
+/** DMA request lines of a PL080, 0 to 15 */
+export const PL080_REQUEST_LINES = 0x10;
+/** linked-list items in each channel's static LLI area: the longest chain one call can build */
+export const PL080_LLI_ITEMS = 0x20;
+/** bytes in one linked-list item: SrcAddr, DestAddr, LLI, Control */
+export const PL080_LLI_SIZE = 0x10;
+/** transfers in one item (Control.TransferSize is 12 bits); longer transfers are split into chained items */
+export const PL080_MAX_ITEM_TRANSFERS = 0xFFF;
+/** bytes in one pl080_sg list entry: source bus address, destination bus address, length in bytes (three little-endian u32) */
+export const PL080_SG_ENTRY_SIZE = 0x0C;
 /** version of the import/export contract in DESIGN.md; hal_abi_version() returns it */
 export const HAL_ABI_VERSION = 0x01;
 /** bytes in the static scratch buffer at hal_scratch() */

@@ -49,7 +49,6 @@ export class Trace {
   private addrs: Uint32Array;
   private values: Uint32Array;
   private times: Float64Array;
-  private callIds: Int32Array;
   /** Number of entries recorded. */
   length = 0;
   /** Export calls, in order; entries refer to them by index. */
@@ -65,14 +64,14 @@ export class Trace {
     this.addrs = new Uint32Array(capacity);
     this.values = new Uint32Array(capacity);
     this.times = new Float64Array(capacity);
-    this.callIds = new Int32Array(capacity);
   }
 
   get capacity(): number {
     return this.ops.length;
   }
 
-  /** Appends one entry. Capacity doubles when full: nothing is ever dropped. */
+  /** Appends one entry. Capacity doubles when full: nothing is ever dropped. The export an entry
+   * belongs to is not stored per entry: calls are sequential, so their ranges tell it. */
   record(op: number, width: number, addr: number, value: number, time: number): void {
     if (!this.enabled) return;
     const i = this.length;
@@ -82,7 +81,6 @@ export class Trace {
     this.addrs[i] = addr;
     this.values[i] = value;
     this.times[i] = time;
-    this.callIds[i] = this.currentCall;
     this.length = i + 1;
   }
 
@@ -94,7 +92,6 @@ export class Trace {
     const addrs = new Uint32Array(n); addrs.set(this.addrs); this.addrs = addrs;
     const values = new Uint32Array(n); values.set(this.values); this.values = values;
     const times = new Float64Array(n); times.set(this.times); this.times = times;
-    const calls = new Int32Array(n); calls.set(this.callIds); this.callIds = calls;
   }
 
   /** Marks the start of an export call; accesses made until endCall() belong to it. */
@@ -123,8 +120,29 @@ export class Trace {
       addr: this.addrs[seq]!,
       value: this.values[seq]!,
       time: this.times[seq]!,
-      call: this.callIds[seq]!,
+      call: this.callAt(seq),
     };
+  }
+
+  /** Index of the call during which entry `seq` was made, or -1 (binary search over calls). */
+  callAt(seq: number): number {
+    const calls = this.calls;
+    let lo = 0;
+    let hi = calls.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (calls[mid]!.start <= seq) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    if (found < 0) return -1;
+    const call = calls[found]!;
+    const running = found === this.currentCall;
+    return running || seq < call.end ? found : -1;
   }
 
   *entries(from = 0, to = this.length): IterableIterator<TraceEntry> {

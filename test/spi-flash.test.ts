@@ -12,6 +12,7 @@ import {
   SPI_NOR_READ_ID, SPI_NOR_READ, SPI_NOR_READ_STATUS, SPI_NOR_WRITE_ENABLE, SPI_NOR_WRITE_DISABLE,
   SPI_NOR_PAGE_PROGRAM, SPI_NOR_SECTOR_ERASE, SPI_NOR_STATUS_WIP, SPI_NOR_STATUS_WEL,
 } from "../harness/devices/spi.js";
+import { expectLintClean, lintTrace } from "../harness/lint.js";
 import { PL022_MAP } from "../harness/generated/pl022.js";
 import { OK, ERR_TIMEOUT, PL022_CONFIG_MODE_1, PL022_CONFIG_MODE_3 } from "../harness/generated/api.js";
 
@@ -193,6 +194,8 @@ describe("SPI NOR flash through pl022_transfer", () => {
     expect(flash.commands.filter((c) => c !== SPI_NOR_READ_STATUS)).toEqual([
       SPI_NOR_WRITE_ENABLE, SPI_NOR_SECTOR_ERASE, SPI_NOR_WRITE_ENABLE, SPI_NOR_PAGE_PROGRAM, SPI_NOR_READ,
     ]);
+    // Every access the driver made respects the register map (access kinds, widths, fields).
+    expectLintClean(lintTrace(bus.trace, bus.regions));
   });
 
   it("a read longer than the transfer buffer spans several pl022_transfer calls in one command", () => {

@@ -731,12 +731,16 @@ export class Pl011Model implements Device, DmaRequester, InterruptSource {
 
   /** Derives the rate, the frame and the FIFO levels from the latched register. */
   private latchLineControl(): void {
-    const format = frameFormatOf(this.lcrh);
-    this.dataMask = 2 ** format.dataBits - 1;
+    // Computed from the bits, not through frameFormatOf(): this runs on every LCR_H write and
+    // allocates nothing.
+    const lcrh = this.lcrh;
+    const dataBits = 5 + ((lcrh & PL011_LCR_H_WLEN_MASK) >>> PL011_LCR_H_WLEN_SHIFT);
+    const bitsPerFrame = 1 + dataBits + ((lcrh & PL011_LCR_H_PEN) !== 0 ? 1 : 0) + ((lcrh & PL011_LCR_H_STP2) !== 0 ? 2 : 1);
+    this.dataMask = 2 ** dataBits - 1;
     this.bitNs = this.latchedIbrd === 0
       ? Infinity
       : (BAUD16_PER_BIT * (this.latchedIbrd * FBRD_STEPS + this.latchedFbrd) * 1e9) / (FBRD_STEPS * this.uartclkHz);
-    this.frameNs = format.bitsPerFrame * this.bitNs;
+    this.frameNs = bitsPerFrame * this.bitNs;
     this.updateLevels();
   }
 

@@ -19,7 +19,8 @@ import {
   PL022_CONFIG_LOOPBACK, PL022_CONFIG_VALID_MASK, PL022_FILL_FRAME,
 } from "./generated/api";
 
-/** Entries in each of the TX and RX FIFOs (TRM 2.x; PRIMECELL.md 2.4). */
+/** Entries in each of the TX and RX FIFOs (PRIMECELL.md 2.4: the W7500 copy of the TRM, Linux
+ * vendor_arm fifodepth, QEMU). */
 @inline const PL022_FIFO_DEPTH: u32 = 8;
 
 /** Clock divisor limits (TRM 3.3.1 and 3.3.5): CPSDVSR is even, 2..254; SCR is 0..255. */

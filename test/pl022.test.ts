@@ -271,15 +271,20 @@ describe("PL022 model: slaves and chip selects", () => {
     expect(slave.frames).toEqual([]);
   });
 
-  it("a chip select wired to an active-low pin follows the pin level", () => {
+  it("a chip select wired to an active-low GPIO pin follows that pin and no other", () => {
     const { ssp } = setup();
     const slave = new RecordingSlave();
-    const pin = ssp.chipSelectListener(ssp.attach(slave));
-    pin(3, false);
+    const pinChanged = ssp.chipSelectListener(ssp.attach(slave), { pin: 3 });
+    pinChanged(3, false);
     expect(ssp.isSelected(0)).toBe(true);
-    pin(3, true);
+    pinChanged(2, true);
+    expect(ssp.isSelected(0)).toBe(true);
+    pinChanged(3, true);
     expect(ssp.isSelected(0)).toBe(false);
     expect(slave.events.length).toBe(2);
+    const activeHigh = ssp.chipSelectListener(0, { activeLow: false });
+    activeHigh(7, true);
+    expect(ssp.isSelected(0)).toBe(true);
   });
 
   it("a slave that samples in mode 0 does not see mode 3, TI or Microwire frames", () => {

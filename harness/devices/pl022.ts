@@ -108,8 +108,8 @@ const TX_INTERRUPT_LEVEL = 4;
 const RX_INTERRUPT_LEVEL = 4;
 /** Bit periods of idle line before RT (TRM 3.4, SSPRTINTR). */
 const RECEIVE_TIMEOUT_BITS = 32;
-/** A Microwire frame: an 8-bit command, one turnaround bit, then the reply (TRM 2.x, National
- * Microwire frame format: 13..25 bits in all). */
+/** A Microwire frame: an 8-bit command, one turnaround bit, then the reply of 4..16 bits, 13..25
+ * bits in all (the TRM's National Microwire frame format, as the RP2040 datasheet reproduces it). */
 const MICROWIRE_COMMAND_BITS = 8;
 const MICROWIRE_TURNAROUND_BITS = 1;
 /** Divisors below this give no SSPCLKOUT (CPSDVSR is 2..254, TRM 3.3.5). */
@@ -308,10 +308,15 @@ export class Pl022Model implements Device, DmaRequester, InterruptSource {
     else slave.deselect?.(now);
   }
 
-  /** A PinListener that drives chip select `index` from a pin (a GPIO output on the board):
-   * active low by default, as SPI chip selects are. */
-  chipSelectListener(index: number, activeLow = true): PinListener {
-    return (_pin, level) => this.chipSelect(index, activeLow ? !level : level);
+  /** A PinListener that drives chip select `index` from a GPIO output on the board (for
+   * instance the PL061 model's onOutputChange). With `pin` set, changes of other pins are
+   * ignored. Active low by default, as SPI chip selects are. */
+  chipSelectListener(index: number, options: { pin?: number; activeLow?: boolean } = {}): PinListener {
+    const activeLow = options.activeLow ?? true;
+    const only = options.pin;
+    return (pin, level) => {
+      if (only === undefined || pin === only) this.chipSelect(index, activeLow ? !level : level);
+    };
   }
 
   /** True while chip select `index` is asserted. */

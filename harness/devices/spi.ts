@@ -376,6 +376,7 @@ export class SpiNorHost {
 
   constructor(readonly port: SpiPort, options: SpiNorHostOptions = {}) {
     this.maxPolls = options.maxPolls ?? 100_000;
+    if (!(this.maxPolls >= 1)) throw new RangeError(`maxPolls must be at least 1, not ${this.maxPolls}`);
     this.pollIntervalNs = options.pollIntervalNs ?? 100_000;
     this.delay = options.delay;
   }
@@ -411,19 +412,13 @@ export class SpiNorHost {
 
   /** Polls RDSR until WIP clears, at most maxPolls times; returns the final status. */
   waitReady(): number {
-    for (let polls = 1; polls <= this.maxPolls; polls++) {
+    for (let polls = 1; ; polls++) {
       const status = this.readStatus();
-      if ((status & SPI_NOR_STATUS_WIP) === 0) {
-        this.lastPolls = polls;
-        return status;
-      }
-      if (polls === this.maxPolls) {
-        this.lastPolls = polls;
-        throw new SpiNorTimeoutError(polls, status);
-      }
+      this.lastPolls = polls;
+      if ((status & SPI_NOR_STATUS_WIP) === 0) return status;
+      if (polls >= this.maxPolls) throw new SpiNorTimeoutError(polls, status);
       this.delay?.(this.pollIntervalNs);
     }
-    throw new SpiNorTimeoutError(0, 0); // maxPolls < 1
   }
 
   /** READ from `address`: `length` bytes. */

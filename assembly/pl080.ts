@@ -98,17 +98,18 @@ let memoryMapped: bool = false;
  * Without an explicit width a peripheral gets bytes, one per request (PL011 DR, PL022 with 8-bit
  * frames), and memory the widest width that every address and the length allow.
  */
-function widthShiftFor(config: u32, alignment: u32, toPeripheral: bool): i32 {
+function widthShiftFor(config: u32, alignment: u32, forPeripheral: bool): i32 {
   const width = config & PL080_CONFIG_WIDTH_MASK;
   let shift: i32;
   if (width != PL080_CONFIG_WIDTH_AUTO) shift = <i32>width - 1;
-  else if (toPeripheral) shift = 0;
+  else if (forPeripheral) shift = 0;
   else shift = (alignment & 3) == 0 ? 2 : (alignment & 1) == 0 ? 1 : 0;
   return (alignment & ((1 << shift) - 1)) == 0 ? shift : WIDTH_SHIFT_INVALID;
 }
 
 /** Control bits shared by every item of a transfer (TRM 3.4, channel control register): both
- * widths equal, both burst sizes from config, the masters config selects. Prot: privileged, not
+ * widths equal (the SWidth/DWidth code is log2 of the width in bytes: 0 byte, 1 halfword, 2
+ * word), both burst sizes from config, the masters config selects. Prot: privileged, not
  * bufferable, not cacheable, so that a write is complete only once the memory holds it and a
  * finished channel means the data has landed. */
 function controlFor(config: u32, widthShift: i32, sourceIncrements: bool, destinationIncrements: bool): u32 {

@@ -66,6 +66,15 @@ export class BusFault extends Error {
   }
 }
 
+/** The CPU made more accesses than the budget set with Bus.setAccessBudget(): a driver that does
+ * not return, stopped by the host. Thrown from inside the module, it ends the export call. */
+export class AccessBudgetExceeded extends Error {
+  constructor(readonly budget: number) {
+    super(`the driver made more than ${budget} bus accesses without returning (access budget exceeded)`);
+    this.name = "AccessBudgetExceeded";
+  }
+}
+
 const hex8 = (n: number): string => "0x" + (n >>> 0).toString(16).padStart(8, "0");
 
 export class Bus {
@@ -79,6 +88,9 @@ export class Bus {
   /** Earliest time a master asked to run at; Infinity while every master is idle. */
   private wakeAt = Infinity;
   private inMasters = false;
+  /** CPU accesses left before AccessBudgetExceeded; Infinity when no budget is set. */
+  private budgetLeft = Infinity;
+  private budget = Infinity;
 
   constructor(options: { clock?: VirtualClock; trace?: Trace } = {}) {
     this.clock = options.clock ?? new VirtualClock();
@@ -131,6 +143,23 @@ export class Bus {
     return undefined;
   }
 
+  /** Stops the CPU side after `accesses` more reads, writes or barriers (Infinity: no limit).
+   * A fuzzer sets one per call so that a runaway driver is reported as a hang. */
+  setAccessBudget(accesses: number): void {
+    if (!(accesses >= 0)) throw new RangeError(`access budget ${accesses} is not a non-negative number`);
+    this.budget = accesses;
+    this.budgetLeft = accesses;
+  }
+
+  /** CPU accesses made since the budget was last set. */
+  get accessesSinceBudget(): number {
+    return this.budget - this.budgetLeft;
+  }
+
+  private overBudget(): never {
+    throw new AccessBudgetExceeded(this.budget);
+  }
+
   /** Adds a bus master; it first runs at the next access. */
   attachMaster(master: BusMaster): void {
     this.masters.push(master);
@@ -180,6 +209,7 @@ export class Bus {
 
   read(addr: number, width: number): number {
     addr >>>= 0;
+    if (--this.budgetLeft < 0) this.overBudget();
     const region = this.check(addr, width, false, 0);
     this.clock.now += this.clock.accessNs;
     if (this.clock.now >= this.wakeAt) this.runMasters();
@@ -190,6 +220,7 @@ export class Bus {
 
   write(addr: number, value: number, width: number): void {
     addr >>>= 0;
+    if (--this.budgetLeft < 0) this.overBudget();
     const region = this.check(addr, width, true, value);
     // The ABI takes the low `width` bytes of the value.
     value = width === 4 ? value >>> 0 : value & ((1 << (width * 8)) - 1);
@@ -200,6 +231,7 @@ export class Bus {
   }
 
   barrier(kind: number): void {
+    if (--this.budgetLeft < 0) this.overBudget();
     if (kind !== 0 && kind !== 1 && kind !== 2) {
       this.trace.record(OP_BARRIER | FLAG_FAULT, 0, 0, kind >>> 0, this.clock.now);
       throw new BusFault("barrier", false, 0, 0, `barrier kind ${kind} is none of 0 (DMB), 1 (DSB), 2 (ISB)`);

@@ -1,135 +1,30 @@
 #!/usr/bin/env node
-// The `wasm-hal` command.
-import { parseArgs } from "node:util";
-import { versatileBoard, VERSATILE } from "./board.js";
-import { formatTrace } from "./trace-text.js";
-import { lintTrace, lintReport } from "./lint.js";
-import { statusName } from "./hal.js";
+// The `wasm-hal` command: dispatches to the commands in harness/commands/.
 import { HalError } from "./hal.js";
+import { type Command, UsageError } from "./commands/common.js";
+import { demo } from "./commands/demo.js";
 
-const USAGE = `usage: wasm-hal <command> [options]
+const COMMANDS: readonly Command[] = [demo];
 
-commands:
-  demo      drive the PL011 driver against the default board's fake UART and print the trace
-  help      print this text
-
-demo options:
-  --baud N        baud rate (default 115200)
-  --clock HZ      UARTCLK in Hz (default 24000000, the Versatile's)
-  --text S        what to send (default "Hello from wasm-hal!\\r\\n")
-  --receive S     bytes injected on the receive line (default "ping")
-  --no-trace      do not print the trace
-  --no-collapse   print every poll read on its own line`;
-
-/** A command-line mistake: one line on stderr and exit status 2. */
-class UsageError extends Error {}
-
-function positiveInteger(option: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  if (!/^[0-9]+$/.test(text)) throw new UsageError(`--${option} expects a positive integer, got "${text}"`);
-  const n = Number(text);
-  if (n <= 0 || n > 0xffffffff) throw new UsageError(`--${option} must be between 1 and 4294967295, got ${text}`);
-  return n;
+function usage(): string {
+  const lines = ["usage: wasm-hal <command> [options]", "", "commands:"];
+  for (const c of COMMANDS) lines.push(`  ${c.name.padEnd(10)}${c.summary}`);
+  lines.push(`  ${"help".padEnd(10)}print this text`);
+  for (const c of COMMANDS) lines.push("", `${c.name} options:`, c.usage);
+  return lines.join("\n");
 }
 
-/** A byte string as people read it: printable ASCII, escapes for the rest. */
-function quote(bytes: ArrayLike<number>): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i]!;
-    if (b === 0x0d) s += "\\r";
-    else if (b === 0x0a) s += "\\n";
-    else if (b === 0x22 || b === 0x5c) s += "\\" + String.fromCharCode(b);
-    else if (b >= 0x20 && b < 0x7f) s += String.fromCharCode(b);
-    else s += "\\x" + b.toString(16).padStart(2, "0");
-  }
-  return `"${s}"`;
-}
-
-function result(value: number): string {
-  const name = statusName(value);
-  return name === undefined ? String(value) : `${value} (${name})`;
-}
-
-function demo(argv: string[]): number {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      baud: { type: "string" },
-      clock: { type: "string" },
-      text: { type: "string" },
-      receive: { type: "string" },
-      "no-trace": { type: "boolean" },
-      "no-collapse": { type: "boolean" },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  const baud = positiveInteger("baud", values.baud, 115200);
-  const uartclkHz = positiveInteger("clock", values.clock, VERSATILE.uartclkHz);
-  const text = Buffer.from((values.text ?? "Hello from wasm-hal!\r\n").replace(/\\r/g, "\r").replace(/\\n/g, "\n"), "latin1");
-  const incoming = Buffer.from(values.receive ?? "ping", "latin1");
-
-  const { bus, hal, uart0 } = versatileBoard({ uartclkHz });
-  if (text.length > hal.scratchSize) throw new UsageError(`--text is ${text.length} bytes; the scratch buffer holds ${hal.scratchSize}`);
-  const out: string[] = [];
-  out.push(`wasm-hal demo: PL011 UART "uart0" at 0x${VERSATILE.uart0.toString(16)} (ARM Versatile), UARTCLK ${uartclkHz} Hz`);
-  out.push("");
-
-  const init = hal.call("pl011_init", VERSATILE.uart0, uartclkHz, baud, 0);
-  out.push(`pl011_init(0x${VERSATILE.uart0.toString(16)}, ${uartclkHz}, ${baud}, 0) = ${result(init)}`);
-  if (init < 0) {
-    out.push(`  the driver refused: ${baud} baud cannot be made from ${uartclkHz} Hz (TRM 3.3.6: IBRD 1..65535)`);
-    process.stdout.write(out.join("\n") + "\n");
-    return 1;
-  }
-  const divisor = uart0.latchedDivisor;
-  const actual = uartclkHz / (16 * (divisor.ibrd + divisor.fbrd / 64));
-  out.push(`  divisor latched by the model: IBRD=${divisor.ibrd} FBRD=${divisor.fbrd}, ${actual.toFixed(1)} baud (${(((actual - baud) / baud) * 100).toFixed(3)} % off)`);
-
-  hal.writeBytes(text);
-  const written = hal.call("pl011_write", VERSATILE.uart0, hal.scratch, text.length);
-  out.push(`pl011_write(${quote(text)}) = ${result(written)}`);
-  const flushed = hal.call("pl011_flush", VERSATILE.uart0);
-  out.push(`pl011_flush() = ${result(flushed)}`);
-
-  uart0.receive(incoming);
-  out.push(`model: ${quote(incoming)} arrives on the receive line`);
-  const cap = 64;
-  const got = hal.call("pl011_read", VERSATILE.uart0, hal.scratch, cap);
-  out.push(`pl011_read(cap ${cap}) = ${result(got)}${got > 0 ? ` ${quote(hal.readBytes(hal.scratch, got))}` : ""}`);
-
-  if (!values["no-trace"]) {
-    out.push("");
-    out.push(`trace: ${bus.trace.length} accesses${values["no-collapse"] ? "" : ", identical consecutive reads collapsed (xN)"}`);
-    out.push(formatTrace(bus.trace, bus.regions, { collapse: !values["no-collapse"] }).trimEnd());
-  }
-  const findings = lintTrace(bus.trace, bus.regions);
-  out.push("");
-  out.push(findings.length === 0 ? "lint: clean (every access matches the register map)" : `lint:\n${lintReport(findings)}`);
-  out.push("");
-  const ms = bus.clock.now / 1e6;
-  out.push(`wire (TXD): ${quote(uart0.wire)} — ${uart0.wire.length} bytes in ${ms.toFixed(3)} ms of virtual time`);
-  process.stdout.write(out.join("\n") + "\n");
-  return written === text.length && flushed === 0 && got === incoming.length ? 0 : 1;
-}
-
-export function main(argv: string[]): number {
-  const [command, ...rest] = argv;
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
   try {
-    switch (command) {
-      case "demo":
-        return demo(rest);
-      case "help":
-      case "--help":
-      case "-h":
-        process.stdout.write(USAGE + "\n");
-        return 0;
-      case undefined:
-        throw new UsageError("missing command (try `wasm-hal demo`)");
-      default:
-        throw new UsageError(`unknown command "${command}" (commands: demo, help)`);
+    if (name === "help" || name === "--help" || name === "-h") {
+      process.stdout.write(usage() + "\n");
+      return 0;
     }
+    if (name === undefined) throw new UsageError("missing command (try `wasm-hal demo`, or `wasm-hal help`)");
+    const command = COMMANDS.find((c) => c.name === name);
+    if (command === undefined) throw new UsageError(`unknown command "${name}" (commands: ${COMMANDS.map((c) => c.name).join(", ")}, help)`);
+    return await command.run(rest);
   } catch (e) {
     if (e instanceof UsageError || (e instanceof TypeError && "code" in e && String(e.code).startsWith("ERR_PARSE_ARGS"))) {
       process.stderr.write(`wasm-hal: ${e.message}\n`);
@@ -143,4 +38,4 @@ export function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,43 @@
+// Pieces every `wasm-hal` command shares: argument errors, number parsing, byte quoting.
+import { statusName } from "../hal.js";
+
+/** A command-line mistake: the CLI prints one line on stderr and exits with status 2. */
+export class UsageError extends Error {}
+
+/** A command: takes the arguments after its name, returns the exit status. */
+export interface Command {
+  readonly name: string;
+  /** One line for `wasm-hal help`. */
+  readonly summary: string;
+  /** Options, one per line, for `wasm-hal help`. */
+  readonly usage: string;
+  run(argv: string[]): number | Promise<number>;
+}
+
+export function positiveInteger(option: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  if (!/^[0-9]+$/.test(text)) throw new UsageError(`--${option} expects a positive integer, got "${text}"`);
+  const n = Number(text);
+  if (n <= 0 || n > 0xffffffff) throw new UsageError(`--${option} must be between 1 and 4294967295, got ${text}`);
+  return n;
+}
+
+/** A byte string as people read it: printable ASCII, escapes for the rest. */
+export function quote(bytes: ArrayLike<number>): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (b === 0x0d) s += "\\r";
+    else if (b === 0x0a) s += "\\n";
+    else if (b === 0x22 || b === 0x5c) s += "\\" + String.fromCharCode(b);
+    else if (b >= 0x20 && b < 0x7f) s += String.fromCharCode(b);
+    else s += "\\x" + b.toString(16).padStart(2, "0");
+  }
+  return `"${s}"`;
+}
+
+/** A driver's return value with its status-code name when it is one. */
+export function result(value: number): string {
+  const name = statusName(value);
+  return name === undefined ? String(value) : `${value} (${name})`;
+}

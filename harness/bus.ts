@@ -193,7 +193,8 @@ export class Bus {
   masterRead(addr: number, width: number): number {
     addr >>>= 0;
     const region = this.check(addr, width, false, 0, FLAG_DMA);
-    const value = region.device.read(addr - region.base, width) >>> 0;
+    const raw = region.device.read(addr - region.base, width);
+    const value = width === 4 ? raw >>> 0 : raw & ((1 << (width * 8)) - 1);
     this.trace.record(OP_READ | FLAG_DMA, width, addr, value, this.clock.now);
     return value;
   }
@@ -213,7 +214,10 @@ export class Bus {
     const region = this.check(addr, width, false, 0);
     this.clock.now += this.clock.accessNs;
     if (this.clock.now >= this.wakeAt) this.runMasters();
-    const value = region.device.read(addr - region.base, width) >>> 0;
+    // The ABI zero-extends a read of `width` bytes: a model that answers with a whole register
+    // is cut to the bytes the bus actually carried.
+    const raw = region.device.read(addr - region.base, width);
+    const value = width === 4 ? raw >>> 0 : raw & ((1 << (width * 8)) - 1);
     this.trace.record(OP_READ, width, addr, value, this.clock.now);
     return value;
   }

@@ -4,7 +4,7 @@
 /** PrimeCell UART (PL011): decoded window */
 @inline export const PL011_BLOCK_SIZE: u32 = 0x1000;
 
-/** DR: Data: a read pops one RX entry (8 data + 4 error bits) and updates RSR; a write pushes a byte into the TX FIFO (TRM 3.3.1) */
+/** DR: Data: a read pops one RX entry (8 data + 4 error bits) and updates RSR; a write pushes a byte into the TX FIFO. Byte and halfword accesses reach it too (a DMA controller writes bytes); only a word read returns the error bits (TRM 3.3.1) */
 @inline export const PL011_DR: u32 = 0x000;
 /** overrun: data was received while the RX FIFO was full */
 @inline export const PL011_DR_OE: u32 = 1 << 11;

@@ -11,9 +11,9 @@ export const PL011_MAP: RegisterBlock = {
   registers: [
     {
       name: "DR", writeName: null, offset: 0x000, span: 0x4, bits: 12,
-      widths: [4], read: "consumes", write: "value",
+      widths: [1,2,4], read: "consumes", write: "value",
       reset: null, test: false, section: "3.3.1",
-      doc: "Data: a read pops one RX entry (8 data + 4 error bits) and updates RSR; a write pushes a byte into the TX FIFO",
+      doc: "Data: a read pops one RX entry (8 data + 4 error bits) and updates RSR; a write pushes a byte into the TX FIFO. Byte and halfword accesses reach it too (a DMA controller writes bytes); only a word read returns the error bits",
       fields: [
         { name: "OE", msb: 11, lsb: 11, doc: "overrun: data was received while the RX FIFO was full" },
         { name: "BE", msb: 10, lsb: 10, doc: "break: RXD held low for longer than a full frame" },
@@ -300,7 +300,7 @@ export const PL011_MAP: RegisterBlock = {
 /** PrimeCell UART (PL011): decoded window */
 export const PL011_BLOCK_SIZE = 0x1000;
 
-/** DR: Data: a read pops one RX entry (8 data + 4 error bits) and updates RSR; a write pushes a byte into the TX FIFO (TRM 3.3.1) */
+/** DR: Data: a read pops one RX entry (8 data + 4 error bits) and updates RSR; a write pushes a byte into the TX FIFO. Byte and halfword accesses reach it too (a DMA controller writes bytes); only a word read returns the error bits (TRM 3.3.1) */
 export const PL011_DR = 0x000;
 /** overrun: data was received while the RX FIFO was full */
 export const PL011_DR_OE = 1 << 11;

@@ -59,12 +59,12 @@ function initSequence(bus: Bus, uart: Registers, busyReads: number): void {
   bus.trace.endCall(call, 0);
 }
 
-/** A traced call that moves a byte by DMA, whose write to DR faults (DR takes words only). */
+/** A traced call that moves a byte by DMA, whose write to FR faults (FR takes words only). */
 function faultingDmaCall(bus: Bus, ram: Registers): void {
   ram.values.set(0x400, 0x41);
   const call = bus.trace.beginCall("pl011_write", [UART0, RAM + 0x400, 2]);
   bus.masterRead(RAM + 0x400, 1);
-  refused(() => bus.masterWrite(UART0 + DR, 0x41, 1));
+  refused(() => bus.masterWrite(UART0 + FR, 0x41, 1));
   bus.trace.endCall(call, undefined);
 }
 
@@ -115,7 +115,7 @@ describe("formatTrace", () => {
     expect(formatTrace(bus.trace, bus.regions, { header: false })).toBe(
       "call pl011_write(0x10009000, 0x20000400, 2)\n" +
       "  dma R8  ram+0x400             0x41\n" +
-      "  dma fault W8  uart0+0x000 DR        0x41\n" +
+      "  dma fault W8  uart0+0x018 FR        0x41\n" +
       "threw\n" +
       "\n" +
       "fault R32 0x40000000            0x00000000\n" +
@@ -211,7 +211,7 @@ describe("formatTail", () => {
     faultingDmaCall(bus, ram);
     expect(formatTail(bus, 1)).toBe(
       "call pl011_write(0x10009000, 0x20000400, 2)\n" +
-      "  dma fault W8  uart0+0x000 DR        0x41\n" +
+      "  dma fault W8  uart0+0x018 FR        0x41\n" +
       "threw",
     );
     expect(formatTail(bus, 5)).toBe(
@@ -223,7 +223,7 @@ describe("formatTail", () => {
       "\n" +
       "call pl011_write(0x10009000, 0x20000400, 2)\n" +
       "  dma R8  ram+0x400             0x41\n" +
-      "  dma fault W8  uart0+0x000 DR        0x41\n" +
+      "  dma fault W8  uart0+0x018 FR        0x41\n" +
       "threw",
     );
     // Eleven lines back from the end: the 899 reads with BUSY set are one of them.
@@ -254,7 +254,7 @@ const GOLDEN = [
   "", //                                                                          15
   "call pl011_write(0x10009000, 1024, 1)", //                                     16
   "  dma R8  ram+0x400             0x41", //                                      17  875
-  "  dma fault W8  uart0+0x000 DR        0x41", //                                18  876
+  "  dma fault W8  uart0+0x018 FR        0x41", //                                18  876
   "threw", //                                                                     19
 ].join("\n") + "\n";
 
@@ -276,7 +276,7 @@ describe("parseTrace", () => {
     expect(t.accesses[2]!.seq).toBe(869);
     expect(t.accesses[6]).toEqual({ op: OP_BARRIER, flags: 0, width: 0, addr: 0, value: 1, repeat: 1, seq: 873, call: 0, line: 12 });
     expect(t.accesses[8]).toEqual({ op: OP_READ, flags: FLAG_DMA, width: 1, addr: 0x20000400, value: 0x41, repeat: 1, seq: 875, call: 1, line: 17 });
-    expect(t.accesses[9]).toEqual({ op: OP_WRITE, flags: FLAG_DMA | FLAG_FAULT, width: 1, addr: 0x10009000, value: 0x41, repeat: 1, seq: 876, call: 1, line: 18 });
+    expect(t.accesses[9]).toEqual({ op: OP_WRITE, flags: FLAG_DMA | FLAG_FAULT, width: 1, addr: 0x10009018, value: 0x41, repeat: 1, seq: 876, call: 1, line: 18 });
   });
 
   it("ignores comments, blank lines, indentation and the decoded fields", () => {

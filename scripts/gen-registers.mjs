@@ -54,7 +54,28 @@ function loadBlock(file) {
   const widths = raw.widths ?? [4];
   const registers = [];
   const seenOffsets = new Map();
+  // A register group that repeats (the PL080's channels): one entry with "{n}" in its name and
+  // doc and "repeat": { "count", "stride" } stands for count registers, n = 0..count-1. Every
+  // instance gets its own offset constant and metadata; field constants are emitted for
+  // instance 0 only, since they are the same for all.
+  const expanded = [];
   for (const [i, r] of (raw.registers ?? []).entries()) {
+    if (r.repeat === undefined) {
+      expanded.push([i, r, 0]);
+      continue;
+    }
+    const where = `register ${r.name ?? `#${i}`}`;
+    const count = parseNumber(file, `${where} repeat.count`, r.repeat.count);
+    const stride = parseNumber(file, `${where} repeat.stride`, r.repeat.stride);
+    if (!String(r.name).includes("{n}")) fail(file, where, "a repeated register needs {n} in its name");
+    if (count < 1 || stride < 4 || stride % 4 !== 0) fail(file, where, "repeat needs count >= 1 and a stride that is a positive multiple of 4");
+    const first = parseNumber(file, `${where} offset`, r.offset);
+    for (let n = 0; n < count; n++) {
+      const { repeat: _repeat, ...rest } = r;
+      expanded.push([i, { ...rest, name: r.name.replaceAll("{n}", String(n)), doc: (r.doc ?? "").replaceAll("{n}", String(n)), offset: first + n * stride }, n]);
+    }
+  }
+  for (const [i, r, instance] of expanded) {
     const where = `register ${r.name ?? `#${i}`}`;
     if (!NAME.test(r.name ?? "")) fail(file, where, "name must be an identifier");
     const offset = parseNumber(file, `${where} offset`, r.offset);
@@ -96,6 +117,7 @@ function loadBlock(file) {
       fields.push({ name: f.name, msb, lsb, mask, doc: f.doc ?? "", values });
     }
     registers.push({
+      instance,
       name: r.name, writeName: r.writeName ?? null, offset, span, bits, widths: regWidths,
       read: r.read, write: r.write, reset, test: r.test === true,
       section: r.section ?? "", doc: r.doc ?? "", fields,
@@ -164,6 +186,7 @@ function constantLines(b, emit) {
     out.push(emit(`${P}_${r.name}`, hex(r.offset, 3), `${names}: ${r.doc} (TRM ${r.section})`));
     if (r.span !== 4) out.push(emit(`${P}_${r.name}_SPAN`, hex(r.span, 3), `${r.name} answers at every word of ${hex(r.offset, 3)}..${hex(r.offset + r.span - 4, 3)}`));
     if (r.writeName) out.push(emit(`${P}_${r.writeName}`, hex(r.offset, 3), `${r.writeName}: write side of ${r.name}`));
+    if (r.instance > 0) continue;
     for (const f of r.fields) {
       const base = `${P}_${r.name}_${f.name}`;
       if (f.msb === f.lsb) {

@@ -62,6 +62,22 @@ describe("generated register files", () => {
   });
 });
 
+describe("repeated register groups", () => {
+  it("expand the PL080's channel registers: channel n at 0x100 + 0x20 x n (PL080 TRM 3.4)", () => {
+    const pl080 = BLOCKS["pl080"]!;
+    const at = (name: string) => pl080.registers.find((r) => r.name === name)?.offset;
+    expect(at("C0SrcAddr")).toBe(0x100);
+    expect(at("C3Control")).toBe(0x100 + 3 * 0x20 + 0x0c);
+    expect(at("C7Configuration")).toBe(0x1f0);
+    expect(pl080.registers.filter((r) => /^C\dConfiguration$/.test(r.name))).toHaveLength(8);
+    // Field constants exist once, for channel 0; every channel has its offset constant.
+    const asText = readFileSync(join(root, "assembly", "generated", "pl080.ts"), "utf8");
+    expect(asText).toContain("@inline export const PL080_C7Configuration: u32 = 0x1F0;");
+    expect(asText).toContain("PL080_C0Configuration_E: u32 = 1 << 0;");
+    expect(asText).not.toContain("PL080_C7Configuration_E");
+  });
+});
+
 describe("the PL011 map (ARM DDI 0183G, Table 3-1)", () => {
   // Offsets and reset values as the TRM's register summary gives them.
   const summary: [string, number, number | null][] = [

@@ -212,13 +212,14 @@ export class Bus {
     addr >>>= 0;
     if (--this.budgetLeft < 0) this.overBudget();
     const region = this.check(addr, width, false, 0);
-    this.clock.now += this.clock.accessNs;
-    if (this.clock.now >= this.wakeAt) this.runMasters();
+    const clock = this.clock;
+    const now = (clock.now += clock.accessNs);
+    if (now >= this.wakeAt) this.runMasters();
     // The ABI zero-extends a read of `width` bytes: a model that answers with a whole register
     // is cut to the bytes the bus actually carried.
     const raw = region.device.read(addr - region.base, width);
     const value = width === 4 ? raw >>> 0 : raw & ((1 << (width * 8)) - 1);
-    this.trace.record(OP_READ, width, addr, value, this.clock.now);
+    this.trace.record(OP_READ, width, addr, value, clock.now);
     return value;
   }
 

@@ -736,7 +736,7 @@ export class Pl011Model implements Device, DmaRequester, InterruptSource {
     const lcrh = this.lcrh;
     const dataBits = 5 + ((lcrh & PL011_LCR_H_WLEN_MASK) >>> PL011_LCR_H_WLEN_SHIFT);
     const bitsPerFrame = 1 + dataBits + ((lcrh & PL011_LCR_H_PEN) !== 0 ? 1 : 0) + ((lcrh & PL011_LCR_H_STP2) !== 0 ? 2 : 1);
-    this.dataMask = 2 ** dataBits - 1;
+    this.dataMask = (1 << dataBits) - 1;
     this.bitNs = this.latchedIbrd === 0
       ? Infinity
       : (BAUD16_PER_BIT * (this.latchedIbrd * FBRD_STEPS + this.latchedFbrd) * 1e9) / (FBRD_STEPS * this.uartclkHz);

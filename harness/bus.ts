@@ -48,6 +48,8 @@ export interface Region {
   readonly end: number;
   readonly device: Device;
   readonly index: RegisterIndex | undefined;
+  /** The widths each word accepts (index.widthsByWord), or null when any width goes. */
+  readonly widthsByWord: Uint8Array | null;
 }
 
 export type FaultKind = "unmapped" | "unaligned" | "width" | "barrier";
@@ -115,9 +117,10 @@ export class Bus {
       if (base < r.end && r.base < end) throw new RangeError(`region ${options.name} (${hex8(base)}..${hex8(end - 1)}) overlaps ${r.name} (${hex8(r.base)}..${hex8(r.end - 1)})`);
     }
     if (options.map !== undefined && options.size > options.map.size) throw new RangeError(`region ${options.name}: size 0x${options.size.toString(16)} exceeds the ${options.map.block} block (0x${options.map.size.toString(16)})`);
+    const index = options.map === undefined ? undefined : new RegisterIndex(options.map);
     const region: Region = {
       name: options.name, base, size: options.size, end, device: options.device,
-      index: options.map === undefined ? undefined : new RegisterIndex(options.map),
+      index, widthsByWord: index === undefined ? null : index.widthsByWord,
     };
     this.regions.push(region);
     this.regions.sort((a, b) => a.base - b.base);
@@ -246,9 +249,19 @@ export class Bus {
     this.trace.record(OP_BARRIER, 0, 0, kind, this.clock.now);
   }
 
-  /** Alignment, mapping and width checks. The common case does no more than compare numbers:
-   * messages are built only on the way to a fault. */
+  /** Alignment, mapping and width checks. The common case (the same region as the last access,
+   * aligned, a width the register takes) is a handful of comparisons small enough to be inlined
+   * into every access; anything else goes to checkSlow, which finds the region or the fault. */
   private check(addr: number, width: number, isWrite: boolean, value: number, flags = 0): Region {
+    const r = this.last;
+    if (r !== undefined && addr >= r.base && addr + width <= r.end && (addr & (width - 1)) === 0 && (width === 4 || width === 1 || width === 2)) {
+      const widths = r.widthsByWord;
+      if (widths === null || (widths[(addr - r.base) >>> 2]! & width) !== 0) return r;
+    }
+    return this.checkSlow(addr, width, isWrite, value, flags);
+  }
+
+  private checkSlow(addr: number, width: number, isWrite: boolean, value: number, flags: number): Region {
     if (width !== 1 && width !== 2 && width !== 4) this.fault("width", addr, width, isWrite, value, flags, `width ${width} is none of 1, 2, 4`);
     if ((addr & (width - 1)) !== 0) this.fault("unaligned", addr, width, isWrite, value, flags, `not aligned to ${width} bytes`);
     const region = this.regionAt(addr);

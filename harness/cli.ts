@@ -3,8 +3,14 @@
 import { HalError } from "./hal.js";
 import { type Command, UsageError } from "./commands/common.js";
 import { demo } from "./commands/demo.js";
+import { record } from "./commands/record.js";
+import { check } from "./commands/check.js";
+import { show } from "./commands/show.js";
+import { vcd } from "./commands/vcd.js";
+// Device kinds that board files may name besides the models: each module registers its kind.
+import "./devices/replay.js";
 
-const COMMANDS: readonly Command[] = [demo];
+const COMMANDS: readonly Command[] = [demo, record, check, show, vcd];
 
 function usage(): string {
   const lines = ["usage: wasm-hal <command> [options]", "", "commands:"];

@@ -31,12 +31,24 @@ describe("wasm-hal demo", () => {
     expect(out).toContain('wire (TXD): "Hello from wasm-hal!\\r\\n" — 22 bytes');
   });
 
+  it("then runs the SPI flash, GPIO and DMA scenarios on the full board, each passing its checks", () => {
+    const r = run(cli, ["demo", "--no-trace"]);
+    expect(r.status).toBe(0);
+    for (const name of ["pl022-flash-id-erase-program-read", "pl061-pin-toggle-edge-irq", "pl080-memcpy", "pl080-uart-tx"]) {
+      expect(r.stdout).toContain(`\n${name}: `);
+    }
+    expect(r.stdout.match(/^  ok: \d+ accesses.*lint clean$/gm)).toHaveLength(4);
+    expect(r.stdout).toMatch(/pl080-memcpy[\s\S]*by the DMA controller/);
+    expect(r.stdout).not.toContain("FAILED");
+  });
+
   it("takes the baud rate, clock and text from the command line", () => {
-    const r = run(cli, ["demo", "--baud", "9600", "--clock", "7372800", "--text", "AT\\r", "--no-trace"]);
+    const r = run(cli, ["demo", "--baud", "9600", "--clock", "7372800", "--text", "AT\\r", "--no-trace", "--uart-only"]);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("IBRD=48 FBRD=0"); // TRM Table 3-8: 7.3728 MHz, 9600 baud -> 0x30
     expect(r.stdout).toContain('wire (TXD): "AT\\r"');
     expect(r.stdout).not.toContain("wasm-hal-trace 1");
+    expect(r.stdout).not.toContain("pl080-memcpy");
   });
 
   it.each([

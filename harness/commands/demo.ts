@@ -3,7 +3,57 @@ import { parseArgs } from "node:util";
 import { versatileBoard, VERSATILE } from "../board.js";
 import { formatTrace } from "../trace-text.js";
 import { lintTrace, lintReport } from "../lint.js";
+import { FLAG_DMA } from "../trace.js";
+import { SCENARIOS, runScenario, type ScenarioRun } from "../scenarios.js";
 import { type Command, UsageError, positiveInteger, quote, result } from "./common.js";
+
+/** The scenarios the demo runs after the PL011 part: one per other block, so a newcomer sees
+ * each driver work. Their full traces are what `wasm-hal record <name>` prints. */
+const OTHER_BLOCKS = ["pl022-flash-id-erase-program-read", "pl061-pin-toggle-edge-irq", "pl080-memcpy", "pl080-uart-tx"];
+
+/** Up to this many calls are listed one by one; a longer scenario is summarized per export. */
+const MAX_LISTED_CALLS = 12;
+
+/** What a scenario did: its own phase comments, then its calls (or their count per export). */
+function scenarioLines(run: ScenarioRun): string[] {
+  const lines = run.notes.map((n) => `  # ${n.text}`);
+  const calls = run.board.bus.trace.calls;
+  if (calls.length <= MAX_LISTED_CALLS) {
+    for (const c of calls) {
+      const args = c.args.map((a) => (a > 0xffff ? "0x" + a.toString(16) : String(a))).join(", ");
+      lines.push(`  ${c.name}(${args}) = ${c.result === undefined ? "did not return" : result(c.result)}`);
+    }
+    return lines;
+  }
+  const counts = new Map<string, number>();
+  for (const c of calls) counts.set(c.name, (counts.get(c.name) ?? 0) + 1);
+  const failed = calls.filter((c) => c.result === undefined || c.result < 0).length;
+  lines.push(`  ${calls.length} calls: ${[...counts].map(([name, n]) => `${name} x${n}`).join(", ")}; ${failed === 0 ? "none returned an error" : `${failed} returned an error`}`);
+  return lines;
+}
+
+function otherBlocks(out: string[]): boolean {
+  out.push("", "the other blocks, on the full board (fixtures/boards/versatile.json); `wasm-hal record <name>` prints each trace:");
+  let ok = true;
+  for (const name of OTHER_BLOCKS) {
+    const scenario = SCENARIOS.find((s) => s.name === name);
+    if (scenario === undefined) throw new Error(`the demo names scenario ${name}, which harness/scenarios.ts does not have`);
+    out.push("", `${name}: ${scenario.summary}`);
+    try {
+      const run = runScenario(scenario);
+      const bus = run.board.bus;
+      out.push(...scenarioLines(run));
+      const errors = lintTrace(bus.trace, bus.regions).filter((f) => f.severity === "error");
+      const dma = [...bus.trace.entries()].filter((e) => (e.flags & FLAG_DMA) !== 0).length;
+      out.push(`  ok: ${bus.trace.length} accesses${dma > 0 ? ` (${dma} by the DMA controller)` : ""}, ${(bus.clock.now / 1e6).toFixed(3)} ms of virtual time, lint ${errors.length === 0 ? "clean" : `${errors.length} errors`}`);
+      if (errors.length > 0) ok = false;
+    } catch (e) {
+      out.push(`  FAILED: ${e instanceof Error ? e.message : String(e)}`);
+      ok = false;
+    }
+  }
+  return ok;
+}
 
 function run(argv: string[]): number {
   const { values } = parseArgs({
@@ -15,6 +65,7 @@ function run(argv: string[]): number {
       receive: { type: "string" },
       "no-trace": { type: "boolean" },
       "no-collapse": { type: "boolean" },
+      "uart-only": { type: "boolean" },
     },
     strict: true,
     allowPositionals: false,
@@ -64,18 +115,20 @@ function run(argv: string[]): number {
   out.push("");
   const ms = bus.clock.now / 1e6;
   out.push(`wire (TXD): ${quote(uart0.wire)} — ${uart0.wire.length} bytes in ${ms.toFixed(3)} ms of virtual time`);
+  const othersOk = values["uart-only"] ? true : otherBlocks(out);
   process.stdout.write(out.join("\n") + "\n");
-  return written === text.length && flushed === 0 && got === incoming.length ? 0 : 1;
+  return written === text.length && flushed === 0 && got === incoming.length && othersOk ? 0 : 1;
 }
 
 export const demo: Command = {
   name: "demo",
-  summary: "drive the PL011 driver against the default board's fake UART and print the trace",
+  summary: "drive the drivers against the default board's fake devices: the UART with its trace, then SPI flash, GPIO and DMA",
   usage: `  --baud N        baud rate (default 115200)
   --clock HZ      UARTCLK in Hz (default 24000000, the Versatile's)
   --text S        what to send (default "Hello from wasm-hal!\\r\\n"; \\r and \\n are understood)
   --receive S     bytes injected on the receive line (default "ping")
   --no-trace      do not print the trace
-  --no-collapse   print every poll read on its own line`,
+  --no-collapse   print every poll read on its own line
+  --uart-only     leave out the SPI flash, GPIO and DMA scenarios that follow the UART`,
   run,
 };

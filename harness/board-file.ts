@@ -1,0 +1,687 @@
+// Board description files (docs/scenarios.md): a JSON file that lists the regions of a board's
+// address space, the register block in each and the device behind it, with the connections
+// between the models (a chip select from a GPIO pin, DMA request lines, the module's linear
+// memory on the bus for a DMA master). parseBoardFile() checks a file and names the bad entry
+// by its JSON path; buildBoard() turns a description into a Bus with its devices and the module
+// instantiated on it.
+//
+// Device kinds are a registry: the built-in models register here, and another module adds a
+// kind (a replay of a recorded trace, a bridge to real hardware) with registerDeviceKind(),
+// without editing this file.
+import { readFileSync } from "node:fs";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import { Bus, VirtualClock, type Device, type Region } from "./bus.js";
+import { Hal, packageRoot, type HalVariant } from "./hal.js";
+import type { RegisterBlock } from "./regmap.js";
+import { BLOCKS } from "./generated/blocks.js";
+import { Pl011Model, type Pl011Revision } from "./devices/pl011.js";
+import { Pl022Model } from "./devices/pl022.js";
+import { Pl061Model, PL061_PIN_COUNT } from "./devices/pl061.js";
+import { Pl080Model, PL080_REQUEST_LINE_COUNT } from "./devices/pl080.js";
+import { LinearMemoryRam, Ram } from "./devices/ram.js";
+import { SpiNorFlash } from "./devices/spi.js";
+import type { DmaDirection, DmaRequester } from "./devices/signals.js";
+
+// ---------------------------------------------------------------------------------------------
+// Errors and JSON reading
+
+/** A board file that does not follow docs/scenarios.md: the file, the JSON path of the bad
+ * entry (`regions[2].base`) and what was expected. */
+export class BoardFileError extends Error {
+  constructor(
+    readonly fileName: string,
+    readonly path: string,
+    readonly problem: string,
+  ) {
+    super(`${fileName}: ${path === "" ? "" : `${path}: `}${problem}`);
+    this.name = "BoardFileError";
+  }
+}
+
+/** A JSON value as JSON.parse returns it. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+const HEX_TEXT = /^0x[0-9a-fA-F]+$/;
+const DECIMAL_TEXT = /^[0-9]+$/;
+
+function describe(value: Json | undefined): string {
+  if (value === undefined) return "nothing";
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object") return "an object";
+  return JSON.stringify(value);
+}
+
+function isObject(value: Json | undefined): value is { [key: string]: Json } {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+export interface IntegerOptions {
+  min?: number;
+  max?: number;
+}
+
+/**
+ * One JSON object of a board file, read key by key. Every reader names the key's JSON path in
+ * its error; done() refuses the keys nobody read, so that a misspelt option is an error rather
+ * than silently ignored. Device factories read their options through it.
+ */
+export class JsonObject {
+  private readonly read = new Set<string>();
+
+  constructor(
+    readonly fileName: string,
+    readonly path: string,
+    readonly value: { readonly [key: string]: Json },
+  ) {}
+
+  /** The JSON path of a key of this object. */
+  pathOf(key: string): string {
+    return this.path === "" ? key : `${this.path}.${key}`;
+  }
+
+  fail(key: string | null, problem: string): never {
+    throw new BoardFileError(this.fileName, key === null ? this.path : this.pathOf(key), problem);
+  }
+
+  has(key: string): boolean {
+    return this.value[key] !== undefined;
+  }
+
+  /** The raw value of a key (marked as read). */
+  raw(key: string): Json | undefined {
+    this.read.add(key);
+    return this.value[key];
+  }
+
+  /** An integer, written as a JSON number, a decimal string or a 0x-prefixed hex string. */
+  integer(key: string, options: IntegerOptions & { default?: number } = {}): number {
+    const value = this.raw(key);
+    if (value === undefined) {
+      if (options.default !== undefined) return options.default;
+      this.fail(key, "missing: expected an integer (a number, or a string such as \"0x1000\")");
+    }
+    return integerValue(value, options, (problem) => this.fail(key, problem));
+  }
+
+  optionalInteger(key: string, options: IntegerOptions = {}): number | undefined {
+    return this.has(key) ? this.integer(key, options) : undefined;
+  }
+
+  string(key: string, options: { oneOf?: readonly string[]; default?: string; pattern?: RegExp; what?: string } = {}): string {
+    const value = this.raw(key);
+    if (value === undefined) {
+      if (options.default !== undefined) return options.default;
+      this.fail(key, `missing: expected ${options.what ?? "a string"}${options.oneOf ? ` (one of ${options.oneOf.join(", ")})` : ""}`);
+    }
+    if (typeof value !== "string") this.fail(key, `${describe(value)} is not a string: expected ${options.what ?? "a string"}`);
+    if (options.oneOf !== undefined && !options.oneOf.includes(value)) this.fail(key, `"${value}" is not allowed: expected one of ${options.oneOf.join(", ")}`);
+    if (options.pattern !== undefined && !options.pattern.test(value)) this.fail(key, `"${value}" is not ${options.what ?? "valid"}`);
+    return value;
+  }
+
+  optionalString(key: string, options: { oneOf?: readonly string[]; pattern?: RegExp; what?: string } = {}): string | undefined {
+    return this.has(key) ? this.string(key, options) : undefined;
+  }
+
+  boolean(key: string, fallback: boolean): boolean {
+    const value = this.raw(key);
+    if (value === undefined) return fallback;
+    if (typeof value !== "boolean") this.fail(key, `${describe(value)} is not a boolean: expected true or false`);
+    return value;
+  }
+
+  object(key: string): JsonObject {
+    const value = this.raw(key);
+    if (!isObject(value)) this.fail(key, `${value === undefined ? "missing" : `${describe(value)} is not an object`}: expected an object { ... }`);
+    return new JsonObject(this.fileName, this.pathOf(key), value);
+  }
+
+  optionalObject(key: string): JsonObject | undefined {
+    return this.has(key) ? this.object(key) : undefined;
+  }
+
+  /** The items of an array (empty when the key is absent and `required` is false). */
+  array(key: string, options: { required?: boolean; nonEmpty?: boolean } = {}): JsonItem[] {
+    const value = this.raw(key);
+    if (value === undefined && !options.required) return [];
+    if (!Array.isArray(value)) this.fail(key, `${value === undefined ? "missing" : `${describe(value)} is not an array`}: expected an array [ ... ]`);
+    if (options.nonEmpty && value.length === 0) this.fail(key, "empty: expected at least one entry");
+    return value.map((item, i) => new JsonItem(this.fileName, `${this.pathOf(key)}[${i}]`, item));
+  }
+
+  /** Refuses the keys that no reader asked for. */
+  done(): void {
+    const unknown = Object.keys(this.value).filter((k) => !this.read.has(k));
+    if (unknown.length > 0) {
+      const known = [...this.read].sort().join(", ");
+      this.fail(unknown[0]!, `unknown key "${unknown[0]}": expected ${known === "" ? "no keys here" : `one of ${known}`}`);
+    }
+  }
+}
+
+/** One element of a JSON array, with its path (`regions[2]`). */
+export class JsonItem {
+  constructor(
+    readonly fileName: string,
+    readonly path: string,
+    readonly value: Json,
+  ) {}
+
+  fail(problem: string): never {
+    throw new BoardFileError(this.fileName, this.path, problem);
+  }
+
+  object(): JsonObject {
+    if (!isObject(this.value)) this.fail(`${describe(this.value)} is not an object: expected an object { ... }`);
+    return new JsonObject(this.fileName, this.path, this.value);
+  }
+
+  integer(options: IntegerOptions = {}): number {
+    return integerValue(this.value, options, (problem) => this.fail(problem));
+  }
+}
+
+function integerValue(value: Json, options: IntegerOptions, fail: (problem: string) => never): number {
+  let n: number;
+  if (typeof value === "number") {
+    if (!Number.isSafeInteger(value)) fail(`${value} is not an integer`);
+    n = value;
+  } else if (typeof value === "string") {
+    if (value.startsWith("0x") || value.startsWith("0X")) {
+      if (!HEX_TEXT.test(value)) fail(`bad hex "${value}": expected 0x followed by hex digits`);
+      n = parseInt(value.slice(2), 16);
+    } else if (DECIMAL_TEXT.test(value)) {
+      n = Number(value);
+    } else {
+      fail(`"${value}" is not a number: expected a decimal integer or 0x-prefixed hex`);
+    }
+  } else {
+    fail(`${describe(value)} is not an integer: expected a number, or a string such as "0x1000"`);
+  }
+  const min = options.min ?? 0;
+  const max = options.max ?? 0xffffffff;
+  if (n < min || n > max) fail(`${n} (0x${n.toString(16)}) is out of range: expected ${min}..${max}`);
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Device kinds
+
+/** What a factory gets: the region it fills, its options and the bus it will sit on. */
+export interface DeviceContext {
+  readonly fileName: string;
+  /** Folder of the board file: relative paths in options are relative to it. */
+  readonly baseDir: string;
+  readonly region: RegionDescription;
+  /** The device object of the region, `kind` already read. Read every option through it:
+   * options nobody read are refused after the factory returns. */
+  readonly options: JsonObject;
+  readonly bus: Bus;
+  readonly clock: VirtualClock;
+  /** Work that needs the other devices or the module (connections): run in file order once
+   * every device exists and the module is instantiated, before the board is handed out. */
+  connect(step: (board: Board) => void): void;
+  /** Gives a part of the device (an SPI flash behind an SSP) a name scenarios can look up. */
+  addPart(name: string, part: object, path: string): void;
+}
+
+export type DeviceFactory = (context: DeviceContext) => Device;
+
+export interface DeviceKindOptions {
+  /** The register block the kind implements (a key of BLOCKS), null for plain memory; absent
+   * for a kind that fits any region (a replay, a bridge to hardware). */
+  readonly block?: string | null;
+  /** One line for documentation and error messages. */
+  readonly doc?: string;
+}
+
+interface DeviceKind {
+  readonly factory: DeviceFactory;
+  readonly block: string | null | undefined;
+  readonly doc: string;
+}
+
+const KINDS = new Map<string, DeviceKind>();
+
+/** Adds a device kind that board files may name in `device.kind`. A kind is registered once. */
+export function registerDeviceKind(kind: string, factory: DeviceFactory, options: DeviceKindOptions = {}): void {
+  if (!/^[a-z][a-z0-9-]*$/.test(kind)) throw new Error(`device kind "${kind}": expected lower-case letters, digits and -`);
+  if (KINDS.has(kind)) throw new Error(`device kind "${kind}" is already registered`);
+  if (options.block !== undefined && options.block !== null && BLOCKS[options.block] === undefined) {
+    throw new Error(`device kind "${kind}": no register block named ${options.block}`);
+  }
+  KINDS.set(kind, { factory, block: options.block, doc: options.doc ?? "" });
+}
+
+/** The registered kinds, sorted, with the block each implements. */
+export function deviceKinds(): { kind: string; block: string | null | undefined; doc: string }[] {
+  return [...KINDS.entries()].map(([kind, k]) => ({ kind, block: k.block, doc: k.doc })).sort((a, b) => a.kind.localeCompare(b.kind));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Descriptions
+
+export interface DeviceDescription {
+  readonly kind: string;
+  /** The device object as written, `kind` included. */
+  readonly options: { readonly [key: string]: Json };
+  /** JSON path of the device object (`regions[2].device`). */
+  readonly path: string;
+}
+
+export interface RegionDescription {
+  readonly name: string;
+  readonly base: number;
+  readonly size: number;
+  /** A key of BLOCKS, or null for plain memory. */
+  readonly block: string | null;
+  readonly doc: string;
+  readonly device: DeviceDescription;
+  /** JSON path of the region (`regions[2]`). */
+  readonly path: string;
+}
+
+export interface BoardDescription {
+  readonly fileName: string;
+  readonly name: string;
+  readonly doc: string;
+  /** Virtual time of one CPU bus access, ns. */
+  readonly accessNs: number;
+  /** In file order. */
+  readonly regions: readonly RegionDescription[];
+}
+
+const REGION_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+const hex8 = (n: number): string => "0x" + (n >>> 0).toString(16).padStart(8, "0");
+
+/** Parses and checks a board file's text. Device options are checked when the board is built. */
+export function parseBoardFile(text: string, fileName: string): BoardDescription {
+  let json: Json;
+  try {
+    json = JSON.parse(text) as Json;
+  } catch (e) {
+    const message = (e as Error).message;
+    const position = /position (\d+)/.exec(message);
+    let where = "";
+    if (position !== null) {
+      const before = text.slice(0, Number(position[1])).split("\n");
+      where = ` at line ${before.length} column ${before[before.length - 1]!.length + 1}`;
+    }
+    throw new BoardFileError(fileName, "", `not valid JSON${where} (${message}): expected a JSON object`);
+  }
+  if (!isObject(json)) throw new BoardFileError(fileName, "", `the file holds ${describe(json)}: expected a JSON object with "regions"`);
+  const top = new JsonObject(fileName, "", json);
+  const name = top.string("name", { default: fileName.replace(/^.*[\\/]/, "").replace(/\.json$/, ""), what: "a board name" });
+  const doc = top.string("doc", { default: "" });
+  const accessNs = top.integer("accessNs", { default: 100, min: 1, max: 1_000_000 });
+  const regions: RegionDescription[] = [];
+  for (const item of top.array("regions", { required: true, nonEmpty: true })) {
+    regions.push(parseRegion(item.object(), regions));
+  }
+  top.done();
+  return { fileName, name, doc, accessNs, regions };
+}
+
+function parseRegion(o: JsonObject, before: readonly RegionDescription[]): RegionDescription {
+  const name = o.string("name", { pattern: REGION_NAME, what: "a region name (a letter or _, then letters, digits, _ . or -)" });
+  const twice = before.find((r) => r.name === name);
+  if (twice !== undefined) o.fail("name", `region name ${name} is used twice (also ${twice.path}): expected each name once`);
+  const base = o.integer("base");
+  if ((base & 3) !== 0) o.fail("base", `${hex8(base)} is not word-aligned: expected a multiple of 4`);
+  const size = o.integer("size", { min: 1 });
+  if (base + size > 2 ** 32) o.fail("size", `0x${size.toString(16)} at ${hex8(base)} runs past the 32-bit address space: expected base + size <= 0x100000000`);
+
+  const blockValue = o.raw("block");
+  let block: string | null;
+  let map: RegisterBlock | undefined;
+  if (blockValue === null) {
+    block = null;
+  } else if (typeof blockValue === "string") {
+    map = BLOCKS[blockValue];
+    if (map === undefined) o.fail("block", `unknown register block "${blockValue}": expected one of ${Object.keys(BLOCKS).join(", ")}, or null for memory`);
+    block = blockValue;
+    if (size > map.size) o.fail("size", `0x${size.toString(16)} exceeds the ${block} block (0x${map.size.toString(16)}): expected at most 0x${map.size.toString(16)}`);
+  } else {
+    o.fail("block", `${describe(blockValue)}: expected a register block name (${Object.keys(BLOCKS).join(", ")}) or null for memory`);
+  }
+  const doc = o.string("doc", { default: "" });
+
+  for (const r of before) {
+    if (base < r.base + r.size && r.base < base + size) {
+      o.fail("base", `region ${name} (${hex8(base)}..${hex8(base + size - 1)}) overlaps ${r.path} ${r.name} (${hex8(r.base)}..${hex8(r.base + r.size - 1)}): expected disjoint regions`);
+    }
+  }
+
+  const deviceObject: JsonObject = o.object("device");
+  const kind = deviceObject.string("kind", { what: "a device kind" });
+  const registered = KINDS.get(kind);
+  if (registered === undefined) deviceObject.fail("kind", `unknown device kind "${kind}": expected one of ${[...KINDS.keys()].sort().join(", ")}`);
+  if (registered.block !== undefined && registered.block !== block) {
+    const wants = registered.block === null ? "null (memory)" : `"${registered.block}"`;
+    o.fail("block", `a ${kind} device needs block ${wants}, not ${block === null ? "null" : `"${block}"`}`);
+  }
+  o.done();
+  return { name, base, size, block, doc, device: { kind, options: deviceObject.value, path: deviceObject.path }, path: o.path };
+}
+
+/** The folder of built-in board files. */
+export function boardsDir(): string {
+  return join(packageRoot(), "fixtures", "boards");
+}
+
+/** A board file's path: a built-in board's name (`versatile`) or a path. */
+export function boardFilePath(nameOrPath: string): string {
+  const looksLikePath = nameOrPath.includes("/") || nameOrPath.includes("\\") || nameOrPath.endsWith(".json");
+  return looksLikePath ? resolve(nameOrPath) : join(boardsDir(), `${nameOrPath}.json`);
+}
+
+/** Reads and parses a board file; `nameOrPath` as for boardFilePath. */
+export function loadBoardFile(nameOrPath: string): BoardDescription {
+  const path = boardFilePath(nameOrPath);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new BoardFileError(path, "", code === "ENOENT" ? "no such board file (a built-in board's name, or the path of a .json file)" : `cannot read it: ${(e as Error).message}`);
+  }
+  return parseBoardFile(text, path);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Building
+
+/** A type a model can be checked against with instanceof. */
+export type ModelClass<T> = abstract new (...args: never[]) => T;
+
+/** A call the board made while it was built (telling the driver where linear memory is). */
+export interface SetupCall {
+  readonly name: string;
+  readonly args: readonly number[];
+  readonly result: number;
+}
+
+/** A built board: the bus with its devices, and the module instantiated on it. */
+export class Board {
+  /** Calls made while building; the trace was cleared after them. */
+  readonly setupCalls: SetupCall[] = [];
+
+  constructor(
+    readonly description: BoardDescription,
+    readonly bus: Bus,
+    readonly hal: Hal,
+    private readonly devices: ReadonlyMap<string, Device>,
+    private readonly parts: ReadonlyMap<string, object>,
+    private readonly chipSelects: ReadonlyMap<string, ChipSelectWiring>,
+  ) {}
+
+  get clock(): VirtualClock {
+    return this.bus.clock;
+  }
+
+  region(name: string): Region {
+    return this.bus.region(name);
+  }
+
+  /** A region's base address. */
+  base(name: string): number {
+    return this.bus.region(name).base;
+  }
+
+  regionDescription(name: string): RegionDescription {
+    const r = this.description.regions.find((x) => x.name === name);
+    if (r === undefined) throw new Error(`board ${this.description.name} has no region named ${name} (have: ${this.description.regions.map((x) => x.name).join(", ")})`);
+    return r;
+  }
+
+  device(name: string): Device {
+    const d = this.devices.get(name);
+    if (d === undefined) throw new Error(`board ${this.description.name} has no region named ${name} (have: ${[...this.devices.keys()].join(", ")})`);
+    return d;
+  }
+
+  /** The device of a region, checked to be of a model class. */
+  model<T>(name: string, type: ModelClass<T>): T {
+    const d = this.device(name);
+    if (!(d instanceof type)) {
+      throw new Error(`board ${this.description.name}: region ${name} holds a ${this.regionDescription(name).device.kind} device, not a ${type.name}`);
+    }
+    return d as T;
+  }
+
+  /** A named part (an SPI slave), checked to be of a class. */
+  part<T>(name: string, type: ModelClass<T>): T {
+    const p = this.parts.get(name);
+    if (p === undefined) throw new Error(`board ${this.description.name} has no part named ${name} (have: ${[...this.parts.keys()].join(", ") || "none"})`);
+    if (!(p instanceof type)) throw new Error(`board ${this.description.name}: part ${name} is not a ${type.name}`);
+    return p as T;
+  }
+
+  /** An integer option of a region's device (a clock the driver needs), from the file. */
+  deviceInteger(region: string, key: string): number {
+    const r = this.regionDescription(region);
+    const o = new JsonObject(this.description.fileName, r.device.path, r.device.options);
+    if (!o.has(key)) o.fail(key, `missing: the ${r.device.kind} device of region ${region} has no ${key}, which is needed here`);
+    return o.integer(key);
+  }
+
+  /** The chip-select wiring of an SPI slave part, or null when nothing on the board drives it. */
+  chipSelectOf(part: string): ChipSelectWiring | null {
+    return this.chipSelects.get(part) ?? null;
+  }
+}
+
+/** An SPI slave's chip select driven by a GPIO pin. */
+export interface ChipSelectWiring {
+  /** The region of the PL061. */
+  readonly gpio: string;
+  readonly pin: number;
+  /** Asserted while the pin is low (the usual SPI chip select). */
+  readonly activeLow: boolean;
+  /** The SSP region the slave hangs on, and the slave's chip-select index there. */
+  readonly ssp: string;
+  readonly index: number;
+}
+
+export interface BuildOptions {
+  variant?: HalVariant;
+  /** Another .wasm with the same ABI. */
+  modulePath?: string;
+}
+
+/** Builds the bus, its devices and the module from a description. Device options are checked
+ * here (a BoardFileError names the entry); the trace starts empty. */
+export function buildBoard(description: BoardDescription, options: BuildOptions = {}): Board {
+  const clock = new VirtualClock(description.accessNs);
+  const bus = new Bus({ clock });
+  const devices = new Map<string, Device>();
+  const parts = new Map<string, object>();
+  const partPaths = new Map<string, string>();
+  const steps: ((board: Board) => void)[] = [];
+  const baseDir = dirname(isAbsolute(description.fileName) ? description.fileName : resolve(description.fileName));
+
+  for (const region of description.regions) {
+    const kind = KINDS.get(region.device.kind);
+    if (kind === undefined) throw new BoardFileError(description.fileName, `${region.device.path}.kind`, `unknown device kind "${region.device.kind}": expected one of ${[...KINDS.keys()].sort().join(", ")}`);
+    const deviceOptions = new JsonObject(description.fileName, region.device.path, region.device.options);
+    deviceOptions.raw("kind");
+    const context: DeviceContext = {
+      fileName: description.fileName,
+      baseDir,
+      region,
+      options: deviceOptions,
+      bus,
+      clock,
+      connect: (step) => steps.push(step),
+      addPart: (name, part, path) => {
+        if (!REGION_NAME.test(name)) throw new BoardFileError(description.fileName, path, `bad part name "${name}": expected a letter or _, then letters, digits, _ . or -`);
+        const other = partPaths.get(name);
+        if (other !== undefined) throw new BoardFileError(description.fileName, path, `part name ${name} is used twice (also ${other}): expected each name once`);
+        parts.set(name, part);
+        partPaths.set(name, path);
+      },
+    };
+    const device = kind.factory(context);
+    deviceOptions.done();
+    devices.set(region.name, device);
+    const map = region.block === null ? undefined : BLOCKS[region.block];
+    bus.map({ name: region.name, base: region.base, size: region.size, device, ...(map === undefined ? {} : { map }) });
+  }
+
+  const hal = new Hal(bus, options.variant ?? "release", options.modulePath);
+  const board = new Board(description, bus, hal, devices, parts, chipSelectsOf(bus));
+  for (const step of steps) step(board);
+  bus.trace.clear();
+  return board;
+}
+
+/** Loads, parses and builds a board file in one go. */
+export function loadBoard(nameOrPath: string, options: BuildOptions = {}): Board {
+  return buildBoard(loadBoardFile(nameOrPath), options);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Built-in device kinds
+
+/** A region another entry refers to, checked to exist and to hold the expected kind of device. */
+function referencedRegion(board: Board, o: JsonObject, key: string, name: string): RegionDescription {
+  const r = board.description.regions.find((x) => x.name === name);
+  if (r === undefined) o.fail(key, `no region named ${name}: expected one of ${board.description.regions.map((x) => x.name).join(", ")}`);
+  return r;
+}
+
+registerDeviceKind("pl011", (c) => {
+  const revision = c.options.string("revision", { oneOf: ["r1p4", "r1p5"], default: "r1p4" }) as Pl011Revision;
+  return new Pl011Model({ clock: c.clock, uartclkHz: c.options.integer("uartclkHz", { min: 1 }), revision });
+}, { block: "pl011", doc: "PL011 UART model (harness/devices/pl011.ts): uartclkHz (required), revision r1p4 (16-deep FIFOs, default) or r1p5 (32)" });
+
+registerDeviceKind("pl022", (c) => {
+  const periphId2 = c.options.optionalInteger("periphId2", { max: 0xff });
+  const ssp = new Pl022Model({ clock: c.clock, sspclkHz: c.options.integer("sspclkHz", { min: 1 }), ...(periphId2 === undefined ? {} : { periphId2 }) });
+  for (const item of c.options.array("slaves")) attachSlave(c, ssp, item.object());
+  return ssp;
+}, { block: "pl022", doc: "PL022 SSP model (harness/devices/pl022.ts): sspclkHz (required), periphId2, slaves (SPI devices on its bus)" });
+
+/** The chip-select wiring of the named SPI slaves of the board being built on a bus. */
+const chipSelectWiring = new WeakMap<Bus, Map<string, ChipSelectWiring>>();
+
+function chipSelectsOf(bus: Bus): Map<string, ChipSelectWiring> {
+  let wiring = chipSelectWiring.get(bus);
+  if (wiring === undefined) {
+    wiring = new Map();
+    chipSelectWiring.set(bus, wiring);
+  }
+  return wiring;
+}
+
+/** An SPI slave entry of a pl022 device: `{ "kind": "spi-nor", "name": ..., "chipSelect": ... }`. */
+function attachSlave(c: DeviceContext, ssp: Pl022Model, o: JsonObject): void {
+  const kind = o.string("kind", { oneOf: ["spi-nor"] });
+  let slave: SpiNorFlash;
+  if (kind === "spi-nor") {
+    const idItems = o.array("jedecId");
+    let jedecId: [number, number, number] | undefined;
+    if (o.has("jedecId")) {
+      if (idItems.length !== 3) o.fail("jedecId", `${idItems.length} bytes: expected three (manufacturer, memory type, capacity)`);
+      jedecId = [idItems[0]!.integer({ max: 0xff }), idItems[1]!.integer({ max: 0xff }), idItems[2]!.integer({ max: 0xff })];
+    }
+    const sizeBytes = o.optionalInteger("sizeBytes", { min: 1 });
+    if (sizeBytes !== undefined && (sizeBytes < 0x1000 || sizeBytes > 1 << 24 || (sizeBytes & (sizeBytes - 1)) !== 0)) {
+      o.fail("sizeBytes", `0x${sizeBytes.toString(16)}: expected a power of two from 0x1000 (4 KiB) to 0x1000000 (16 MiB)`);
+    }
+    const pageProgramNs = o.optionalInteger("pageProgramNs");
+    const sectorEraseNs = o.optionalInteger("sectorEraseNs");
+    slave = new SpiNorFlash({
+      clock: c.clock,
+      ...(sizeBytes === undefined ? {} : { sizeBytes }),
+      ...(jedecId === undefined ? {} : { jedecId }),
+      ...(pageProgramNs === undefined ? {} : { pageProgramNs }),
+      ...(sectorEraseNs === undefined ? {} : { sectorEraseNs }),
+    });
+  } else {
+    o.fail("kind", `unknown slave kind "${kind}": expected spi-nor`);
+  }
+  const index = ssp.attach(slave);
+  const name = o.optionalString("name");
+  if (name !== undefined) c.addPart(name, slave, o.pathOf("name"));
+
+  const cs: JsonObject | undefined = o.optionalObject("chipSelect");
+  if (cs !== undefined) {
+    const wiring: JsonObject = cs;
+    const gpio = cs.string("gpio", { what: "the name of a pl061 region" });
+    const pin = cs.integer("pin", { max: PL061_PIN_COUNT - 1 });
+    const activeLow = cs.boolean("activeLow", true);
+    cs.done();
+    if (name !== undefined) chipSelectsOf(c.bus).set(name, { gpio, pin, activeLow, ssp: c.region.name, index });
+    c.connect((board) => {
+      const target = referencedRegion(board, wiring, "gpio", gpio);
+      const device = board.device(target.name);
+      if (!(device instanceof Pl061Model)) wiring.fail("gpio", `region ${gpio} holds a ${target.device.kind} device: expected a pl061, whose output pin drives the chip select`);
+      const listener = ssp.chipSelectListener(index, { pin, activeLow });
+      device.onOutputChange(listener);
+      // The line starts at the pin's present level (an input pulled up or down).
+      listener(pin, device.pinLevel(pin));
+    });
+  }
+  o.done();
+}
+
+registerDeviceKind("pl061", (c) => {
+  return new Pl061Model({ clock: c.clock, inputs: c.options.integer("inputs", { default: 0, max: 0xff }) });
+}, { block: "pl061", doc: "PL061 GPIO model (harness/devices/pl061.ts): inputs, the levels of undriven pins (pull-ups), bit n = pin n" });
+
+registerDeviceKind("pl080", (c) => {
+  const cycleNs = c.options.optionalInteger("cycleNs", { min: 1 });
+  const dmac = new Pl080Model(c.bus, c.clock, cycleNs === undefined ? {} : { cycleNs });
+  const linesUsed = new Map<number, string>();
+  for (const item of c.options.array("requests")) {
+    const o = item.object();
+    const line = o.integer("line", { max: PL080_REQUEST_LINE_COUNT - 1 });
+    const regionName = o.string("region", { what: "the name of the region of the requesting peripheral" });
+    const direction = o.string("direction", { oneOf: ["tx", "rx"] }) as DmaDirection;
+    o.done();
+    const other = linesUsed.get(line);
+    if (other !== undefined) o.fail("line", `request line ${line} is already connected by ${other}: expected each line once`);
+    linesUsed.set(line, o.path);
+    c.connect((board) => {
+      const target = referencedRegion(board, o, "region", regionName);
+      const device = board.device(target.name) as Device & Partial<DmaRequester>;
+      if (typeof device.dmaRequests !== "function") o.fail("region", `region ${regionName} holds a ${target.device.kind} device, which has no DMA request lines`);
+      dmac.connectRequest(line, device as Device & DmaRequester, direction);
+    });
+  }
+  const linear = c.options.optionalString("linearMemory", { what: "the name of a linear-memory region" });
+  if (linear !== undefined) {
+    c.connect((board) => {
+      const target = referencedRegion(board, c.options, "linearMemory", linear);
+      if (!(board.device(target.name) instanceof LinearMemoryRam)) c.options.fail("linearMemory", `region ${linear} holds a ${target.device.kind} device: expected a linear-memory region`);
+      if (typeof board.hal.exports.pl080_set_memory_address !== "function") c.options.fail("linearMemory", "the module has no export pl080_set_memory_address to tell the driver where linear memory is");
+      const args = [target.base];
+      const result = board.hal.call("pl080_set_memory_address", ...args);
+      board.setupCalls.push({ name: "pl080_set_memory_address", args, result });
+      if (result !== 0) c.options.fail("linearMemory", `pl080_set_memory_address(${hex8(target.base)}) returned ${result}: expected 0 (a word-aligned address with all of linear memory below 4 GiB)`);
+    });
+  }
+  return dmac;
+}, { block: "pl080", doc: "PL080 DMA controller model (harness/devices/pl080.ts): cycleNs, requests (request lines from peripherals), linearMemory (the region where it reaches the module's memory)" });
+
+registerDeviceKind("ram", (c) => new Ram(c.region.size), {
+  block: null, doc: "zero-filled RAM of the region's size (harness/devices/ram.ts)",
+});
+
+registerDeviceKind("linear-memory", (c) => {
+  let hal: Hal | undefined;
+  const device = new LinearMemoryRam(() => {
+    if (hal === undefined) throw new Error(`region ${c.region.name}: linear memory used before the module was instantiated`);
+    return hal.memory.buffer;
+  });
+  c.connect((board) => {
+    hal = board.hal;
+    const bytes = board.hal.memory.buffer.byteLength;
+    if (c.region.size > bytes) {
+      throw new BoardFileError(c.fileName, `${c.region.path}.size`, `0x${c.region.size.toString(16)} is larger than the module's linear memory (0x${bytes.toString(16)} bytes): expected at most 0x${bytes.toString(16)}`);
+    }
+  });
+  return device;
+}, { block: null, doc: "the module's own linear memory, offset 0 at the region's base (harness/devices/ram.ts), for a DMA master" });

@@ -1,0 +1,65 @@
+// `wasm-hal record`: runs one scenario and prints its trace in the text form of
+// docs/trace-format.md (what a golden file holds), or writes it to a file.
+import { writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { SCENARIOS, findScenario, formatScenarioTrace, runScenario } from "../scenarios.js";
+import { type Command, UsageError } from "./common.js";
+
+/** A problem with the scenario, its board or a call, reported on one line; a bug (TypeError and
+ * the like) keeps its stack and is rethrown. */
+export function reportRunError(e: unknown): number {
+  if (e instanceof Error && (e.name === "ScenarioFailure" || e.name === "BoardFileError" || e.constructor === Error)) {
+    process.stderr.write(`wasm-hal: ${e.message}\n`);
+    return 1;
+  }
+  throw e;
+}
+
+function list(): string {
+  const width = Math.max(...SCENARIOS.map((s) => s.name.length));
+  return SCENARIOS.map((s) => `${s.name.padEnd(width)}  ${s.summary}`).join("\n") + "\n";
+}
+
+function run(argv: string[]): number {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      output: { type: "string", short: "o" },
+      board: { type: "string" },
+      list: { type: "boolean" },
+    },
+    strict: true,
+    allowPositionals: true,
+  });
+  if (values.list) {
+    process.stdout.write(list());
+    return 0;
+  }
+  const names = SCENARIOS.map((s) => s.name).join(", ");
+  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? `record needs a scenario name (scenarios: ${names})` : `record takes one scenario, got ${positionals.length}`);
+  const scenario = findScenario(positionals[0]!);
+  if (scenario === undefined) throw new UsageError(`no scenario named "${positionals[0]}" (scenarios: ${names})`);
+  let text: string;
+  try {
+    text = formatScenarioTrace(runScenario(scenario, values.board === undefined ? {} : { board: values.board }));
+  } catch (e) {
+    return reportRunError(e);
+  }
+  if (values.output === undefined) {
+    process.stdout.write(text);
+  } else {
+    writeFileSync(values.output, text);
+    process.stdout.write(`wrote ${values.output}: ${scenario.name}, ${text.split("\n").length - 1} lines\n`);
+  }
+  return 0;
+}
+
+export const record: Command = {
+  name: "record",
+  summary: "run a scenario and print its trace (what a golden file holds)",
+  usage: `  SCENARIO        the scenario to run (--list lists them)
+  -o, --output F  write the trace to F instead of stdout
+  --board B       run it on board B (a built-in board's name or a board file) instead of its own
+  --list          list the scenarios with one line each`,
+  run,
+};

@@ -1,0 +1,223 @@
+// `wasm-hal show`: a trace file (docs/trace-format.md) as a listing for people: each line with its
+// line number in the file and, for an access, the index of the trace entry it stands for (what a
+// diff names: "entry #872"), register names and fields decoded afresh from the register maps,
+// filters by region and register, and colour on a terminal.
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { OP_BARRIER, OP_WRITE, FLAG_DMA, FLAG_FAULT } from "../trace.js";
+import {
+  formatAccess, formatCallLine, formatEndLine, formatRegionLine, parseTrace, traceRegions,
+  TraceParseError, type ParsedAccess, type ParsedCall, type ParsedTrace, type TraceRegion,
+} from "../trace-text.js";
+import { formatCoverage, registerCoverage } from "./check.js";
+import { type Command, UsageError } from "./common.js";
+
+export interface ShowOptions {
+  /** Only accesses in this region. */
+  region?: string;
+  /** Only accesses of the register with this name (either direction's name), any region. */
+  register?: string;
+  /** ANSI colours. */
+  color?: boolean;
+}
+
+const ANSI = {
+  reset: "\x1b[0m",
+  bold: "\x1b[1m",
+  dim: "\x1b[2m",
+  red: "\x1b[31m",
+  green: "\x1b[32m",
+  yellow: "\x1b[33m",
+  magenta: "\x1b[35m",
+  cyan: "\x1b[36m",
+} as const;
+
+type Paint = (style: keyof typeof ANSI, text: string) => string;
+
+/** The register name an access uses, or undefined. */
+function registerNameOf(regions: readonly TraceRegion[], a: ParsedAccess): string | undefined {
+  const region = regions.find((r) => a.addr >= r.base && a.addr < r.end);
+  return region?.index?.nameAt(a.addr - region.base, a.op === OP_WRITE);
+}
+
+/** Every register name of the blocks of `regions`, both directions. */
+function registerNames(regions: readonly TraceRegion[]): Set<string> {
+  const names = new Set<string>();
+  for (const r of regions) {
+    for (const reg of r.index?.block.registers ?? []) {
+      names.add(reg.name);
+      if (reg.writeName !== null) names.add(reg.writeName);
+    }
+  }
+  return names;
+}
+
+/** An access line with colours: the op by direction, dma and fault words, fields dimmed. */
+function paintAccess(text: string, a: ParsedAccess, paint: Paint): string {
+  const cut = text.indexOf("  ;");
+  const code = cut < 0 ? text : text.slice(0, cut);
+  const fields = cut < 0 ? "" : text.slice(cut);
+  let painted = code;
+  if ((a.flags & FLAG_FAULT) !== 0) painted = paint("red", code);
+  else if ((a.flags & FLAG_DMA) !== 0) painted = paint("magenta", code);
+  else if (a.op === OP_BARRIER) painted = paint("cyan", code);
+  else if (a.op === OP_WRITE) painted = paint("yellow", code);
+  return painted + (fields === "" ? "" : paint("dim", fields));
+}
+
+/**
+ * The listing of a trace file's text. Throws TraceParseError (file:line and the problem) for a
+ * file that does not parse, UsageError for a filter that names no region or register.
+ */
+export function renderTrace(text: string, fileName: string, options: ShowOptions = {}): string {
+  const parsed = parseTrace(text, fileName);
+  const regions = traceRegions(parsed.regions);
+  const paint: Paint = options.color ? (style, s) => `${ANSI[style]}${s}${ANSI.reset}` : (_style, s) => s;
+
+  if (options.region !== undefined && !regions.some((r) => r.name === options.region)) {
+    throw new UsageError(`${fileName} has no region named ${options.region} (regions: ${regions.map((r) => r.name).join(", ") || "none"})`);
+  }
+  const searched = options.region === undefined ? regions : regions.filter((r) => r.name === options.region);
+  if (options.register !== undefined && !registerNames(searched).has(options.register)) {
+    const where = options.region === undefined ? `any region of ${fileName}` : `region ${options.region} (${searched[0]?.index?.block.block ?? "no register map"})`;
+    throw new UsageError(`no register named ${options.register} in ${where}`);
+  }
+  const filtering = options.region !== undefined || options.register !== undefined;
+  const wanted = (a: ParsedAccess): boolean => {
+    if (a.op === OP_BARRIER) return !filtering;
+    if (options.region !== undefined) {
+      const r = regions.find((x) => x.name === options.region)!;
+      if (a.addr < r.base || a.addr >= r.end) return false;
+    }
+    return options.register === undefined || registerNameOf(regions, a) === options.register;
+  };
+
+  // Which lines are shown: an access that passes the filters, and the call and return lines of
+  // a call with at least one shown access (every call when nothing is filtered).
+  const accessByLine = new Map<number, ParsedAccess>();
+  for (const a of parsed.accesses) accessByLine.set(a.line, a);
+  const callShown = new Array<boolean>(parsed.calls.length).fill(!filtering);
+  for (const a of parsed.accesses) if (a.call >= 0 && wanted(a)) callShown[a.call] = true;
+  const callByLine = new Map<number, ParsedCall>();
+  const endByLine = new Map<number, ParsedCall>();
+  parsed.calls.forEach((c, i) => {
+    if (!callShown[i]) return;
+    callByLine.set(c.line, c);
+    if (c.endLine > 0) endByLine.set(c.endLine, c);
+  });
+
+  const lines = text.split(/\r?\n/);
+  const numberWidth = String(lines.length).length;
+  const seqWidth = String(Math.max(0, parsed.length - 1)).length + 1;
+  const gutter = (line: number, seq: number | null): string =>
+    paint("dim", `${String(line).padStart(numberWidth)} ${(seq === null ? "" : `#${seq}`).padEnd(seqWidth)} `);
+
+  const out: string[] = [];
+  const shownRegions = options.region === undefined ? regions : regions.filter((r) => r.name === options.region);
+  out.push(paint("bold", `${fileName}: trace format ${parsed.version}, ${parsed.calls.length} call${parsed.calls.length === 1 ? "" : "s"}, ${parsed.length} entr${parsed.length === 1 ? "y" : "ies"}`));
+  for (const r of shownRegions) out.push(`  ${formatRegionLine(r)}${r.index === undefined ? "" : `  ${paint("dim", `(${r.index.block.title})`)}`}`);
+  if (filtering) {
+    const what = [options.region === undefined ? "" : `region ${options.region}`, options.register === undefined ? "" : `register ${options.register}`].filter((s) => s !== "").join(", ");
+    out.push(paint("dim", `  showing only ${what}`));
+  }
+  out.push("");
+
+  let shownAccesses = 0;
+  let openCall = -1;
+  for (let i = 0; i < lines.length; i++) {
+    const lineNo = i + 1;
+    const raw = lines[i]!;
+    const call = callByLine.get(lineNo);
+    if (call !== undefined) {
+      openCall = parsed.calls.indexOf(call);
+      out.push(gutter(lineNo, null) + paint("bold", formatCallLine(call.name, call.args, regions)));
+      continue;
+    }
+    const ended = endByLine.get(lineNo);
+    if (ended !== undefined) {
+      const endText = formatEndLine(ended.result);
+      const failed = ended.result === undefined || ended.result < 0;
+      out.push(gutter(lineNo, null) + paint(failed ? "red" : "green", endText));
+      openCall = -1;
+      continue;
+    }
+    const access = accessByLine.get(lineNo);
+    if (access !== undefined) {
+      if (!wanted(access)) continue;
+      shownAccesses++;
+      const indent = access.call >= 0 ? "  " : "";
+      out.push(gutter(lineNo, access.seq) + indent + paintAccess(formatAccess(access, regions), access, paint));
+      continue;
+    }
+    const trimmed = raw.trim();
+    if (!filtering && trimmed.startsWith("#")) {
+      out.push(gutter(lineNo, null) + (openCall >= 0 ? "  " : "") + paint("dim", trimmed));
+    } else if (!filtering && trimmed === "" && out[out.length - 1] !== "" && i > parsed.regions.length) {
+      out.push("");
+    }
+  }
+  while (out[out.length - 1] === "") out.pop();
+  if (filtering) out.push("", paint("dim", `shown: ${shownAccesses} of ${parsed.accesses.length} access lines`));
+  return out.join("\n") + "\n";
+}
+
+/** True when the listing may use colour: a terminal, and neither --no-color nor NO_COLOR
+ * (https://no-color.org: set and not empty). */
+export function colorWanted(noColorFlag: boolean, env: NodeJS.ProcessEnv = process.env, isTTY: boolean = process.stdout.isTTY === true): boolean {
+  if (noColorFlag) return false;
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return false;
+  return isTTY;
+}
+
+function run(argv: string[]): number {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      region: { type: "string" },
+      register: { type: "string" },
+      "no-color": { type: "boolean" },
+      coverage: { type: "boolean" },
+    },
+    strict: true,
+    allowPositionals: true,
+  });
+  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? "show needs a trace file" : `show takes one trace file, got ${positionals.length}`);
+  const file = positionals[0]!;
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    process.stderr.write(`wasm-hal: ${file}: cannot read it: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}\n`);
+    return 1;
+  }
+  let listing: string;
+  let parsed: ParsedTrace;
+  try {
+    listing = renderTrace(text, file, {
+      color: colorWanted(values["no-color"] === true),
+      ...(values.region === undefined ? {} : { region: values.region }),
+      ...(values.register === undefined ? {} : { register: values.register }),
+    });
+    parsed = parseTrace(text, file);
+  } catch (e) {
+    if (e instanceof TraceParseError) {
+      process.stderr.write(`wasm-hal: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  process.stdout.write(listing);
+  if (values.coverage) process.stdout.write("\nregister coverage (CPU and DMA accesses):\n" + formatCoverage(registerCoverage(parsed)));
+  return 0;
+}
+
+export const show: Command = {
+  name: "show",
+  summary: "list a trace file with line numbers, entry indexes and decoded fields",
+  usage: `  FILE            the trace file (docs/trace-format.md)
+  --region R      only the accesses in region R
+  --register NAME only the accesses of register NAME (either direction's name)
+  --no-color      no ANSI colour (also when NO_COLOR is set, or stdout is not a terminal)
+  --coverage      also print which registers were read, written or never touched`,
+  run,
+};

@@ -1,0 +1,48 @@
+// `wasm-hal vcd`: a trace file (docs/trace-format.md) as a VCD waveform (docs/vcd.md).
+import { readFileSync, writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { parseTrace, TraceParseError } from "../trace-text.js";
+import { traceToVcd } from "../vcd.js";
+import { type Command, UsageError, positiveInteger } from "./common.js";
+
+function run(argv: string[]): number {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      output: { type: "string", short: "o" },
+      "access-ns": { type: "string" },
+    },
+    strict: true,
+    allowPositionals: true,
+  });
+  const [file, ...extra] = positionals;
+  if (file === undefined) throw new UsageError("vcd: missing the trace file (wasm-hal vcd <trace-file> [-o out.vcd])");
+  if (extra.length > 0) throw new UsageError(`vcd: one trace file only, got also ${extra.join(" ")}`);
+  const accessNs = positiveInteger("access-ns", values["access-ns"], 100);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new UsageError(`vcd: cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  let vcd: string;
+  try {
+    vcd = traceToVcd(parseTrace(text, file), undefined, { accessNs });
+  } catch (e) {
+    if (!(e instanceof TraceParseError)) throw e;
+    process.stderr.write(`wasm-hal: ${e.message}\n`);
+    return 1;
+  }
+  if (values.output === undefined) process.stdout.write(vcd);
+  else writeFileSync(values.output, vcd);
+  return 0;
+}
+
+export const vcd: Command = {
+  name: "vcd",
+  summary: "turn a trace file into a VCD waveform for GTKWave or Surfer",
+  usage: `  <trace-file>     a trace in the text form (docs/trace-format.md)
+  -o, --output F   write the VCD to F (default: standard output)
+  --access-ns N    virtual ns per trace entry (default 100, the bus's): trace files hold no times`,
+  run,
+};

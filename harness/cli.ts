@@ -9,6 +9,7 @@ import { show } from "./commands/show.js";
 import { vcd } from "./commands/vcd.js";
 // Device kinds that board files may name besides the models: each module registers its kind.
 import "./devices/replay.js";
+import "./devmem/board-kind.js";
 
 const COMMANDS: readonly Command[] = [demo, record, check, show, vcd];
 

@@ -3,7 +3,13 @@
 // (registers/<block>.json), so any trace can be checked for free (DESIGN.md, "Ideas worth keeping").
 // DMA accesses are left out: a DMA controller is wired to a data register by the board, not by
 // the driver's choice of register.
-import type { RegisterInfo } from "./regmap.js";
+//
+// Most rules look at one access. Three look at the accesses before it, keeping a little state per
+// region as the trace is read in order: a read-modify-write of a write-1-to-clear register (from
+// the map's write kinds), a side-effect read nothing said there was data for, and a write to a
+// register while the block's enable bit forbids it. The last two are tables per block
+// (SEQUENCE_RULES), each row citing the manual.
+import type { RegisterIndex, RegisterInfo } from "./regmap.js";
 import { OP_READ, OP_WRITE, FLAG_DMA, FLAG_FAULT, type Trace, type TraceEntry } from "./trace.js";
 import { traceRegions, type AccessGroup, type ParsedTrace, type TraceRegion } from "./trace-text.js";
 
@@ -16,7 +22,10 @@ export type LintRule =
   | "unaligned" // an address that is not a multiple of the access width
   | "reserved-offset" // an offset where the map has no register
   | "test-register" // an integration-test register: not for normal operation
-  | "reserved-bits"; // a write that sets bits above the register's width or outside its fields
+  | "reserved-bits" // a write that sets bits above the register's width or outside its fields
+  | "w1c-read-modify-write" // a write-1-to-clear register read, then written back
+  | "unguarded-consuming-read" // a side-effect read (a FIFO pop) no status read said had data
+  | "write-while-enabled"; // a register written while the block's enable bit forbids it
 
 const SEVERITY: Readonly<Record<LintRule, LintSeverity>> = {
   "write-to-read-only": "error",
@@ -26,6 +35,10 @@ const SEVERITY: Readonly<Record<LintRule, LintSeverity>> = {
   "reserved-offset": "error",
   "test-register": "warning",
   "reserved-bits": "warning",
+  "w1c-read-modify-write": "error",
+  "unguarded-consuming-read": "error",
+  // The table row says how sure the manual is (SEQUENCE_RULES); this is the default.
+  "write-while-enabled": "error",
 };
 
 export interface LintFinding {
@@ -35,6 +48,15 @@ export interface LintFinding {
   readonly rule: LintRule;
   /** Names the region, offset, register and value. */
   readonly message: string;
+}
+
+/** How a finding names its access: `W32 uart0+0x02c LCR_H 0x00000070`, with the poll count. */
+function describeGroup(a: AccessGroup, region: TraceRegion, reg: RegisterInfo | undefined): string {
+  const isWrite = a.op === OP_WRITE;
+  const offset = a.addr - region.base;
+  const name = reg === undefined ? "reserved" : isWrite && reg.writeName !== null ? reg.writeName : reg.name;
+  const valueDigits = Math.max(1, a.width * 2);
+  return `${isWrite ? "W" : "R"}${a.width * 8} ${region.name}+0x${offset.toString(16).padStart(3, "0")} ${name} 0x${a.value.toString(16).padStart(valueDigits, "0")}${a.repeat > 1 ? ` x${a.repeat}` : ""}`;
 }
 
 /** Checks one access (or a poll of identical reads) against the map of its region. */
@@ -47,9 +69,7 @@ function lintAccess(a: AccessGroup, seq: number, regions: readonly TraceRegion[]
   const isWrite = a.op === OP_WRITE;
   const offset = a.addr - region.base;
   const reg = index.at(offset);
-  const name = reg === undefined ? "reserved" : isWrite && reg.writeName !== null ? reg.writeName : reg.name;
-  const valueDigits = Math.max(1, a.width * 2);
-  const access = `${isWrite ? "W" : "R"}${a.width * 8} ${region.name}+0x${offset.toString(16).padStart(3, "0")} ${name} 0x${a.value.toString(16).padStart(valueDigits, "0")}${a.repeat > 1 ? ` x${a.repeat}` : ""}`;
+  const access = describeGroup(a, region, reg);
   const block = index.block.block;
   const find = (rule: LintRule, problem: string): void => {
     out.push({ seq, severity: SEVERITY[rule], rule, message: `${access}: ${problem}` });
@@ -91,6 +111,223 @@ function strayBits(reg: RegisterInfo, value: number, byteOffset: number): { abov
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Rules over sequences of accesses
+
+/**
+ * A register whose read has a side effect (read kind "consumes": the read pops a FIFO entry). A
+ * driver means to consume only what a status read told it was there: one read of the guard
+ * register showing the guard value allows one consuming read. Without it the read takes a
+ * character nobody asked for, or reads an empty FIFO and acts on a value that means nothing.
+ */
+export interface ConsumingReadRule {
+  readonly register: string;
+  /** The status register, its field and the value that says there is data. */
+  readonly guard: { readonly register: string; readonly field: string; readonly value: number };
+  /** Where the manual says so. */
+  readonly section: string;
+}
+
+/** Registers the manual forbids writing while an enable bit is set. The enable state is the
+ * value last read from or written to the enable register (its reset value before that). */
+export interface EnableRule {
+  readonly registers: readonly string[];
+  /** When given, only a write that changes one of these fields breaks the rule (a mode bit that
+   * lives in the enable register itself). */
+  readonly fields?: readonly string[];
+  readonly enable: { readonly register: string; readonly field: string };
+  readonly severity: LintSeverity;
+  readonly section: string;
+}
+
+export interface BlockSequenceRules {
+  readonly consumingReads: readonly ConsumingReadRule[];
+  readonly enableGuards: readonly EnableRule[];
+}
+
+/** Channel registers of each of the eight PL080 channels (PRIMECELL 4.5), programmed only while
+ * the channel is idle. */
+const PL080_CHANNEL_GUARDS: readonly EnableRule[] = Array.from({ length: 8 }, (_, n) => ({
+  registers: [`C${n}SrcAddr`, `C${n}DestAddr`, `C${n}LLI`, `C${n}Control`],
+  enable: { register: `C${n}Configuration`, field: "E" },
+  // One source (Linux waits for E = 0 before writing them), and the hardware clears E by itself
+  // when a transfer ends, which a trace shows only once the driver reads Configuration again.
+  severity: "warning",
+  section: "PRIMECELL 4.6, start a channel",
+}));
+
+/** The sequence rules of each block, by block name (registers/<block>.json "block"). */
+export const SEQUENCE_RULES: Readonly<Record<string, BlockSequenceRules>> = {
+  pl011: {
+    consumingReads: [{ register: "DR", guard: { register: "FR", field: "RXFE", value: 0 }, section: "3.3.1, 3.3.3" }],
+    enableGuards: [
+      // "Do not change LCR_H, IBRD or FBRD while the UART is enabled" (TRM 3.3.7 note; 3.3.8).
+      { registers: ["LCR_H", "IBRD", "FBRD"], enable: { register: "CR", field: "UARTEN" }, severity: "error", section: "3.3.7, 3.3.8" },
+    ],
+  },
+  pl022: {
+    consumingReads: [{ register: "DR", guard: { register: "SR", field: "RNE", value: 1 }, section: "3.3.3, 3.3.4" }],
+    enableGuards: [
+      // The programming procedure writes CR0 and CPSR with SSE = 0 (PRIMECELL 2.5).
+      { registers: ["CR0", "CPSR"], enable: { register: "CR1", field: "SSE" }, severity: "error", section: "3.3.1; PRIMECELL 2.5" },
+      // MS may change only while SSE = 0: the RP2040 copy of the TRM text only (unconfirmed).
+      { registers: ["CR1"], fields: ["MS"], enable: { register: "CR1", field: "SSE" }, severity: "warning", section: "3.3.2, RP2040 text" },
+    ],
+  },
+  pl080: { consumingReads: [], enableGuards: PL080_CHANNEL_GUARDS },
+};
+
+/** A rule row with its names resolved to offsets and bit masks in one register map. */
+interface CompiledConsumingRead {
+  readonly rule: ConsumingReadRule;
+  readonly offset: number;
+  readonly guardOffset: number;
+  readonly guardMask: number;
+  readonly guardValue: number;
+}
+
+interface CompiledEnableRule {
+  readonly rule: EnableRule;
+  readonly offsets: ReadonlySet<number>;
+  /** Bits whose change counts; all bits when the rule names no fields. */
+  readonly changeMask: number;
+  readonly enableOffset: number;
+  readonly enableMask: number;
+  readonly enableReset: number | null;
+}
+
+interface CompiledRules {
+  readonly consumingReads: readonly CompiledConsumingRead[];
+  readonly enableGuards: readonly CompiledEnableRule[];
+}
+
+function fieldMask(reg: RegisterInfo, fieldName: string, where: string): { mask: number; lsb: number } {
+  const f = reg.fields.find((x) => x.name === fieldName);
+  if (f === undefined) throw new Error(`${where}: ${reg.name} has no field ${fieldName}`);
+  return { mask: ((2 ** (f.msb - f.lsb + 1) - 1) * 2 ** f.lsb) >>> 0, lsb: f.lsb };
+}
+
+function registerNamed(index: RegisterIndex, name: string, where: string): RegisterInfo {
+  const reg = index.byName(name);
+  if (reg === undefined) throw new Error(`${where}: ${index.block.block} has no register ${name}`);
+  return reg;
+}
+
+const compiledRules = new WeakMap<RegisterIndex, CompiledRules>();
+
+/** The block's rows resolved against its map, once per map. A row naming a register or field
+ * the map does not have is an error in this table, reported at once. */
+function rulesFor(index: RegisterIndex): CompiledRules {
+  let compiled = compiledRules.get(index);
+  if (compiled !== undefined) return compiled;
+  const block = index.block.block;
+  const rows = SEQUENCE_RULES[block] ?? { consumingReads: [], enableGuards: [] };
+  const where = `SEQUENCE_RULES.${block}`;
+  compiled = {
+    consumingReads: rows.consumingReads.map((rule) => {
+      const guard = registerNamed(index, rule.guard.register, where);
+      const { mask, lsb } = fieldMask(guard, rule.guard.field, where);
+      return { rule, offset: registerNamed(index, rule.register, where).offset, guardOffset: guard.offset, guardMask: mask, guardValue: (rule.guard.value * 2 ** lsb) >>> 0 };
+    }),
+    enableGuards: rows.enableGuards.map((rule) => {
+      const enable = registerNamed(index, rule.enable.register, where);
+      const regs = rule.registers.map((n) => registerNamed(index, n, where));
+      let changeMask = 0xffffffff;
+      if (rule.fields !== undefined) {
+        changeMask = 0;
+        for (const r of regs) for (const f of rule.fields) changeMask = (changeMask | fieldMask(r, f, where).mask) >>> 0;
+      }
+      return {
+        rule, offsets: new Set(regs.map((r) => r.offset)), changeMask,
+        enableOffset: enable.offset, enableMask: fieldMask(enable, rule.enable.field, where).mask, enableReset: enable.reset,
+      };
+    }),
+  };
+  compiledRules.set(index, compiled);
+  return compiled;
+}
+
+/** What the sequence rules remember about one region. */
+interface RegionState {
+  /** Last value seen (read or written) per register offset; absent: its reset value. */
+  readonly seen: Map<number, number>;
+  /** Reads of write-1-to-clear registers not yet followed by a write to them: offset -> seq, value. */
+  readonly w1cReads: Map<number, { readonly seq: number; readonly value: number }>;
+  /** Consuming reads allowed by the last guard read, per consuming register offset. */
+  readonly allowed: Map<number, number>;
+}
+
+/** The rules that need the accesses before the one checked; feed it every access in order. */
+class SequenceLint {
+  private readonly states = new Map<TraceRegion, RegionState>();
+
+  constructor(private readonly regions: readonly TraceRegion[], private readonly out: LintFinding[]) {}
+
+  observe(a: AccessGroup, seq: number): void {
+    if ((a.flags & (FLAG_DMA | FLAG_FAULT)) !== 0 || (a.op !== OP_READ && a.op !== OP_WRITE)) return;
+    const region = this.regions.find((r) => a.addr >= r.base && a.addr < r.end);
+    const index = region?.index;
+    if (region === undefined || index === undefined) return;
+    const offset = a.addr - region.base;
+    const reg = index.at(offset);
+    // Rules reason about registers at their own offset (not the aliases of an address-masked one,
+    // not a byte in the middle of a word).
+    if (reg === undefined || offset !== reg.offset) return;
+    let state = this.states.get(region);
+    if (state === undefined) {
+      state = { seen: new Map(), w1cReads: new Map(), allowed: new Map() };
+      this.states.set(region, state);
+    }
+    const rules = rulesFor(index);
+    const find = (rule: LintRule, severity: LintSeverity, problem: string): void => {
+      this.out.push({ seq, severity, rule, message: `${describeGroup(a, region, reg)}: ${problem}` });
+    };
+    const cite = (section: string): string => `${index.block.block} ${section}`;
+
+    if (a.op === OP_WRITE) {
+      if (reg.write === "w1c") {
+        const read = state.w1cReads.get(offset);
+        state.w1cReads.delete(offset);
+        if (read !== undefined) {
+          const cleared = (read.value & a.value) >>> 0;
+          if (cleared !== 0) {
+            find("w1c-read-modify-write", SEVERITY["w1c-read-modify-write"], `writes back bits 0x${cleared.toString(16)} that read as set at #${read.seq}: a read-modify-write of write-1-to-clear ${reg.name} clears every source that was pending, not only those meant (${cite(reg.section)})`);
+          } else if (reg.read === "undefined") {
+            find("w1c-read-modify-write", SEVERITY["w1c-read-modify-write"], `follows a read of ${reg.name} at #${read.seq}: a read-modify-write of a write-1-to-clear register, whose read value is not defined, may write back 1s and clear sources nobody serviced (${cite(reg.section)})`);
+          }
+        }
+      }
+      for (const g of rules.enableGuards) {
+        if (!g.offsets.has(offset)) continue;
+        const enable = state.seen.get(g.enableOffset) ?? g.enableReset;
+        if (enable === null || (enable & g.enableMask) === 0) continue;
+        const before = state.seen.get(offset) ?? reg.reset;
+        // A rule about some fields only: a write that leaves them as they were is harmless.
+        if (g.changeMask !== 0xffffffff && before !== null && ((before ^ a.value) & g.changeMask) === 0) continue;
+        const what = g.rule.fields === undefined ? reg.name : `${reg.name}.${g.rule.fields.join("/")}`;
+        const bit = `${g.rule.enable.register}.${g.rule.enable.field}`;
+        find("write-while-enabled", g.rule.severity, `${what} written while ${bit} = 1 (last seen 0x${enable.toString(16)}); write it only while ${bit} = 0 (${cite(g.rule.section)})`);
+      }
+      state.seen.set(offset, a.value);
+      return;
+    }
+
+    // A read.
+    if (reg.write === "w1c") state.w1cReads.set(offset, { seq, value: a.value });
+    for (const c of rules.consumingReads) {
+      if (offset === c.guardOffset) state.allowed.set(c.offset, ((a.value & c.guardMask) >>> 0) === c.guardValue ? 1 : 0);
+      if (offset !== c.offset) continue;
+      const allowed = state.allowed.get(c.offset) ?? 0;
+      state.allowed.set(c.offset, Math.max(0, allowed - a.repeat));
+      if (allowed >= a.repeat) continue;
+      const guard = `${c.rule.guard.register}.${c.rule.guard.field} = ${c.rule.guard.value}`;
+      const unguarded = a.repeat - allowed;
+      find("unguarded-consuming-read", SEVERITY["unguarded-consuming-read"], `a read of ${reg.name} consumes an entry, and ${unguarded === a.repeat ? "no" : `only ${allowed} of these ${a.repeat} reads had a`} read of ${guard} since the previous ${reg.name} read said there was one: the driver takes a value it did not know was there (${cite(c.rule.section)})`);
+    }
+    state.seen.set(offset, a.value);
+  }
+}
+
 function sameRead(a: TraceEntry, b: TraceEntry): boolean {
   return a.op === OP_READ && b.op === OP_READ && a.flags === b.flags && a.width === b.width && a.addr === b.addr && a.value === b.value;
 }
@@ -102,23 +339,35 @@ function sameRead(a: TraceEntry, b: TraceEntry): boolean {
  */
 export function lintTrace(trace: Trace, regions: readonly TraceRegion[], options: { from?: number; to?: number } = {}): LintFinding[] {
   const out: LintFinding[] = [];
+  const sequence = new SequenceLint(regions, out);
+  const from = Math.max(0, options.from ?? 0);
   const to = Math.min(trace.length, options.to ?? trace.length);
-  let i = Math.max(0, options.from ?? 0);
+  // The sequence rules need what came before the range (the enable state, the last status
+  // read): they read from the start, and only findings inside the range are kept.
+  let i = 0;
   while (i < to) {
     const e = trace.entry(i);
+    // A poll is never collapsed across the start of the range.
+    const end = i < from ? from : to;
     let repeat = 1;
-    while (i + repeat < to && sameRead(e, trace.entry(i + repeat))) repeat++;
-    lintAccess({ ...e, repeat }, i, regions, out);
+    while (i + repeat < end && sameRead(e, trace.entry(i + repeat))) repeat++;
+    const group = { ...e, repeat };
+    if (i >= from) lintAccess(group, i, regions, out);
+    sequence.observe(group, i);
     i += repeat;
   }
-  return out;
+  return from === 0 ? out : out.filter((f) => f.seq >= from);
 }
 
 /** Lints a parsed trace file against the maps its region lines name. */
 export function lintParsedTrace(parsed: ParsedTrace): LintFinding[] {
   const regions = traceRegions(parsed.regions);
   const out: LintFinding[] = [];
-  for (const a of parsed.accesses) lintAccess(a, a.seq, regions, out);
+  const sequence = new SequenceLint(regions, out);
+  for (const a of parsed.accesses) {
+    lintAccess(a, a.seq, regions, out);
+    sequence.observe(a, a.seq);
+  }
   return out;
 }
 

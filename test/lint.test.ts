@@ -1,8 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { Bus, BusFault, type Device } from "../harness/bus.js";
 import { PL011_MAP } from "../harness/generated/pl011.js";
+import { PL022_MAP } from "../harness/generated/pl022.js";
+import { PL061_MAP } from "../harness/generated/pl061.js";
+import { PL080_MAP } from "../harness/generated/pl080.js";
 import { parseTrace } from "../harness/trace-text.js";
-import { lintTrace, lintParsedTrace, lintReport, expectLintClean, LintError, type LintFinding } from "../harness/lint.js";
+import { lintTrace, lintParsedTrace, lintReport, expectLintClean, LintError, SEQUENCE_RULES, type LintFinding } from "../harness/lint.js";
 
 // Register facts from PRIMECELL.md section 1 (PL011 TRM 3.3): FR, RIS, MIS and the ID registers
 // are read-only, ICR is write-only (write 1 to clear), RSR/ECR clears on any write, 0x04C-0x07C
@@ -98,7 +101,8 @@ describe("lint rules, one trace that breaks each and one that keeps it", () => {
       "#0 warning reserved-bits: W32 uart0+0x030 CR 0x00000378: sets reserved bits 0x78 of CR, whose fields cover 0xff87 (pl011 3.3.8)",
       "#1 warning reserved-bits: W32 uart0+0x028 FBRD 0x00000045: sets bits 0x40 above the 6 bits of FBRD (pl011 3.3.6)",
     ]);
-    expect(findings((bus) => { bus.write(UART0 + 0x030, 0xff87, 4); bus.write(UART0 + 0x028, 0x3f, 4); })).toEqual([]);
+    // FBRD first: once CR.UARTEN is set, FBRD may not be written (write-while-enabled).
+    expect(findings((bus) => { bus.write(UART0 + 0x028, 0x3f, 4); bus.write(UART0 + 0x030, 0xff87, 4); })).toEqual([]);
   });
 
   it("reserved-bits: the value of an ECR write does not matter (any write clears RSR)", () => {
@@ -177,5 +181,171 @@ describe("reporting", () => {
     bus.write(UART0 + 0x030, 0x301, 4);
     bus.read(UART0 + 0x018, 4);
     expect(() => expectLintClean(lintTrace(bus.trace, bus.regions))).not.toThrow();
+  });
+});
+
+// Rules over sequences, PRIMECELL.md: PL011 DR pops the RX FIFO (TRM 3.3.1) and FR.RXFE (bit 4)
+// says it is empty (3.3.3); LCR_H, IBRD and FBRD may not change while CR.UARTEN (bit 0) is set
+// (3.3.7); ICR is write-1-to-clear (3.3.13). PL022 DR pops the RX FIFO and SR.RNE (bit 2) says it
+// holds data; CR0 and CPSR are written with CR1.SSE (bit 1) clear (2.5); MS is CR1 bit 2. PL061
+// IC (0x41C) is write-1-to-clear. PL080 channel 0's registers are 0x100..0x10C, its Configuration
+// 0x110 with E in bit 0.
+const SSP0 = 0x10005000;
+const GPIO0 = 0x10006000;
+const DMAC = 0x10130000;
+
+/** Registers that read back what the test put in `values`, whatever is written. */
+class Answers implements Device {
+  readonly values = new Map<number, number>();
+  read(offset: number): number {
+    return this.values.get(offset) ?? 0;
+  }
+  write(): void {}
+}
+
+function sequenceFindings(run: (bus: Bus, uart: Answers, ssp: Answers, gpio: Answers) => void): string[] {
+  const bus = new Bus();
+  const uart = new Answers();
+  const ssp = new Answers();
+  const gpio = new Answers();
+  bus.map({ name: "uart0", base: UART0, size: 0x1000, device: uart, map: PL011_MAP });
+  bus.map({ name: "ssp0", base: SSP0, size: 0x1000, device: ssp, map: PL022_MAP });
+  bus.map({ name: "gpio0", base: GPIO0, size: 0x1000, device: gpio, map: PL061_MAP });
+  bus.map({ name: "dmac", base: DMAC, size: 0x1000, device: new Answers(), map: PL080_MAP });
+  run(bus, uart, ssp, gpio);
+  return lintTrace(bus.trace, bus.regions).map((f) => `#${f.seq} ${f.severity} ${f.rule}: ${f.message}`);
+}
+
+describe("rules over sequences of accesses", () => {
+  it("w1c-read-modify-write: IC read, then written back with the bits that read as set", () => {
+    expect(sequenceFindings((bus, _u, _s, gpio) => {
+      gpio.values.set(0x41c, 0x06);
+      bus.read(GPIO0 + 0x41c, 4);
+      bus.write(GPIO0 + 0x41c, 0x06 | 0x01, 4);
+    })).toEqual([
+      "#0 error read-of-write-only: R32 gpio0+0x41c IC 0x00000006: IC is write-only, the value read is not defined (pl061 3.3.9)",
+      "#1 error w1c-read-modify-write: W32 gpio0+0x41c IC 0x00000007: writes back bits 0x6 that read as set at #0: a read-modify-write of write-1-to-clear IC clears every source that was pending, not only those meant (pl061 3.3.9)",
+    ]);
+    // Even when the undefined read happens to return 0, the write still depends on it.
+    expect(sequenceFindings((bus) => {
+      bus.read(UART0 + 0x044, 4);
+      bus.write(UART0 + 0x044, 0x10, 4);
+    })[1]).toBe("#1 error w1c-read-modify-write: W32 uart0+0x044 ICR 0x00000010: follows a read of ICR at #0: a read-modify-write of a write-1-to-clear register, whose read value is not defined, may write back 1s and clear sources nobody serviced (pl011 3.3.13)");
+    // Reading the status register and clearing what it showed is how a handler should do it.
+    expect(sequenceFindings((bus, _u, _s, gpio) => {
+      gpio.values.set(0x418, 0x06);
+      bus.read(GPIO0 + 0x418, 4);
+      bus.write(GPIO0 + 0x41c, 0x06, 4);
+    })).toEqual([]);
+  });
+
+  it("unguarded-consuming-read: a DR read that no status read said had data", () => {
+    expect(sequenceFindings((bus) => bus.read(UART0 + 0x000, 4))).toEqual([
+      "#0 error unguarded-consuming-read: R32 uart0+0x000 DR 0x00000000: a read of DR consumes an entry, and no read of FR.RXFE = 0 since the previous DR read said there was one: the driver takes a value it did not know was there (pl011 3.3.1, 3.3.3)",
+    ]);
+    // FR with RXFE set (0x90): the FIFO is empty, so the DR read is unguarded too.
+    expect(sequenceFindings((bus, uart) => {
+      uart.values.set(0x018, 0x90);
+      bus.read(UART0 + 0x018, 4);
+      bus.read(UART0 + 0x000, 4);
+    })).toHaveLength(1);
+    // One FR read showing data allows one DR read; two identical DR reads are one line.
+    expect(sequenceFindings((bus, uart) => {
+      uart.values.set(0x018, 0x80);
+      uart.values.set(0x000, 0x41);
+      bus.read(UART0 + 0x018, 4);
+      bus.read(UART0 + 0x000, 4);
+      bus.read(UART0 + 0x018, 4);
+      bus.read(UART0 + 0x000, 4);
+      bus.read(UART0 + 0x000, 4);
+    })).toEqual([
+      "#3 error unguarded-consuming-read: R32 uart0+0x000 DR 0x00000041 x2: a read of DR consumes an entry, and only 1 of these 2 reads had a read of FR.RXFE = 0 since the previous DR read said there was one: the driver takes a value it did not know was there (pl011 3.3.1, 3.3.3)",
+    ]);
+    // PL022: SR.RNE set, then DR.
+    expect(sequenceFindings((bus, _u, ssp) => {
+      ssp.values.set(0x00c, 0x04);
+      bus.read(SSP0 + 0x00c, 4);
+      bus.read(SSP0 + 0x008, 4);
+    })).toEqual([]);
+    // DMA reads of DR are the board's wiring, not the driver's choice.
+    expect(sequenceFindings((bus) => bus.masterRead(UART0 + 0x000, 4))).toEqual([]);
+  });
+
+  it("write-while-enabled: the divisor and line control of an enabled PL011", () => {
+    expect(sequenceFindings((bus) => {
+      bus.write(UART0 + 0x030, 0x301, 4);
+      bus.write(UART0 + 0x024, 1, 4);
+    })).toEqual([
+      "#1 error write-while-enabled: W32 uart0+0x024 IBRD 0x00000001: IBRD written while CR.UARTEN = 1 (last seen 0x301); write it only while CR.UARTEN = 0 (pl011 3.3.7, 3.3.8)",
+    ]);
+    // The enable state seen in a read counts as much as one written.
+    expect(sequenceFindings((bus, uart) => {
+      uart.values.set(0x030, 0x301);
+      bus.read(UART0 + 0x030, 4);
+      bus.write(UART0 + 0x02c, 0x70, 4);
+    })).toHaveLength(1);
+    // After reset (CR 0x300, UARTEN clear), and after a disable, the writes are allowed.
+    expect(sequenceFindings((bus) => {
+      bus.write(UART0 + 0x024, 1, 4);
+      bus.write(UART0 + 0x030, 0x301, 4);
+      bus.write(UART0 + 0x030, 0x000, 4);
+      bus.write(UART0 + 0x028, 5, 4);
+      bus.write(UART0 + 0x02c, 0x70, 4);
+    })).toEqual([]);
+  });
+
+  it("write-while-enabled: PL022 CR0 and CPSR while SSE is set; MS only when it changes", () => {
+    expect(sequenceFindings((bus) => {
+      bus.write(SSP0 + 0x004, 0x2, 4);
+      bus.write(SSP0 + 0x000, 0x0b07, 4);
+      bus.write(SSP0 + 0x004, 0x6, 4);
+      bus.write(SSP0 + 0x004, 0x6, 4);
+    })).toEqual([
+      "#1 error write-while-enabled: W32 ssp0+0x000 CR0 0x00000b07: CR0 written while CR1.SSE = 1 (last seen 0x2); write it only while CR1.SSE = 0 (pl022 3.3.1; PRIMECELL 2.5)",
+      "#2 warning write-while-enabled: W32 ssp0+0x004 CR1 0x00000006: CR1.MS written while CR1.SSE = 1 (last seen 0x2); write it only while CR1.SSE = 0 (pl022 3.3.2, RP2040 text)",
+    ]);
+  });
+
+  it("write-while-enabled: a PL080 channel reprogrammed while it runs (a warning)", () => {
+    expect(sequenceFindings((bus) => {
+      bus.write(DMAC + 0x110, 0x1, 4);
+      bus.write(DMAC + 0x10c, 0x10, 4);
+      bus.write(DMAC + 0x12c, 0x10, 4);
+    })).toEqual([
+      "#1 warning write-while-enabled: W32 dmac+0x10c C0Control 0x00000010: C0Control written while C0Configuration.E = 1 (last seen 0x1); write it only while C0Configuration.E = 0 (pl080 PRIMECELL 4.6, start a channel)",
+    ]);
+  });
+
+  it("keeps the state from before a range, and reports only inside it", () => {
+    const bus = new Bus();
+    bus.map({ name: "uart0", base: UART0, size: 0x1000, device: new Registers(), map: PL011_MAP });
+    bus.write(UART0 + 0x030, 0x301, 4);
+    bus.read(UART0 + 0x044, 4);
+    bus.write(UART0 + 0x024, 1, 4);
+    expect(lintTrace(bus.trace, bus.regions, { from: 2 }).map((f) => f.rule)).toEqual(["write-while-enabled"]);
+  });
+
+  it("applies to parsed trace files too", () => {
+    const text = [
+      "wasm-hal-trace 1",
+      "region uart0 0x10009000 0x1000 pl011",
+      "call pl011_read(0x10009000, 1024, 8)",
+      "  R32 uart0+0x000 DR        0x00000041",
+      "return 1",
+    ].join("\n");
+    expect(lintParsedTrace(parseTrace(text, "read.trace")).map((f) => f.rule)).toEqual(["unguarded-consuming-read"]);
+  });
+
+  it("names registers and fields every block map has", () => {
+    // A table row that names something the map lacks is reported at the first lint of that block.
+    for (const [block, rules] of Object.entries(SEQUENCE_RULES)) {
+      expect(["pl011", "pl022", "pl061", "pl080"]).toContain(block);
+      expect(rules.consumingReads.length + rules.enableGuards.length).toBeGreaterThan(0);
+    }
+    expect(() => sequenceFindings((bus) => {
+      bus.write(UART0 + 0x030, 0, 4);
+      bus.write(SSP0 + 0x004, 0, 4);
+      bus.write(DMAC + 0x110, 0, 4);
+    })).not.toThrow();
   });
 });

@@ -174,10 +174,22 @@ export class Bus {
     if (time < this.wakeAt) this.wakeAt = time;
   }
 
-  /** Advances virtual time by `ns` and lets the masters do the work due by then. */
+  /** Advances virtual time by `ns` and lets the masters do the work due by then, each step at
+   * the time it is due: a DMA access made during the wait is stamped, and seen by the models,
+   * at its own time, not at the end of the wait. */
   settle(ns: number): void {
-    this.clock.advance(ns);
-    if (this.clock.now >= this.wakeAt) this.runMasters();
+    if (!(ns >= 0)) throw new RangeError(`cannot advance the clock by ${ns} ns`);
+    const clock = this.clock;
+    const end = clock.now + ns;
+    while (this.wakeAt <= end) {
+      if (this.wakeAt > clock.now) clock.now = this.wakeAt;
+      const at = clock.now;
+      this.runMasters();
+      // A master that asks to run again at once makes no progress without a CPU access.
+      if (this.wakeAt <= at) break;
+    }
+    clock.now = end;
+    if (clock.now >= this.wakeAt) this.runMasters();
   }
 
   private runMasters(): void {

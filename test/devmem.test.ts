@@ -21,11 +21,27 @@ const HERE = fileURLToPath(new URL(".", import.meta.url));
 const bridge = bridgeStatus();
 const PAGE = 4096;
 
-/** Runs a helper script of test/devmem/ to its end; returns its parsed JSON line. */
+/** Runs a helper script of test/devmem/ to its end; returns its parsed JSON line. Under another
+ * user the script and the addon are first copied to a folder that user can read: the checkout
+ * itself may sit below a private folder (a CI clone in a 0700 temp dir). */
 function tryOpenElsewhere(file: string, offset: number, size: number, lock: boolean, uid?: number): { opened: boolean; code?: string; errno?: number; syscall?: string; message?: string } {
-  const run = spawnSync(process.execPath, [join(HERE, "devmem", "try-open.mjs"), addonPath(), file, String(offset), String(size), lock ? "1" : "0"], {
-    encoding: "utf8", timeout: 10_000, ...(uid === undefined ? {} : { uid, gid: uid }),
+  let script = join(HERE, "devmem", "try-open.mjs");
+  let addon = addonPath();
+  let copies: string | undefined;
+  if (uid !== undefined) {
+    copies = mkdtempSync(join(tmpdir(), "wasm-hal-try-open-"));
+    chmodSync(copies, 0o755);
+    copyFileSync(script, join(copies, "try-open.mjs"));
+    copyFileSync(addon, join(copies, "bridge.node"));
+    chmodSync(join(copies, "try-open.mjs"), 0o644);
+    chmodSync(join(copies, "bridge.node"), 0o755);
+    script = join(copies, "try-open.mjs");
+    addon = join(copies, "bridge.node");
+  }
+  const run = spawnSync(process.execPath, [script, addon, file, String(offset), String(size), lock ? "1" : "0"], {
+    encoding: "utf8", timeout: 10_000, cwd: tmpdir(), ...(uid === undefined ? {} : { uid, gid: uid }),
   });
+  if (copies !== undefined) rmSync(copies, { recursive: true, force: true });
   if (run.status !== 0) throw new Error(`try-open.mjs failed (status ${run.status}): ${run.stderr}`);
   return JSON.parse(run.stdout) as ReturnType<typeof tryOpenElsewhere>;
 }

@@ -80,7 +80,8 @@ export function pl011_init(base: u32, uartclkHz: u32, baud: u32, config: u32): i
   // Characters already queued leave first: disabling mid-FIFO would strand them, since BUSY stays
   // set while the TX FIFO holds data even with UARTEN = 0 (TRM 3.3.3).
   const control = read32(base + PL011_CR);
-  if ((control & (PL011_CR_UARTEN | PL011_CR_TXE)) == (PL011_CR_UARTEN | PL011_CR_TXE)) {
+  const transmitting = (control & (PL011_CR_UARTEN | PL011_CR_TXE)) == (PL011_CR_UARTEN | PL011_CR_TXE);
+  if (transmitting) {
     if (!waitFlagsClear(base, PL011_FR_BUSY, PL011_IDLE_POLL_LIMIT)) return ERR_TIMEOUT;
   }
 
@@ -88,7 +89,18 @@ export function pl011_init(base: u32, uartclkHz: u32, baud: u32, config: u32): i
   // 1. disable the UART;
   write32(base + PL011_CR, 0);
   // 2. wait for the end of transmission or reception of the current character;
-  if (!waitFlagsClear(base, PL011_FR_BUSY, PL011_IDLE_POLL_LIMIT)) return ERR_TIMEOUT;
+  if (read32(base + PL011_FR) & PL011_FR_BUSY) {
+    // A transmitter that was not running (UARTEN or TXE clear) cannot empty its FIFO, and BUSY
+    // stays set while the FIFO holds data even with UARTEN = 0 (TRM 3.3.3): nothing is being
+    // shifted, so flush those characters now (step 3) instead of waiting for them forever. The
+    // flush is the clearing of FEN (TRM 3.3.7), so FEN is set first: with FEN already clear (the
+    // reset state) the character sits in the 1-byte holding register.
+    if (!transmitting) {
+      write32(base + PL011_LCR_H, PL011_LCR_H_FEN);
+      write32(base + PL011_LCR_H, 0);
+    }
+    if (!waitFlagsClear(base, PL011_FR_BUSY, PL011_IDLE_POLL_LIMIT)) return ERR_TIMEOUT;
+  }
   // 3. flush the FIFOs by clearing LCR_H.FEN (this also ends any break in progress);
   write32(base + PL011_LCR_H, 0);
   // 4. reprogram. LCR_H, IBRD and FBRD form one 30-bit register that is loaded only when LCR_H

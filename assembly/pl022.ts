@@ -129,18 +129,27 @@ export function pl022_init(base: u32, sspclkHz: u32, bitrateHz: u32, config: u32
   return OK;
 }
 
+/** Frames an earlier, aborted transfer can have left in flight: a full RX FIFO, a full TX FIFO
+ * still to be shifted, and the frame in the shift register. Draining more than this means RNE
+ * never clears (a broken port), which must end in a timeout, not a loop. */
+@inline const PL022_STALE_FRAME_LIMIT: u32 = 2 * PL022_FIFO_DEPTH + 1;
+
 /**
  * Reads and discards every frame left in flight (RX FIFO entries, and frames still being shifted
  * from a TX FIFO that an earlier, aborted transfer left behind), until the port is idle. Linux
  * does the same before each message (spi-pl022 `flush`). False when the port stays busy for
- * PL022_FRAME_POLL_LIMIT reads without a frame arriving.
+ * PL022_FRAME_POLL_LIMIT reads without a frame arriving, or keeps offering frames past
+ * PL022_STALE_FRAME_LIMIT.
  */
 function drainReceive(base: u32): bool {
   let idle: u32 = 0;
+  let drained: u32 = 0;
   while (idle < PL022_FRAME_POLL_LIMIT) {
     const status = read32(base + PL022_SR);
     if (status & PL022_SR_RNE) {
+      if (drained == PL022_STALE_FRAME_LIMIT) return false;
       read32(base + PL022_DR);
+      drained++;
       idle = 0;
     } else if ((status & PL022_SR_BSY) == 0) {
       return true;

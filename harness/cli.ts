@@ -7,11 +7,12 @@ import { record } from "./commands/record.js";
 import { check } from "./commands/check.js";
 import { show } from "./commands/show.js";
 import { vcd } from "./commands/vcd.js";
+import { fuzzCommand } from "./commands/fuzz.js";
 // Device kinds that board files may name besides the models: each module registers its kind.
 import "./devices/replay.js";
 import "./devmem/board-kind.js";
 
-const COMMANDS: readonly Command[] = [demo, record, check, show, vcd];
+const COMMANDS: readonly Command[] = [demo, record, check, show, vcd, fuzzCommand];
 
 function usage(): string {
   const lines = ["usage: wasm-hal <command> [options]", "", "commands:"];

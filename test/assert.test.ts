@@ -421,13 +421,17 @@ describe("source sites from the debug build", () => {
     const capture = captureSites(b.bus, `${wasmPath("debug")}.map`);
     b.hal.call("pl011_init", UART, 4_000_000, 230400, 0);
     // #3 is the FIFO flush, #6 the frame format: both LCR_H writes of pl011_init.
-    expect(describeEntry(b.bus, 3)).toBe(`#3 W32 uart0+0x02c LCR_H 0x00000000 (WLEN=5BIT) in pl011_init(0x101f1000, 4000000, 230400, 0) at assembly/pl011.ts:${lineOf("write32(base + PL011_LCR_H, 0);")} (pl011_init)`);
+    const step3 = lineOf("write32(base + PL011_LCR_H, 0);", lineOf("// 3. flush the FIFOs"));
+    expect(describeEntry(b.bus, 3)).toBe(`#3 W32 uart0+0x02c LCR_H 0x00000000 (WLEN=5BIT) in pl011_init(0x101f1000, 4000000, 230400, 0) at assembly/pl011.ts:${step3} (pl011_init)`);
     expect(capture.sitesOf(6)[0]).toMatchObject({ file: "assembly/pl011.ts", line: lineOf("write32(base + PL011_LCR_H, lineControlFor(config));") });
-    // A poll inside a helper names the helper first, then its caller: #2 is the wait for BUSY
-    // after the disable (TRM 3.3.8 step 2).
+    // #2 is the look at BUSY after the disable (TRM 3.3.8 step 2), made in pl011_init itself.
+    expect(capture.siteText(2)).toBe(`assembly/pl011.ts:${lineOf("if (read32(base + PL011_FR) & PL011_FR_BUSY)")} (pl011_init)`);
+    // A poll inside a helper names the helper first, then its caller.
+    const first = b.bus.trace.length;
+    b.hal.call("pl011_flush", UART);
     const poll = lineOf("if ((read32(base + PL011_FR) & bits) == 0)");
-    const wait = lineOf("waitFlagsClear(base, PL011_FR_BUSY", lineOf("write32(base + PL011_CR, 0);"));
-    expect(capture.siteText(2)).toBe(`assembly/pl011.ts:${poll} (waitFlagsClear) < assembly/pl011.ts:${wait} (pl011_init)`);
+    const wait = lineOf("return waitFlagsClear(base, PL011_FR_BUSY");
+    expect(capture.siteText(first)).toBe(`assembly/pl011.ts:${poll} (waitFlagsClear) < assembly/pl011.ts:${wait} (pl011_flush)`);
     capture.stop();
     expect(Object.hasOwn(b.bus.trace, "record")).toBe(false);
     b.hal.call("pl011_flush", UART);

@@ -239,7 +239,27 @@ describe("pl011_write and pl011_flush", () => {
     const b = board();
     b.uart0.faults.busyStuck = true;
     expect(b.hal.call("pl011_init", UART, 4_000_000, 115200, 0)).toBe(ERR_TIMEOUT);
-    expect(accessesOf(b)).toEqual(["R CR 0x300", "W CR 0x0", `R FR 0x98 x${IDLE_POLL_LIMIT}`]);
+    // The transmitter was not running (reset CR), so the FIFO is flushed (FEN set, then cleared)
+    // before the wait.
+    expect(accessesOf(b)).toEqual([
+      "R CR 0x300", "W CR 0x0", "R FR 0x98", "W LCR_H 0x10", "W LCR_H 0x0", `R FR 0x98 x${IDLE_POLL_LIMIT}`,
+    ]);
+  });
+
+  it("pl011_init flushes characters a disabled UART holds, which BUSY would otherwise wait for forever", () => {
+    const b = board();
+    // Written while UARTEN is clear and the FIFOs are off (the reset state): the first sits in
+    // the 1-byte holding register with BUSY set (TRM 3.3.3) and can never leave.
+    for (const byte of ascii("stale")) b.bus.write(UART, byte, 4);
+    expect(b.hal.call("pl011_init", UART, 4_000_000, 115200, 0)).toBe(OK);
+    expect(accessesOf(b).slice(0, 7)).toEqual([
+      "R CR 0x300", "W CR 0x0", "R FR 0x38", // TXFF | RXFE | BUSY: the holding register is full, nothing shifting
+      "W LCR_H 0x10", "W LCR_H 0x0", // FEN set, then cleared: the flush
+      "R FR 0x90", // TXFE | RXFE, BUSY clear
+      "W LCR_H 0x0",
+    ]);
+    expect(b.uart0.wire).toEqual([]);
+    expect(b.uart0.txFifoLevel).toBe(0);
   });
 });
 

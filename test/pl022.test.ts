@@ -681,3 +681,21 @@ describe("pl022_transfer", () => {
     expect(slave.frames.map((f) => f.mosi)).toEqual(tx);
   });
 });
+
+describe("pl022_transfer against a port whose RX FIFO never empties", () => {
+  it("drains at most the frames an aborted transfer can leave (2 FIFOs + the shifter), then times out", () => {
+    // SR reads RNE | TNF forever: a receive FIFO that never empties (legal flags, broken port).
+    // Before the bound, the stale-frame drain read DR forever and the call never returned.
+    const port = {
+      read: (offset: number): number => (offset === PL022_CR0 ? 0x07 /* DSS: 8-bit */ : offset === PL022_SR ? PL022_SR_RNE | PL022_SR_TNF : 0),
+      write: (): void => {},
+    };
+    const bus = new Bus();
+    bus.map({ name: "ssp0", base: BASE, size: 0x1000, device: port, map: PL022_MAP });
+    const hal = new Hal(bus);
+    bus.setAccessBudget(10_000);
+    expect(hal.call("pl022_transfer", BASE, hal.scratch, hal.scratch + 64, 4)).toBe(ERR_TIMEOUT);
+    const drReads = [...bus.trace.entries()].filter((e) => e.op === OP_READ && e.addr === BASE + PL022_DR).length;
+    expect(drReads).toBe(2 * 8 + 1);
+  });
+});

@@ -231,6 +231,24 @@ export class Pl080Model implements Device, BusMaster, InterruptSource {
     bus.attachMaster(this);
   }
 
+  /** Puts every register back to its reset value (all zero, TRM 3.3) and empties the channel
+   * FIFOs; the request-line connections are kept (they are the board's wiring). The engine
+   * restarts from the clock's present time. */
+  reset(): void {
+    this.configuration = 0;
+    this.sync = 0;
+    this.rawTc = 0;
+    this.rawError = 0;
+    this.softBurst = this.softSingle = this.softLastBurst = this.softLastSingle = 0;
+    this.itcr = 0;
+    this.itop.fill(0);
+    for (const c of this.channels) {
+      c.src = c.dest = c.lli = c.control = c.configuration = 0;
+      c.resetItem(true);
+    }
+    this.time = this.clock.now;
+  }
+
   /** Connects request line `line` to a peripheral's requests for `direction` ('tx': the
    * peripheral is a destination, 'rx': a source). */
   connectRequest(line: number, requester: DmaRequester, direction: DmaDirection): void {

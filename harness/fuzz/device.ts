@@ -1,0 +1,178 @@
+// A device wrapper that lets the fuzzer decide what register reads return. Every read still
+// reaches the model (so a DR read still pops the FIFO); an active response override then replaces
+// some of the bits of the value. Each replaced value is judged against the register map
+// (legal.ts), so that a finding knows whether it needed a value the hardware can never produce.
+import type { Device } from "../bus.js";
+import { RegisterIndex, type RegisterBlock, type RegisterInfo } from "../regmap.js";
+import { registerLegality, illegality, legalize } from "./legal.js";
+import type { ReadScript } from "./replay.js";
+
+/** A response override as a fuzz step gives it. */
+export interface ResponseOverride {
+  /** The register whose reads it changes (any alias of it, for an address-masked register). */
+  readonly reg: RegisterInfo;
+  /** Reads of it to let through unchanged first. */
+  skip: number;
+  /** Reads to change; 0 = every read from then on (a stuck value). */
+  count: number;
+  /** Bits replaced, and their value. */
+  readonly mask: number;
+  readonly value: number;
+  /** Make the result legal (legal.ts) before returning it. */
+  readonly legalize: boolean;
+}
+
+/** A read whose value was replaced, for reports and the legal/impossible label. */
+export interface ReplacedRead {
+  readonly region: string;
+  readonly reg: string;
+  readonly offset: number;
+  readonly truth: number;
+  readonly value: number;
+  /** Why the hardware could not produce it, or null. */
+  readonly illegal: string | null;
+  /** Reads in a row that were replaced alike. */
+  count: number;
+}
+
+/** Flips bits of every read of one register from a given read on (the hang analysis asks which
+ * bits a poll waits for). */
+export interface BitProbe {
+  readonly reg: RegisterInfo;
+  /** Reads of the register to let through first, counted from when the probe is set. */
+  skip: number;
+  readonly xor: number;
+}
+
+/** Replaced reads kept per execution for the report; further ones are only counted. */
+const REPLACED_KEPT = 16;
+
+export class FuzzDevice implements Device {
+  private readonly overrides: ResponseOverride[] = [];
+  private probe: BitProbe | null = null;
+  /** Reads whose value was replaced in this execution (the first REPLACED_KEPT). */
+  readonly replaced: ReplacedRead[] = [];
+  replacedCount = 0;
+  illegalCount = 0;
+  /** Called with every write before the device sees it: a session checks what the driver
+   * wrote, and in what state of the device, whatever the device then does with it. */
+  onWrite: ((offset: number, value: number, width: number) => void) | null = null;
+
+  readonly index: RegisterIndex | undefined;
+
+  constructor(readonly name: string, readonly inner: Device, readonly block: RegisterBlock | undefined) {
+    this.index = block === undefined ? undefined : new RegisterIndex(block);
+  }
+
+  /** Start of an execution: no overrides, nothing replaced. */
+  restart(): void {
+    this.overrides.length = 0;
+    this.probe = null;
+    this.replaced.length = 0;
+    this.replacedCount = 0;
+    this.illegalCount = 0;
+  }
+
+  addOverride(override: ResponseOverride): void {
+    this.overrides.push(override);
+  }
+
+  setProbe(probe: BitProbe | null): void {
+    this.probe = probe;
+  }
+
+  /** A recording being replayed: reads return its values. */
+  script: ReadScript | null = null;
+  private base = 0;
+
+  /** Where the bus maps the device (replays look reads up by bus address). */
+  mappedAt(base: number): void {
+    this.base = base;
+  }
+
+  read(offset: number, width: number): number {
+    const truth = this.inner.read(offset, width);
+    if (this.script !== null) return this.script.readValue(this.base + offset, width, truth >>> 0);
+    if (this.overrides.length === 0 && this.probe === null) return truth;
+    return this.respond(offset, width, truth >>> 0);
+  }
+
+  write(offset: number, value: number, width: number): void {
+    if (this.onWrite !== null) this.onWrite(offset, value, width);
+    this.inner.write(offset, value, width);
+  }
+
+  // The last replacement judged: a stuck value polled a million times is judged once.
+  private lastReg: RegisterInfo | undefined;
+  private lastOffset = -1;
+  private lastTruth = -1;
+  private lastRaw = -1;
+  private lastLegalize = -1;
+  private lastValue = 0;
+  private lastWhy: string | null = null;
+
+  private respond(offset: number, width: number, truth: number): number {
+    const reg = this.index?.at(offset);
+    if (reg === undefined || this.block === undefined) return truth;
+    let raw = truth;
+    let legalizeMask = -1;
+    let changed = false;
+    for (let i = 0; i < this.overrides.length; i++) {
+      const o = this.overrides[i]!;
+      if (o.reg !== reg) continue;
+      if (o.skip > 0) {
+        o.skip--;
+        continue;
+      }
+      raw = ((raw & ~o.mask) | (o.value & o.mask)) >>> 0;
+      if (o.legalize) legalizeMask = legalizeMask === -1 ? o.mask : legalizeMask | o.mask;
+      changed = true;
+      if (o.count > 0 && --o.count === 0) this.overrides.splice(i--, 1);
+    }
+    const probe = this.probe;
+    let xor = 0;
+    if (probe !== null && probe.reg === reg) {
+      if (probe.skip > 0) probe.skip--;
+      else {
+        xor = probe.xor;
+        changed = true;
+      }
+    }
+    if (!changed) return truth;
+    let value: number;
+    let why: string | null;
+    if (reg === this.lastReg && offset === this.lastOffset && truth === this.lastTruth && raw === this.lastRaw && legalizeMask === this.lastLegalize && xor === 0) {
+      value = this.lastValue;
+      why = this.lastWhy;
+    } else {
+      const legality = registerLegality(this.block, reg);
+      value = raw;
+      if (legalizeMask !== -1) {
+        value = legalize(legality, offset, truth, raw, legalizeMask >>> 0);
+        // Where keeping every forced bit breaks a rule, repair without that preference; if even
+        // that fails, answer what the model answered.
+        if (illegality(legality, offset, truth, value) !== null) value = legalize(legality, offset, truth, raw, 0);
+        if (illegality(legality, offset, truth, value) !== null) value = truth;
+      }
+      value = (value ^ xor) >>> 0;
+      if (width < 4) value &= width === 1 ? 0xff : 0xffff;
+      why = value === truth ? null : illegality(legality, offset, truth, value);
+      if (xor === 0) {
+        this.lastReg = reg;
+        this.lastOffset = offset;
+        this.lastTruth = truth;
+        this.lastRaw = raw;
+        this.lastLegalize = legalizeMask;
+        this.lastValue = value;
+        this.lastWhy = why;
+      }
+    }
+    if (value === truth) return value;
+    this.replacedCount++;
+    if (why !== null) this.illegalCount++;
+    const last = this.replaced[this.replaced.length - 1];
+    if (last !== undefined && last.offset === offset && last.truth === truth && last.value === value) last.count++;
+    else if (this.replaced.length < REPLACED_KEPT) this.replaced.push({ region: this.name, reg: reg.name, offset, truth, value, illegal: why, count: 1 });
+    return value;
+  }
+}

@@ -1,0 +1,339 @@
+// One target on one world: runs executions for fast-check, and investigates a failing case (run
+// again with the full trace, the legal/impossible label, the polling loop of a hang and the bits
+// it waits for).
+import fc from "fast-check";
+import { formatTrace } from "../trace-text.js";
+import { lintTrace, lintReport } from "../lint.js";
+import { packageRoot, wasmPath } from "../hal.js";
+import { relative, isAbsolute, resolve } from "node:path";
+import { World } from "./world.js";
+import { FuzzFailure, StepCommand, type PropertyName, type Session, type Step, type StepOptions, type Target, type TargetName } from "./target.js";
+import { fieldBits } from "./legal.js";
+import { pollLoopIn, pollLoopInTail, sameLoop, describeLoop, type AwaitedBits, type PollLoop } from "./poll.js";
+import type { ReplacedRead } from "./device.js";
+import type { RegisterInfo } from "../regmap.js";
+import { OP_READ, FLAG_DMA } from "../trace.js";
+
+/** A case: what one execution does, as JSON. */
+export interface FuzzCase {
+  readonly target: TargetName;
+  readonly steps: readonly Step[];
+  /** Stops call number `call` (0-based, in the execution) after `accesses` accesses: a hang is
+   * reported and saved from a shortened run, so that its trace stays small. */
+  readonly hangCap?: { readonly call: number; readonly accesses: number };
+}
+
+/** Whether a finding needed a value the hardware can never produce. */
+export type WorldLabel = "legal" | "impossible";
+
+/** A property that failed, as investigated. */
+export interface Finding {
+  readonly target: TargetName;
+  readonly property: PropertyName;
+  /** The export during which it failed, or null (end of the execution, an event). */
+  readonly call: string | null;
+  /** "legal": reachable with values the hardware could produce; "impossible": needs a value it
+   * never produces (a reserved bit set, a control register not returning what was written). */
+  readonly world: WorldLabel;
+  readonly message: string;
+  /** The polling loop of a hang, in words, or null. */
+  readonly poll: string | null;
+  /** The lint report for a lint failure, or null. */
+  readonly lint: string | null;
+  /** Reads whose values the fuzzer replaced, with why a value was illegal. */
+  readonly replaced: readonly ReplacedRead[];
+  /** The shrunk case, and its steps in words. */
+  readonly case: FuzzCase;
+  readonly story: readonly string[];
+  /** The trace of the case in the text format (docs/trace-format.md). */
+  readonly trace: string;
+  /** The module it was found in, relative to the package root where possible. */
+  readonly module: string;
+  /** fast-check seed, path and commands replay path that reproduce the counterexample (with
+   * the same options, when the shrinking was not cut short by its time limit). */
+  readonly seed: number;
+  readonly path: string;
+  readonly replayPath: string;
+  /** The generation options of the run, which the replay needs too. */
+  readonly generation: Generation;
+  /** Runs of the search before the failure, and shrink steps after. */
+  readonly runs: number;
+  readonly shrinks: number;
+}
+
+/** Options that shape the generated cases. */
+export interface Generation {
+  readonly legalOnly: boolean;
+  readonly maxSteps: number;
+  readonly stepAccessLimit: number;
+}
+
+/** Stable identity of a finding, to tell the same bug found twice. */
+export function findingKey(f: Pick<Finding, "target" | "property" | "call" | "world">): string {
+  return `${f.target}:${f.property}:${f.call ?? "-"}:${f.world}`;
+}
+
+/** First report run of a hang: at most this many accesses of the hanging call are recorded. */
+const HANG_REPORT_CAP = 2 ** 16;
+const HANG_REPORT_CAP_MAX = 2 ** 21;
+/** Iterations of a hang's polling loop kept in its saved trace. */
+const SAVED_LOOP_ITERATIONS = 8;
+/** Bit probes give up when reaching the loop takes more accesses than this. */
+const PROBE_REACH_LIMIT = 2 ** 20;
+
+export function moduleLabel(path: string): string {
+  const root = packageRoot();
+  const rel = relative(root, path);
+  return rel.startsWith("..") || isAbsolute(rel) ? path : rel.split("\\").join("/");
+}
+
+export function modulePathFrom(label: string): string {
+  return isAbsolute(label) ? label : resolve(packageRoot(), label);
+}
+
+export interface FuzzerOptions extends StepOptions {
+  readonly maxSteps: number;
+}
+
+export class Fuzzer {
+  readonly world: World;
+  readonly session: Session;
+  /** Executions run (fast-check runs and shrink steps). */
+  executions = 0;
+
+  constructor(readonly target: Target, readonly modulePath: string = wasmPath("release")) {
+    this.world = new World(modulePath);
+    this.session = target.open(this.world);
+  }
+
+  /** The fast-check arbitrary of a case's commands (`replayPath` replays a counterexample). */
+  commands(options: FuzzerOptions & { replayPath?: string }): fc.Arbitrary<Iterable<fc.Command<Session, World>>> {
+    return fc.commands([this.target.steps(options).map((s) => new StepCommand(s))], {
+      maxCommands: options.maxSteps,
+      ...(options.replayPath === undefined || options.replayPath === "" ? {} : { replayPath: options.replayPath }),
+    });
+  }
+
+  /** One execution of fast-check commands on fresh device state; throws FuzzFailure. */
+  runCommands(commands: Iterable<fc.Command<Session, World>>): void {
+    this.executions++;
+    this.world.restart();
+    this.session.reset();
+    try {
+      fc.modelRun(() => ({ model: this.session, real: this.world }), commands);
+      this.session.finish();
+    } catch (e) {
+      throw asFailure(e);
+    }
+  }
+
+  /**
+   * One execution of a case's steps; returns the failure (null when every property held) and the
+   * steps that ran. Steps whose check() refuses are skipped, as fast-check skips them, unless
+   * `runAll`.
+   */
+  runCase(fuzzCase: FuzzCase, options: { mode?: "fast" | "report"; onCall?: (index: number) => void; runAll?: boolean } = {}): { failure: FuzzFailure | null; ran: Step[] } {
+    this.executions++;
+    const world = this.world;
+    world.setMode(options.mode ?? "fast");
+    world.restart();
+    world.capCall = fuzzCase.hangCap?.call ?? -1;
+    world.budgetCap = fuzzCase.hangCap?.accesses ?? Infinity;
+    world.onCall = options.onCall ?? null;
+    this.session.reset();
+    const ran: Step[] = [];
+    let failure: FuzzFailure | null = null;
+    try {
+      for (const step of fuzzCase.steps) {
+        // A replay runs every step: its case holds only steps that ran, and the simple model that
+        // check() consults is not kept while a recording answers the reads.
+        if (options.runAll !== true && !this.session.check(step)) continue;
+        ran.push(step);
+        this.session.run(step);
+      }
+      this.session.finish();
+    } catch (e) {
+      failure = asFailure(e);
+    } finally {
+      world.capCall = -1;
+      world.budgetCap = Infinity;
+      world.onCall = null;
+      world.setMode("fast");
+    }
+    return { failure, ran };
+  }
+
+  /** The steps of a fast-check counterexample that actually run, as a case. */
+  caseOf(commands: Iterable<fc.Command<Session, World>>): FuzzCase {
+    const steps: Step[] = [];
+    for (const c of commands) {
+      const step = stepOf(c);
+      if (step !== null) steps.push(step);
+    }
+    // Keep only what runs: a refused step changes nothing.
+    const { ran } = this.runCase({ target: this.target.name, steps });
+    return { target: this.target.name, steps: ran };
+  }
+
+  /**
+   * Investigates a failing case: runs it again with the full trace (a hang with a shortened
+   * budget), labels it legal or impossible (trying the same case with every response override
+   * made legal first), describes a polling loop, and formats everything for the report.
+   */
+  investigate(failing: FuzzCase, found: { seed: number; path: string; replayPath?: string; generation?: Generation; runs: number; shrinks: number }): Finding | null {
+    let fuzzCase = failing;
+    let first = this.runCase(fuzzCase);
+    if (first.failure === null) return null;
+    // An impossible world may not be needed: try the same responses made legal.
+    if (this.world.replacedReads().illegal > 0) {
+      const legalized: FuzzCase = { ...fuzzCase, steps: fuzzCase.steps.map((s) => (s.op === "respond" ? { ...s, legal: true } : s)) };
+      const again = this.runCase(legalized);
+      if (again.failure !== null && again.failure.property === first.failure.property && this.world.replacedReads().illegal === 0) {
+        fuzzCase = legalized;
+        first = again;
+      } else {
+        this.runCase(fuzzCase);
+      }
+    }
+    const failure = first.failure!;
+    const replacedFast = this.world.replacedReads();
+    const label: WorldLabel = replacedFast.illegal > 0 ? "impossible" : "legal";
+    const hangCall = this.world.calls - 1;
+    let poll: string | null = null;
+
+    if (failure.property === "hang") {
+      const fastLoop = pollLoopInTail(this.world.trace.tail(), this.world.bus);
+      const budget = (failure.cause as { budget?: number } | undefined)?.budget ?? null;
+      // Record the hanging call with a smaller budget, growing it until the report run ends in
+      // the same loop as the fuzzing run.
+      for (let cap = HANG_REPORT_CAP; ; cap *= 8) {
+        fuzzCase = { ...fuzzCase, hangCap: { call: hangCall, accesses: cap } };
+        const report = this.runCase(fuzzCase, { mode: "report" });
+        const loop = this.loopOfLastCall();
+        const same = report.failure?.property === "hang" && loop !== null && (fastLoop === null || sameLoop(loop, fastLoop));
+        if (!same && cap < HANG_REPORT_CAP_MAX) continue;
+        if (loop === null) break;
+        const call = this.world.trace.calls[this.world.trace.calls.length - 1]!;
+        const before = loop.start - call.start;
+        const period = loop.reads.length;
+        const awaited = this.awaitedBits(fuzzCase, hangCall, loop);
+        // The saved trace stops a few iterations into the loop: enough to see it, small to keep.
+        fuzzCase = { ...fuzzCase, hangCap: { call: hangCall, accesses: before + SAVED_LOOP_ITERATIONS * period } };
+        const polls = budget === null ? loop.iterations : Math.floor((budget - before) / period);
+        poll = describeLoop(failure.call ?? "the driver", { ...loop, iterations: polls }, awaited, budget);
+        break;
+      }
+    }
+
+    const report = this.runCase(fuzzCase, { mode: "report" });
+    const trace = this.world.trace;
+    const regions = this.world.bus.regions;
+    const text = formatTrace(trace, regions);
+    const lint = failure.property === "lint" ? lintReport(lintTrace(trace, regions)) || null : null;
+    const reportFailure = report.failure ?? failure;
+    return {
+      target: this.target.name,
+      property: reportFailure.property,
+      call: reportFailure.call,
+      world: label,
+      // A hang's report run stops early on purpose; the fuzzing run's message has its real budget.
+      message: failure.property === "hang" ? failure.message : reportFailure.message,
+      poll,
+      lint,
+      replaced: this.world.replacedReads().kept,
+      case: fuzzCase,
+      story: fuzzCase.steps.map((s) => this.target.describe(s)),
+      trace: text,
+      module: moduleLabel(this.modulePath),
+      seed: found.seed,
+      path: found.path,
+      replayPath: found.replayPath ?? "",
+      generation: found.generation ?? { legalOnly: false, maxSteps: 12, stepAccessLimit: 200_000 },
+      runs: found.runs,
+      shrinks: found.shrinks,
+    };
+  }
+
+  /** The polling loop at the end of the last call of the trace just recorded. */
+  private loopOfLastCall(): PollLoop | null {
+    const trace = this.world.trace;
+    const call = trace.calls[trace.calls.length - 1];
+    if (call === undefined) return null;
+    return pollLoopIn(trace, this.world.bus, call.start, call.end);
+  }
+
+  /**
+   * Which bits of the polled registers end the loop when flipped: re-runs of the case in which,
+   * a few iterations into the loop, every read of one register has one bit inverted.
+   */
+  private awaitedBits(fuzzCase: FuzzCase, callIndex: number, loop: PollLoop): AwaitedBits[] | null {
+    const trace = this.world.trace;
+    const call = trace.calls[trace.calls.length - 1];
+    if (call === undefined || loop.start < 0 || loop.start > PROBE_REACH_LIMIT) return null;
+    const period = loop.reads.length;
+    const probeAt = loop.start + 2 * period;
+    const probeCap = { call: callIndex, accesses: probeAt - call.start + 32 * period + 64 };
+    // Reads of each polled register made in the call before the probe starts, counted before the
+    // probe runs replace the trace.
+    const registers: { read: PollLoop["reads"][number]; reg: RegisterInfo; region: string; skip: number }[] = [];
+    for (const read of loop.reads) {
+      if (registers.some((r) => r.read.addr === read.addr)) continue;
+      const region = this.world.bus.regionAt(read.addr);
+      const reg = region?.index?.at(read.addr - region.base);
+      if (region === undefined || reg === undefined) continue;
+      let skip = 0;
+      for (let i = call.start; i < probeAt; i++) {
+        const e = trace.entry(i);
+        if (e.op !== OP_READ || (e.flags & FLAG_DMA) !== 0 || e.addr < region.base || e.addr >= region.end) continue;
+        if (region.index!.at(e.addr - region.base) === reg) skip++;
+      }
+      registers.push({ read, reg, region: region.name, skip });
+    }
+    const out: AwaitedBits[] = [];
+    for (const { read, reg, region, skip } of registers) {
+      const device = this.world.device(region);
+      const toSet: string[] = [];
+      const toClear: string[] = [];
+      const bits = fieldBits(reg);
+      for (let b = 0; b < 32; b++) {
+        const bit = 2 ** b;
+        if ((bits & bit) === 0) continue;
+        const { failure } = this.runCase({ ...fuzzCase, hangCap: probeCap }, {
+          onCall: (index) => device.setProbe(index === callIndex ? { reg, skip, xor: bit } : null),
+        });
+        device.setProbe(null);
+        if (failure?.property === "hang" && failure.call === call.name && this.stillInLoop(loop)) continue;
+        const name = bitName(reg.fields, b);
+        if ((read.value & bit) !== 0) toClear.push(name);
+        else toSet.push(name);
+      }
+      out.push({ place: read.place, toSet, toClear });
+    }
+    return out;
+  }
+
+  /** The probe run ended polling the same registers (whatever values the flip left in them). */
+  private stillInLoop(loop: PollLoop): boolean {
+    const now = pollLoopInTail(this.world.trace.tail(), this.world.bus);
+    return now !== null && sameLoop(now, loop, true);
+  }
+}
+
+function bitName(fields: readonly { name: string; msb: number; lsb: number }[], bit: number): string {
+  const f = fields.find((x) => bit >= x.lsb && bit <= x.msb);
+  if (f === undefined) return `bit ${bit}`;
+  return f.msb === f.lsb ? f.name : `${f.name}[${bit - f.lsb}]`;
+}
+
+/** The step inside a fast-check command (fast-check wraps commands it generates). */
+function stepOf(command: unknown): Step | null {
+  if (command instanceof StepCommand) return command.step;
+  const inner = (command as { cmd?: unknown } | null)?.cmd;
+  return inner instanceof StepCommand ? inner.step : null;
+}
+
+function asFailure(e: unknown): FuzzFailure {
+  if (e instanceof FuzzFailure) return e;
+  const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  return new FuzzFailure("harness", `the harness threw ${message}`, null, e);
+}

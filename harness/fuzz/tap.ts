@@ -1,0 +1,156 @@
+// The fuzzer's trace: a Trace that, besides recording when enabled, checks every CPU access
+// against the register maps as it happens (the rules of harness/lint.ts, from tables built once
+// per region) and keeps the last accesses in a small ring. Fuzzing runs with recording off, so an
+// execution costs a few comparisons per access; a failing case is run again with recording on to
+// report it with lintTrace and the full trace.
+import type { Region } from "../bus.js";
+import type { LintRule } from "../lint.js";
+import { Trace, OP_READ, OP_WRITE, OP_BARRIER, OP_MASK, FLAG_DMA, FLAG_FAULT } from "../trace.js";
+
+/** barrier() kind of a DSB (DESIGN.md). */
+const BARRIER_DSB = 1;
+import { fieldBits } from "./legal.js";
+import type { ReadScript } from "./replay.js";
+
+// Per-word flags of a region's lint table.
+const RESERVED = 1;
+const WRITE_IGNORED = 2;
+const READ_UNDEFINED = 4;
+const TEST = 8;
+/** Writes of this word store their value (value or w1c): reserved bits are checked. */
+const CHECK_BITS = 16;
+
+/** The first lint finding of an execution, as the tap saw it. */
+export interface TapFinding {
+  readonly rule: LintRule;
+  /** Accesses made in the execution before it. */
+  readonly index: number;
+  readonly op: number;
+  readonly width: number;
+  readonly addr: number;
+  readonly value: number;
+}
+
+interface RegionTable {
+  readonly base: number;
+  readonly end: number;
+  readonly flags: Uint8Array;
+  /** Bits a write may set, per word (fields, or the register's width without fields). */
+  readonly allowed: Uint32Array;
+}
+
+function tableFor(region: Region): RegionTable | undefined {
+  const index = region.index;
+  if (index === undefined) return undefined;
+  const words = Math.ceil(region.size / 4);
+  const flags = new Uint8Array(words);
+  const allowed = new Uint32Array(words);
+  for (let w = 0; w < words; w++) {
+    const reg = index.at(w * 4);
+    if (reg === undefined) {
+      flags[w] = RESERVED;
+      continue;
+    }
+    let f = 0;
+    if (reg.write === "ignored") f |= WRITE_IGNORED;
+    if (reg.read === "undefined") f |= READ_UNDEFINED;
+    if (reg.test) f |= TEST;
+    if (reg.write === "value" || reg.write === "w1c") f |= CHECK_BITS;
+    flags[w] = f;
+    allowed[w] = fieldBits(reg);
+  }
+  return { base: region.base, end: region.end, flags, allowed };
+}
+
+/** Accesses kept for the report of a hang. */
+export const RING_SIZE = 256;
+
+export class FuzzTrace extends Trace {
+  private tables: RegionTable[] = [];
+  private lastTable: RegionTable | undefined;
+  /** Accesses recorded (or seen, while recording is off) since the execution began. */
+  seen = 0;
+  /** The first lint finding of the execution, or null. */
+  finding: TapFinding | null = null;
+  /** DSB barriers seen in the execution. */
+  dsbs = 0;
+  /** A recording being replayed: every access is compared with it. */
+  script: ReadScript | null = null;
+  private readonly ringOps = new Uint8Array(RING_SIZE);
+  private readonly ringWidths = new Uint8Array(RING_SIZE);
+  private readonly ringAddrs = new Uint32Array(RING_SIZE);
+  private readonly ringValues = new Uint32Array(RING_SIZE);
+
+  /** Builds the lint tables; call again after mapping regions. */
+  useRegions(regions: readonly Region[]): void {
+    this.tables = [];
+    for (const r of regions) {
+      const t = tableFor(r);
+      if (t !== undefined) this.tables.push(t);
+    }
+    this.lastTable = undefined;
+  }
+
+  /** Start of an execution: forgets the finding and the ring, and the recorded entries. */
+  restart(): void {
+    this.seen = 0;
+    this.dsbs = 0;
+    this.finding = null;
+    this.clear();
+  }
+
+  override record(op: number, width: number, addr: number, value: number, time: number): void {
+    const i = this.seen++ & (RING_SIZE - 1);
+    this.ringOps[i] = op;
+    this.ringWidths[i] = width;
+    this.ringAddrs[i] = addr;
+    this.ringValues[i] = value;
+    if (op === OP_BARRIER && value === BARRIER_DSB) this.dsbs++;
+    if ((op & FLAG_DMA) === 0 && this.finding === null) this.lint(op, width, addr, value);
+    if (this.script !== null) this.script.observe(op, width, addr, value);
+    if (this.enabled) super.record(op, width, addr, value, time);
+  }
+
+  /** The same rules as lint.ts, from the tables: no allocation unless something is wrong. */
+  private lint(op: number, width: number, addr: number, value: number): void {
+    const kind = op & OP_MASK;
+    if (kind !== OP_READ && kind !== OP_WRITE) return;
+    let t = this.lastTable;
+    if (t === undefined || addr < t.base || addr >= t.end) {
+      t = undefined;
+      for (const c of this.tables) {
+        if (addr >= c.base && addr < c.end) {
+          t = c;
+          break;
+        }
+      }
+      if (t === undefined) return;
+      this.lastTable = t;
+    }
+    const word = (addr - t.base) >>> 2;
+    const flags = t.flags[word]!;
+    if (flags === 0) return;
+    const isWrite = kind === OP_WRITE;
+    let rule: LintRule | null = null;
+    if (flags & RESERVED) rule = "reserved-offset";
+    else if (isWrite && (flags & WRITE_IGNORED)) rule = "write-to-read-only";
+    else if (!isWrite && (flags & READ_UNDEFINED)) rule = "read-of-write-only";
+    else if (flags & TEST) rule = "test-register";
+    else if (isWrite && (flags & CHECK_BITS) && (op & FLAG_FAULT) === 0) {
+      const shifted = (value * 2 ** (((addr - t.base) & 3) * 8)) % 2 ** 32;
+      if ((shifted & ~t.allowed[word]!) !== 0) rule = "reserved-bits";
+    }
+    if (rule !== null) this.finding = { rule, index: this.seen - 1, op, width, addr, value };
+  }
+
+  /** The last accesses, oldest first (at most RING_SIZE), as the ring holds them. */
+  tail(): { op: number; width: number; addr: number; value: number }[] {
+    const n = Math.min(this.seen, RING_SIZE);
+    const out: { op: number; width: number; addr: number; value: number }[] = [];
+    for (let k = this.seen - n; k < this.seen; k++) {
+      const i = k & (RING_SIZE - 1);
+      out.push({ op: this.ringOps[i]!, width: this.ringWidths[i]!, addr: this.ringAddrs[i]!, value: this.ringValues[i]! });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,202 @@
+// Fuzz target: the PL061 GPIO driver against the PL061 model, with the outside world driving the
+// input pins between calls. The simple model is the GPIO's promise: a call given a mask changes
+// the pins (and the interrupt settings) of that mask and nothing else.
+import fc from "fast-check";
+import { Pl061Model, PL061_DATA_SPAN } from "../../devices/pl061.js";
+import { PL061_MAP } from "../../generated/pl061.js";
+import {
+  OK, ERR_INVALID_ARG, PL061_IRQ_MODE_IS, PL061_IRQ_MODE_IBE, PL061_IRQ_MODE_IEV,
+} from "../../generated/api.js";
+import type { World } from "../world.js";
+import {
+  Session, describeCommon, num, respondSteps, respondTargets, showResult, waitStep,
+  type ExportSpec, type Step, type StepOptions, type Target,
+} from "../target.js";
+
+/** Where the board puts the GPIO (ARM Versatile GPIO0). */
+export const PL061_FUZZ_BASE = 0x101e4000;
+const PINS = 0xff;
+
+const EXPORTS: readonly ExportSpec[] = [
+  { name: "pl061_set_direction", statuses: [OK, ERR_INVALID_ARG], budget: () => 4 },
+  { name: "pl061_write", statuses: [OK, ERR_INVALID_ARG], budget: () => 2 },
+  { name: "pl061_read", statuses: [ERR_INVALID_ARG], count: (a) => a[1]! & PINS, budget: () => 2 },
+  // Four read-modify-writes and the IC write, then the unmasking read-modify-write.
+  { name: "pl061_irq_config", statuses: [OK, ERR_INVALID_ARG], budget: () => 12 },
+  { name: "pl061_irq_disable", statuses: [OK, ERR_INVALID_ARG], budget: () => 4 },
+  { name: "pl061_irq_status", statuses: [ERR_INVALID_ARG], count: () => PINS, budget: () => 2 },
+  { name: "pl061_irq_clear", statuses: [OK, ERR_INVALID_ARG], budget: () => 3 },
+];
+
+/** Valid interrupt modes (registers/api-pl061.json): falling, rising, both edges, low, high. */
+const VALID_MODES = [0x0, 0x1, 0x2, 0x4, 0x5] as const;
+
+/** The calls that take (base, mask, value) and their argument checks. */
+const MASKED = new Set(["set_direction", "write", "read", "irq_config", "irq_disable", "irq_clear"]);
+
+class Pl061Session extends Session {
+  readonly gpio: Pl061Model;
+
+  constructor(world: World, target: Target) {
+    super(world, target);
+    this.gpio = new Pl061Model({ clock: world.clock });
+    const device = world.mapDevice("gpio0", PL061_FUZZ_BASE, PL061_MAP.size, this.gpio, PL061_MAP);
+    device.onWrite = (offset) => {
+      // A DATA write changes the pins its address selects (TRM 3.3.1): never more than the
+      // caller's mask.
+      if (offset >= PL061_DATA_SPAN) return;
+      const pins = (offset >>> 2) & PINS;
+      if ((pins & ~this.callMask) !== 0) this.violate(`DATA written through the alias of pins 0x${pins.toString(16)}, beyond the call's mask 0x${this.callMask.toString(16)}`);
+    };
+  }
+
+  /** The mask of the call being made (0 for a call without one). */
+  private callMask = 0;
+
+  reset(): void {
+    const gpio = this.gpio;
+    gpio.external = 0;
+    gpio.reset();
+    // reset() runs the edge detector on the pins it changes; power-on has no history.
+    gpio.edgeLatch = 0;
+  }
+
+  private get consistent(): boolean {
+    return !this.world.overridden;
+  }
+
+  check(_step: Step): boolean {
+    return true;
+  }
+
+  run(step: Step): void {
+    if (this.runCommon(step)) return;
+    if (step.op === "drive") {
+      this.gpio.driveInputs(PINS, num(step, "levels") & PINS);
+      return;
+    }
+    const name = `pl061_${step.op}`;
+    const base = num(step, "base");
+    const mask = MASKED.has(step.op) ? num(step, "mask") >>> 0 : 0;
+    const arg = step.op === "set_direction" || step.op === "write" || step.op === "irq_config" ? num(step, "value") >>> 0 : 0;
+    const args = step.op === "irq_status" ? [base] : step.op === "read" || step.op === "irq_disable" || step.op === "irq_clear" ? [base, mask] : [base, mask, arg];
+    const invalid = (base & 3) !== 0 || (mask & ~PINS) !== 0 || (step.op === "irq_config" && !(VALID_MODES as readonly number[]).includes(arg));
+    const g = this.gpio;
+    const before = { pins: g.pins, dir: g.dir, latch: g.outputLatch, is: g.is, ibe: g.ibe, iev: g.iev, ie: g.ie, edges: g.edgeLatch };
+    this.callMask = mask;
+    const result = this.call(name, args);
+    if (invalid) {
+      if (result !== ERR_INVALID_ARG) this.fail(name, `${name}(${args.map((a) => "0x" + (a >>> 0).toString(16)).join(", ")}) returned ${showResult(result)}; the arguments are invalid`);
+      return;
+    }
+    if (!this.consistent) return;
+    const shown = `${name}(mask 0x${mask.toString(16)}${args.length > 2 ? `, 0x${arg.toString(16)}` : ""})`;
+    const after = { pins: g.pins, dir: g.dir, latch: g.outputLatch, is: g.is, ibe: g.ibe, iev: g.iev, ie: g.ie, edges: g.edgeLatch };
+    const expectOk = (): void => {
+      if (result !== OK) this.fail(name, `${shown} returned ${showResult(result)}; expected OK`);
+    };
+    /** Registers that must not change at all, and the bits of the others outside the mask. */
+    const keep = (which: readonly (keyof typeof before)[], outsideMask: readonly (keyof typeof before)[]): void => {
+      for (const k of which) if (after[k] !== before[k]) this.fail(name, `${shown} changed ${k} from 0x${before[k].toString(16)} to 0x${after[k].toString(16)}`);
+      for (const k of outsideMask) {
+        const changed = (after[k] ^ before[k]) & ~mask & PINS;
+        if (changed !== 0) this.fail(name, `${shown} changed ${k} bits 0x${changed.toString(16)}, outside its mask (0x${before[k].toString(16)} -> 0x${after[k].toString(16)})`);
+      }
+    };
+    const expectBits = (k: keyof typeof before, want: number): void => {
+      if ((after[k] & mask) !== (want & mask)) this.fail(name, `${shown}: ${k} & mask is 0x${(after[k] & mask).toString(16)}, expected 0x${(want & mask).toString(16)}`);
+    };
+    switch (step.op) {
+      case "set_direction":
+        expectOk();
+        keep(["latch", "is", "ibe", "iev", "ie"], ["dir"]);
+        expectBits("dir", arg);
+        return;
+      case "write":
+        expectOk();
+        // Only the masked pins may change, and of those only the outputs (TRM 3.3.1).
+        keep(["dir", "is", "ibe", "iev", "ie"], ["pins", "latch"]);
+        expectBits("pins", (arg & before.dir) | (before.pins & ~before.dir));
+        return;
+      case "read":
+        if (result !== (before.pins & mask)) this.fail(name, `${shown} returned ${showResult(result)}; the pins read 0x${before.pins.toString(16)}`);
+        keep(["dir", "latch", "is", "ibe", "iev", "ie", "pins", "edges"], []);
+        return;
+      case "irq_config":
+        expectOk();
+        keep(["dir", "latch", "pins"], ["is", "ibe", "iev", "ie", "edges"]);
+        expectBits("is", (arg & PL061_IRQ_MODE_IS) !== 0 ? PINS : 0);
+        expectBits("ibe", (arg & PL061_IRQ_MODE_IBE) !== 0 ? PINS : 0);
+        expectBits("iev", (arg & PL061_IRQ_MODE_IEV) !== 0 ? PINS : 0);
+        expectBits("ie", PINS);
+        // Edges latched before the call are discarded (the driver's header).
+        expectBits("edges", 0);
+        return;
+      case "irq_disable":
+        expectOk();
+        keep(["dir", "latch", "pins", "is", "ibe", "iev", "edges"], ["ie"]);
+        expectBits("ie", 0);
+        return;
+      case "irq_status":
+        if (result !== g.mis) this.fail(name, `pl061_irq_status returned ${showResult(result)}; MIS is 0x${g.mis.toString(16)}`);
+        return;
+      case "irq_clear":
+        expectOk();
+        keep(["dir", "latch", "pins", "is", "ibe", "iev", "ie"], ["edges"]);
+        expectBits("edges", 0);
+        return;
+      default:
+        throw new Error(`pl061: unknown step ${step.op}`);
+    }
+  }
+
+  finish(): void {}
+}
+
+function steps(options: StepOptions): fc.Arbitrary<Step> {
+  const base = fc.oneof({ weight: 15, arbitrary: fc.constant(PL061_FUZZ_BASE) }, { weight: 1, arbitrary: fc.constantFrom(PL061_FUZZ_BASE + 1, PL061_FUZZ_BASE + 2) });
+  const mask = fc.oneof(
+    { weight: 10, arbitrary: fc.integer({ min: 0, max: PINS }) },
+    { weight: 1, arbitrary: fc.constantFrom(0, PINS, 0x100, 0x1ff, 0x80000000, 0xffffffff) },
+  );
+  const value = fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 0, max: PINS }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 0xffffffff }) });
+  const mode = fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...VALID_MODES) }, { weight: 1, arbitrary: fc.constantFrom(0x3, 0x6, 0x7, 0x8, 0xffffffff) });
+  const masked = (op: string, weight: number) => ({ weight, arbitrary: fc.record({ base, mask }).map((r): Step => ({ op, base: r.base, mask: r.mask })) });
+  const withValue = (op: string, weight: number, v: fc.Arbitrary<number>) => ({ weight, arbitrary: fc.record({ base, mask, value: v }).map((r): Step => ({ op, base: r.base, mask: r.mask, value: r.value })) });
+  const respond = respondSteps(respondTargets({ region: "gpio0", block: PL061_MAP }, [["DATA", 4], ["MIS", 2], "DIR", "IS", "IBE", "IEV", "IE"]), options);
+  return fc.oneof(
+    withValue("set_direction", 3, value),
+    withValue("write", 4, value),
+    masked("read", 3),
+    withValue("irq_config", 3, mode),
+    masked("irq_disable", 1),
+    { weight: 2, arbitrary: base.map((b): Step => ({ op: "irq_status", base: b })) },
+    masked("irq_clear", 2),
+    { weight: 3, arbitrary: fc.integer({ min: 0, max: PINS }).map((levels): Step => ({ op: "drive", levels })) },
+    { weight: 3, arbitrary: respond },
+    { weight: 1, arbitrary: waitStep },
+  );
+}
+
+function describe(step: Step): string {
+  const common = describeCommon(step);
+  if (common !== null) return common;
+  if (step.op === "drive") return `outside drives the pins to 0x${num(step, "levels").toString(16)}`;
+  const parts: string[] = [];
+  if (MASKED.has(step.op)) parts.push(`mask 0x${(num(step, "mask") >>> 0).toString(16)}`);
+  if (typeof step["value"] === "number") parts.push(`${step.op === "irq_config" ? "mode" : "value"} 0x${(num(step, "value") >>> 0).toString(16)}`);
+  const base = num(step, "base");
+  return `pl061_${step.op}(${parts.join(", ")})${base === PL061_FUZZ_BASE ? "" : ` at base 0x${base.toString(16)}`}`;
+}
+
+export function pl061Target(): Target {
+  const target: Target = {
+    name: "pl061",
+    title: "PL061 GPIO",
+    exports: EXPORTS,
+    steps,
+    describe,
+    open: (world) => new Pl061Session(world, target),
+  };
+  return target;
+}

@@ -1,0 +1,25 @@
+// A fuzz job in a worker thread (harness/fuzz/campaign.ts and variants.ts start it): its own module
+// instance and models, its own sub-seed; progress and results go back as messages.
+import { parentPort, workerData } from "node:worker_threads";
+import { runJob, cumulativeProgress, type JobPlan, type WorkerMessage } from "./campaign.js";
+import { fuzzVariant, type Variant, type VariantOptions } from "./variants.js";
+
+/** What a worker is asked to do: a campaign job, or a list of broken variants. */
+export type WorkerTask =
+  | { readonly kind: "job"; readonly plan: JobPlan }
+  | { readonly kind: "variants"; readonly variants: readonly Variant[]; readonly options: VariantOptions };
+
+const port = parentPort;
+if (port === null) throw new Error("harness/fuzz/worker.js runs as a worker thread only");
+const task = workerData as WorkerTask;
+const post = (message: WorkerMessage): void => port.postMessage(message);
+try {
+  if (task.kind === "job") {
+    const results = runJob(task.plan, cumulativeProgress((target, progress) => post({ kind: "progress", target, progress })));
+    post({ kind: "result", results });
+  } else {
+    post({ kind: "variants", results: task.variants.map((v) => fuzzVariant(v, task.options)) });
+  }
+} catch (e) {
+  post({ kind: "error", message: e instanceof Error ? e.stack ?? e.message : String(e) });
+}

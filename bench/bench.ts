@@ -2,55 +2,20 @@
 // import that does nothing, measured in the same run and reported as a ratio (the machines are
 // shared and noisy: absolute numbers move, the ratio much less).
 //
-//   npm run bench            a table
-//   npm run bench -- --json  {"floor_ns", "harness_ns", "ratio", ...}
+//   npm run bench                    a table
+//   npm run bench -- --json          {"floor_ns", "harness_ns", "ratio", ..., "devmem": {...}, "fuzz": {...}}
+//   npm run bench -- --only core     only the harness against its floor (also: devmem, fuzz)
 import { parseArgs } from "node:util";
-import { performance } from "node:perf_hooks";
 import { Bus, VirtualClock } from "../harness/bus.js";
-import { compileModule, wasmPath } from "../harness/hal.js";
 import { Pl011Model } from "../harness/devices/pl011.js";
 import { PL011_MAP } from "../harness/generated/pl011.js";
+import { UART, UARTCLK_HZ, instantiate, workload, floorRunner, timeNs, median, round2, type Runner } from "./measure.js";
 import { benchDevmem } from "./devmem.js";
-
-const UART = 0x101f1000;
-const UARTCLK_HZ = 24_000_000;
-const BAUD = 115_200;
-const MESSAGE = Buffer.from("0123456789abcdef", "latin1"); // 16 bytes
-
-interface Pl011Exports {
-  memory: WebAssembly.Memory;
-  hal_scratch(): number;
-  pl011_init(base: number, clk: number, baud: number, config: number): number;
-  pl011_write(base: number, ptr: number, len: number): number;
-}
-
-/** The workload: one "PL011 init + 16-byte write", as a fresh device would see it. */
-function workload(hal: Pl011Exports, ptr: number): void {
-  if (hal.pl011_init(UART, UARTCLK_HZ, BAUD, 0) !== 0) throw new Error("pl011_init failed in the benchmark");
-  if (hal.pl011_write(UART, ptr, MESSAGE.length) !== MESSAGE.length) throw new Error("pl011_write failed in the benchmark");
-}
-
-function instantiate(imports: WebAssembly.Imports): { hal: Pl011Exports; ptr: number } {
-  const hal = new WebAssembly.Instance(compileModule(wasmPath("release")), imports).exports as unknown as Pl011Exports;
-  const ptr = hal.hal_scratch();
-  new Uint8Array(hal.memory.buffer).set(MESSAGE, ptr);
-  return { hal, ptr };
-}
-
-/** Imports that do nothing: reads return 0, which a PL011 driver takes as "FIFO not full, not
- * busy", so it runs the same path without ever waiting. */
-function floorRunner(): { run: (n: number) => void; accesses: number } {
-  let count = 0;
-  const counting = instantiate({ env: { mmio_read: () => { count++; return 0; }, mmio_write: () => { count++; }, barrier: () => { count++; } } });
-  workload(counting.hal, counting.ptr);
-  const accesses = count;
-  const { hal, ptr } = instantiate({ env: { mmio_read: () => 0, mmio_write: () => {}, barrier: () => {} } });
-  return { run: (n) => { for (let i = 0; i < n; i++) workload(hal, ptr); }, accesses };
-}
+import { fuzzBenchmark } from "./fuzz.js";
 
 /** The full harness: bus with region lookup and checks, the PL011 model on the virtual clock,
  * every access recorded in the trace. The model is reset and the trace cleared per iteration. */
-function harnessRunner(): { run: (n: number) => void; accesses: number } {
+function harnessRunner(): Runner {
   const clock = new VirtualClock();
   const bus = new Bus({ clock });
   const uart = new Pl011Model({ clock, uartclkHz: UARTCLK_HZ });
@@ -66,28 +31,24 @@ function harnessRunner(): { run: (n: number) => void; accesses: number } {
   return { run: (n) => { for (let i = 0; i < n; i++) once(); }, accesses };
 }
 
-function timeNs(run: (n: number) => void, iterations: number): number {
-  const start = performance.now();
-  run(iterations);
-  return (performance.now() - start) * 1e6;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
 /** Prints named numbers as aligned lines under a heading. */
 function section(title: string, numbers: Record<string, number>): string[] {
   const width = Math.max(...Object.keys(numbers).map((k) => k.length));
   return ["", title, ...Object.entries(numbers).map(([k, v]) => `  ${k.padEnd(width)}  ${v}`)];
 }
 
+const SECTIONS = ["core", "devmem", "fuzz"] as const;
+type Section = (typeof SECTIONS)[number];
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { json: { type: "boolean" }, rounds: { type: "string" } }, strict: true });
+  const { values } = parseArgs({ options: { json: { type: "boolean" }, rounds: { type: "string" }, only: { type: "string" } }, strict: true });
   const rounds = values.rounds === undefined ? 9 : Number(values.rounds);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds expects a positive integer, got ${values.rounds}`);
+  const only = (values.only ?? SECTIONS.join(",")).split(",");
+  for (const name of only) {
+    if (!(SECTIONS as readonly string[]).includes(name)) throw new Error(`--only takes ${SECTIONS.join(", ")} (comma-separated), got ${name}`);
+  }
+  const wanted = (name: Section): boolean => only.includes(name);
 
   const floor = floorRunner();
   const harness = harnessRunner();
@@ -105,29 +66,28 @@ async function main(): Promise<void> {
   const ratios: number[] = [];
   for (let r = 0; r < rounds; r++) {
     // Alternate the order so that neither side always runs on a warmer machine.
-    const f = r % 2 === 0 ? timeNs(floor.run, iterations) : NaN;
-    const h = timeNs(harness.run, iterations);
-    const f2 = r % 2 === 0 ? f : timeNs(floor.run, iterations);
-    const perFloor = f2 / (iterations * floor.accesses);
-    const perHarness = h / (iterations * harness.accesses);
-    floorNs.push(perFloor);
-    harnessNs.push(perHarness);
-    ratios.push(perHarness / perFloor);
+    const order = r % 2 === 0 ? [floor, harness] : [harness, floor];
+    const ns = new Map(order.map((x) => [x, timeNs(x.run, iterations) / (iterations * x.accesses)]));
+    floorNs.push(ns.get(floor)!);
+    harnessNs.push(ns.get(harness)!);
+    ratios.push(ns.get(harness)! / ns.get(floor)!);
   }
   const report = {
     workload: "pl011_init + 16-byte pl011_write, fresh device state per iteration",
     accesses_per_iteration: floor.accesses,
     iterations_per_round: iterations,
     rounds,
-    floor_ns: Number(median(floorNs).toFixed(2)),
-    harness_ns: Number(median(harnessNs).toFixed(2)),
-    ratio: Number(median(ratios).toFixed(2)),
+    floor_ns: round2(median(floorNs)),
+    harness_ns: round2(median(harnessNs)),
+    ratio: round2(median(ratios)),
     harness_accesses_per_second: Math.round(1e9 / median(harnessNs)),
   };
-  // The /dev/mem bridge against a file-backed window (docs/devmem.md); its own floor, same run.
-  const devmem = await benchDevmem({ rounds: Math.min(rounds, 5) });
+  // The /dev/mem bridge against a file-backed window (docs/devmem.md), and the fuzzer's
+  // executions per second (docs/fuzzing.md): each against its own floor, in this same run.
+  const devmem = wanted("devmem") ? await benchDevmem({ rounds: Math.min(rounds, 5) }) : undefined;
+  const fuzz = wanted("fuzz") ? await fuzzBenchmark({ rounds: Math.min(rounds, 5) }) : undefined;
   if (values.json) {
-    process.stdout.write(JSON.stringify({ ...report, devmem }, null, 2) + "\n");
+    process.stdout.write(JSON.stringify({ ...report, ...(devmem && { devmem }), ...(fuzz && { fuzz }) }, null, 2) + "\n");
     return;
   }
   const lines = [
@@ -136,10 +96,13 @@ async function main(): Promise<void> {
     `harness (bus + PL011 model + trace record)   ${report.harness_ns.toFixed(2).padStart(8)} ns per access`,
     `ratio   harness / floor (median of rounds)   ${report.ratio.toFixed(2).padStart(8)}`,
     `        ${report.harness_accesses_per_second.toLocaleString("en-US")} harness accesses per second`,
-    ...(devmem["bridge_available"] === 1
-      ? section("/dev/mem bridge through a file-backed window (ns per access; ratios to its own floor, same run)", devmem)
-      : ["", "/dev/mem bridge: not built on this machine (see harness/devmem/build/unavailable.txt)"]),
   ];
+  if (devmem !== undefined) {
+    lines.push(...(devmem["bridge_available"] === 1
+      ? section("/dev/mem bridge through a file-backed window (ns per access; ratios to its own floor, same run)", devmem)
+      : ["", "/dev/mem bridge: not built on this machine (see harness/devmem/build/unavailable.txt)"]));
+  }
+  if (fuzz !== undefined) lines.push(...section("fuzzing: executions per second on one core (one execution = one call sequence on fresh device state)", fuzz));
   process.stdout.write(lines.join("\n") + "\n");
 }
 

@@ -11,28 +11,10 @@
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { performance } from "node:perf_hooks";
 import { Bus, VirtualClock } from "../harness/bus.js";
-import { compileModule, wasmPath } from "../harness/hal.js";
 import { PL011_MAP } from "../harness/generated/pl011.js";
+import { UART, instantiate, workload, countAccesses, floorRunner, timeNs, median, round2, type Runner } from "./measure.js";
 import { DevmemDevice, attachCpuBarriers, bridgeStatus } from "../harness/devmem/devmem.js";
-
-const UART = 0x101f1000;
-const UARTCLK_HZ = 24_000_000;
-const BAUD = 115_200;
-const MESSAGE = Buffer.from("0123456789abcdef", "latin1");
-
-interface Pl011Exports {
-  memory: WebAssembly.Memory;
-  hal_scratch(): number;
-  pl011_init(base: number, clk: number, baud: number, config: number): number;
-  pl011_write(base: number, ptr: number, len: number): number;
-}
-
-interface Runner {
-  run(iterations: number): void;
-  accesses: number;
-}
 
 export interface DevmemBenchOptions {
   /** Measurement rounds; the medians are reported. Default 5. */
@@ -100,32 +82,6 @@ export async function benchDevmem(options: DevmemBenchOptions = {}): Promise<Rec
   }
 }
 
-function instantiate(imports: WebAssembly.Imports): { hal: Pl011Exports; ptr: number } {
-  const hal = new WebAssembly.Instance(compileModule(wasmPath("release")), imports).exports as unknown as Pl011Exports;
-  const ptr = hal.hal_scratch();
-  new Uint8Array(hal.memory.buffer).set(MESSAGE, ptr);
-  return { hal, ptr };
-}
-
-function workload(hal: Pl011Exports, ptr: number): void {
-  if (hal.pl011_init(UART, UARTCLK_HZ, BAUD, 0) !== 0) throw new Error("pl011_init failed in the benchmark");
-  if (hal.pl011_write(UART, ptr, MESSAGE.length) !== MESSAGE.length) throw new Error("pl011_write failed in the benchmark");
-}
-
-/** Counts the accesses of one workload run through `imports`. */
-function countAccesses(make: (count: () => void) => WebAssembly.Imports): number {
-  let n = 0;
-  const { hal, ptr } = instantiate(make(() => { n++; }));
-  workload(hal, ptr);
-  return n;
-}
-
-function floorRunner(): Runner {
-  const accesses = countAccesses((count) => ({ env: { mmio_read: () => { count(); return 0; }, mmio_write: () => { count(); }, barrier: () => { count(); } } }));
-  const { hal, ptr } = instantiate({ env: { mmio_read: () => 0, mmio_write: () => {}, barrier: () => {} } });
-  return { run: (n) => { for (let i = 0; i < n; i++) workload(hal, ptr); }, accesses };
-}
-
 /** The driver leaves CR enabled, and an init that finds it enabled first waits for BUSY: one
  * access more than on the floor, whose reads are all 0. Each bridge iteration starts from CR = 0
  * (one store outside the count, about 2 % of an iteration). */
@@ -167,17 +123,3 @@ function busRunner(window: DevmemDevice): Runner {
   const accesses = bus.trace.length;
   return { run: (n) => { for (let i = 0; i < n; i++) once(); }, accesses };
 }
-
-function timeNs(run: (n: number) => void, iterations: number): number {
-  const start = performance.now();
-  run(iterations);
-  return (performance.now() - start) * 1e6;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
-const round2 = (x: number): number => Number(x.toFixed(2));

@@ -18,6 +18,7 @@ import { PL011_FUZZ_BASE, PL011_FUZZ_UARTCLK } from "../harness/fuzz/targets/pl0
 import { PL022_FUZZ_BASE, PL022_FUZZ_SSPCLK } from "../harness/fuzz/targets/pl022.js";
 import { PL061_FUZZ_BASE } from "../harness/fuzz/targets/pl061.js";
 import { PL080_FUZZ_BASE } from "../harness/fuzz/targets/pl080.js";
+import { median } from "./measure.js";
 
 const MESSAGE = Array.from(Buffer.from("0123456789abcdef", "latin1")); // 16 bytes
 
@@ -90,12 +91,6 @@ function timeIt(run: (n: number) => void, minMs: number): number {
     if (ms >= minMs) return (n * 1000) / ms;
     n *= ms < minMs / 8 ? 8 : 2;
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 /** Executions per second of one target's workload, through the fuzzer and on the floor. */

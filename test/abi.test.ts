@@ -77,6 +77,12 @@ describe.each(["release", "debug"] as const)("build/hal %s", (variant) => {
     expect(abi.imports.map((i) => `${i.module}.${i.name}`).sort()).toEqual(["env.barrier", "env.mmio_read", "env.mmio_write"]);
   });
 
+  if (variant === "release") {
+    it("keeps all four drivers under 8 KiB, the budget a microcontroller board plans for", () => {
+      expect(readFileSync(path).length).toBeLessThan(8 * 1024);
+    });
+  }
+
   it("exports the scratch buffer and the PL011 driver as i32 functions", () => {
     const sigs = Object.fromEntries(abi.exports.map((e) => [e.name, e.signature]));
     expect(sigs).toMatchObject({

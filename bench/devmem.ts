@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { Bus, VirtualClock } from "../harness/bus.js";
 import { PL011_MAP } from "../harness/generated/pl011.js";
 import { UART, instantiate, workload, countAccesses, floorRunner, timeNs, median, round2, type Runner } from "./measure.js";
-import { DevmemDevice, attachCpuBarriers, bridgeStatus } from "../harness/devmem/devmem.js";
+import { DevmemDevice, bridgeStatus } from "../harness/devmem/devmem.js";
 
 export interface DevmemBenchOptions {
   /** Measurement rounds; the medians are reported. Default 5. */
@@ -112,7 +112,6 @@ function directRunner(window: DevmemDevice): Runner {
 function busRunner(window: DevmemDevice): Runner {
   const bus = new Bus({ clock: new VirtualClock() });
   bus.map({ name: "uart0", base: UART, size: PL011_MAP.size, device: window, map: PL011_MAP });
-  attachCpuBarriers(bus);
   const { hal, ptr } = instantiate(bus.imports);
   const once = (): void => {
     window.write(CR_OFFSET, 0, 4);

@@ -470,6 +470,15 @@ export class Board {
   chipSelectOf(part: string): ChipSelectWiring | null {
     return this.chipSelects.get(part) ?? null;
   }
+
+  /** Releases what the devices hold outside the process's memory (a /dev/mem window's mapping
+   * and lock): every device with a close() method is closed. The board is not usable after. */
+  close(): void {
+    for (const device of new Set(this.devices.values())) {
+      const closable = device as Device & { close?: () => void };
+      if (typeof closable.close === "function") closable.close();
+    }
+  }
 }
 
 /** An SPI slave's chip select driven by a GPIO pin. */

@@ -9,6 +9,9 @@ import { Trace, OP_READ, OP_WRITE, OP_BARRIER, FLAG_FAULT, FLAG_DMA, BARRIER_NAM
 export interface Device {
   read(offset: number, width: number): number;
   write(offset: number, value: number, width: number): void;
+  /** For a device that must see barriers: real hardware behind the /dev/mem bridge executes the
+   * CPU's own. Called after the bus has checked and recorded the barrier. */
+  barrier?(kind: number): void;
 }
 
 /** Virtual time, in nanoseconds. The bus advances it by `accessNs` on every access, so a model
@@ -87,6 +90,8 @@ export class Bus {
   readonly imports: { env: { mmio_read: (addr: number, width: number) => number; mmio_write: (addr: number, value: number, width: number) => void; barrier: (kind: number) => void } };
   private last: Region | undefined;
   private readonly masters: BusMaster[] = [];
+  /** Devices of the regions that take barriers (Device.barrier). */
+  private readonly barrierDevices: Device[] = [];
   /** Earliest time a master asked to run at; Infinity while every master is idle. */
   private wakeAt = Infinity;
   private inMasters = false;
@@ -124,6 +129,7 @@ export class Bus {
     };
     this.regions.push(region);
     this.regions.sort((a, b) => a.base - b.base);
+    if (options.device.barrier !== undefined && !this.barrierDevices.includes(options.device)) this.barrierDevices.push(options.device);
     return region;
   }
 
@@ -259,6 +265,7 @@ export class Bus {
     this.clock.now += this.clock.accessNs;
     if (this.clock.now >= this.wakeAt) this.runMasters();
     this.trace.record(OP_BARRIER, 0, 0, kind, this.clock.now);
+    for (const device of this.barrierDevices) device.barrier!(kind);
   }
 
   /** Alignment, mapping and width checks. The common case (the same region as the last access,

@@ -217,3 +217,19 @@ describe("registerDeviceKind", () => {
     expect(() => registerDeviceKind("test-unknown-block", () => new Constant(0), { block: "pl999" })).toThrow("no register block named pl999");
   });
 });
+
+describe("Board.close", () => {
+  it("closes every device that holds something outside the process, once, and leaves the others", () => {
+    let closed = 0;
+    registerDeviceKind("closing-test", () => ({ read: () => 0, write: () => {}, close: () => { closed++; } }));
+    const description = parseBoardFile(JSON.stringify({
+      name: "closing", regions: [
+        { name: "w0", base: "0x10000000", size: "0x1000", block: null, device: { kind: "closing-test" } },
+        { name: "ram", base: "0x20000000", size: "0x100", block: null, device: { kind: "ram" } },
+      ],
+    }), "closing.json");
+    const board = buildBoard(description);
+    board.close();
+    expect(closed).toBe(1);
+  });
+});

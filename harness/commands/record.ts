@@ -41,7 +41,12 @@ function run(argv: string[]): number {
   if (scenario === undefined) throw new UsageError(`no scenario named "${positionals[0]}" (scenarios: ${names})`);
   let text: string;
   try {
-    text = formatScenarioTrace(runScenario(scenario, values.board === undefined ? {} : { board: values.board }));
+    const run = runScenario(scenario, values.board === undefined ? {} : { board: values.board });
+    try {
+      text = formatScenarioTrace(run);
+    } finally {
+      run.board.close(); // unmaps and unlocks /dev/mem windows at once
+    }
   } catch (e) {
     return reportRunError(e);
   }

@@ -6,7 +6,7 @@
 //     "device": { "kind": "devmem", "path": "/dev/mem", "offset": "0x3f201000", "uartclkHz": 48000000 } }
 import { resolve } from "node:path";
 import { BoardFileError, registerDeviceKind, type DeviceContext } from "../board-file.js";
-import { DevmemDevice, DevmemError, DevmemUnavailable, DEFAULT_PATH, attachCpuBarriers } from "./devmem.js";
+import { DevmemDevice, DevmemError, DevmemUnavailable, DEFAULT_PATH } from "./devmem.js";
 
 /** Builds the DevmemDevice of a board region: the window is the region, nothing more. */
 export function devmemFromBoard(c: DeviceContext): DevmemDevice {
@@ -21,7 +21,6 @@ export function devmemFromBoard(c: DeviceContext): DevmemDevice {
   let device: DevmemDevice;
   try {
     device = new DevmemDevice({ path, offset, size: c.region.size, lock, ...(uioMap === undefined ? {} : { uioMap }) });
-    attachCpuBarriers(c.bus);
   } catch (e) {
     if (e instanceof DevmemError || e instanceof DevmemUnavailable) throw new BoardFileError(c.fileName, c.options.path, `region ${c.region.name}: ${e.message}`);
     throw e;

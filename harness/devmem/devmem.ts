@@ -7,7 +7,7 @@ import { readFileSync, readdirSync, statSync } from "node:fs";
 import { constants as osConstants, release as kernelRelease } from "node:os";
 import { dirname, basename } from "node:path";
 import { gunzipSync } from "node:zlib";
-import type { Bus, Device } from "../bus.js";
+import type { Device } from "../bus.js";
 import { loadBridge, OPEN_LOCK, type NativeBridge, type NativeWindow } from "./native.js";
 
 export { bridgeStatus, DevmemUnavailable, addonPath, ADDON_ENV } from "./native.js";
@@ -131,25 +131,6 @@ export function openDevmem(options: DevmemOptions): DevmemDevice {
 /** The instructions the bridge executes for DMB, DSB and ISB on this CPU. */
 export function barrierInstructions(): readonly string[] {
   return loadBridge().barrierInstructions;
-}
-
-const withCpuBarriers = new WeakSet<Bus>();
-
-/**
- * Makes every barrier the driver issues on `bus` also execute the CPU's own barrier, after the
- * bus has checked and recorded it. Call it before instantiating the module on the bus (the
- * imports object is read at instantiation). Needed once per bus that maps DevmemDevices; calling
- * it again does nothing.
- */
-export function attachCpuBarriers(bus: Bus): void {
-  if (withCpuBarriers.has(bus)) return;
-  const bridge = loadBridge();
-  const recorded = bus.imports.env.barrier;
-  bus.imports.env.barrier = (kind: number): void => {
-    recorded(kind);
-    bridge.barrier(kind);
-  };
-  withCpuBarriers.add(bus);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -143,6 +143,39 @@ export type WorkerMessage =
   | { readonly kind: "variants"; readonly results: VariantResult[] }
   | { readonly kind: "error"; readonly message: string };
 
+/**
+ * Runs one worker thread of the fuzz script to its result. `take` picks the result out of the
+ * message that carries it (undefined for any other); `onOther` sees the other messages (progress).
+ * An error message, a thread error, or an exit before the result rejects, naming the job.
+ */
+export function runWorker<T>(script: URL, workerData: unknown, job: number, take: (message: WorkerMessage) => T | undefined, onOther?: (message: WorkerMessage) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const worker = new Worker(script, { workerData });
+    let settled = false;
+    worker.on("message", (message: WorkerMessage) => {
+      if (message.kind === "error") {
+        settled = true;
+        reject(new Error(`fuzz job ${job}: ${message.message}`));
+        return;
+      }
+      const result = take(message);
+      if (result !== undefined) {
+        settled = true;
+        resolve(result);
+      } else {
+        onOther?.(message);
+      }
+    });
+    worker.on("error", (e) => {
+      settled = true;
+      reject(e);
+    });
+    worker.on("exit", (code) => {
+      if (!settled) reject(new Error(`fuzz job ${job} exited with code ${code} before reporting`));
+    });
+  });
+}
+
 /** The compiled worker script, next to this file when it runs compiled, else under dist/. */
 export function workerScript(): URL | null {
   const here = fileURLToPath(import.meta.url);
@@ -197,30 +230,18 @@ export async function fuzz(options: CampaignOptions): Promise<CampaignResult> {
 
   const script = workerScript();
   if (script === null) throw new Error("--jobs needs the compiled harness (dist/harness/fuzz/worker.js): run `npm run build:ts` first");
-  const perJob = await Promise.all(plans.map((plan, j) => new Promise<TargetResult[]>((resolve, reject) => {
-    const worker = new Worker(script, { workerData: { kind: "job", plan: { ...plan, options: { ...plan.options, progressMs } } } });
-    let settled = false;
-    worker.on("message", (message: WorkerMessage) => {
-      if (message.kind === "progress") {
-        const p = message.progress;
-        latest[j] = { runs: p.runs, executions: p.executions, failures: p.failures, current: message.target };
-        report();
-      } else if (message.kind === "result") {
-        settled = true;
-        resolve(message.results);
-      } else if (message.kind === "error") {
-        settled = true;
-        reject(new Error(`fuzz job ${j}: ${message.message}`));
-      }
-    });
-    worker.on("error", (e) => {
-      settled = true;
-      reject(e);
-    });
-    worker.on("exit", (code) => {
-      if (!settled) reject(new Error(`fuzz job ${j} exited with code ${code} before reporting`));
-    });
-  })));
+  const perJob = await Promise.all(plans.map((plan, j) => runWorker<TargetResult[]>(
+    script,
+    { kind: "job", plan: { ...plan, options: { ...plan.options, progressMs } } },
+    j,
+    (message) => (message.kind === "result" ? message.results : undefined),
+    (message) => {
+      if (message.kind !== "progress") return;
+      const p = message.progress;
+      latest[j] = { runs: p.runs, executions: p.executions, failures: p.failures, current: message.target };
+      report();
+    },
+  )));
   report();
   return combine(options.seed, jobs, perJob, Date.now() - started);
 }

@@ -10,8 +10,7 @@ import { Fuzzer, findingKey, type Finding } from "./engine.js";
 import { fuzzTarget, type RunOptions } from "./runner.js";
 import { targetByName } from "./targets/index.js";
 import { TARGET_NAMES, type TargetName } from "./target.js";
-import { Worker } from "node:worker_threads";
-import { workerScript, type WorkerMessage } from "./campaign.js";
+import { runWorker, workerScript } from "./campaign.js";
 
 export interface Variant {
   readonly name: string;
@@ -83,26 +82,12 @@ export async function fuzzVariants(variants: readonly Variant[], options: Varian
   if (script === null) throw new Error("jobs need the compiled harness (dist/harness/fuzz/worker.js): run `npm run build:ts` first");
   const shares: Variant[][] = Array.from({ length: jobs }, () => []);
   variants.forEach((v, i) => shares[i % jobs]!.push(v));
-  const parts = await Promise.all(shares.map((share, j) => new Promise<VariantResult[]>((resolve, reject) => {
-    const worker = new Worker(script, { workerData: { kind: "variants", variants: share, options: rest } });
-    let settled = false;
-    worker.on("message", (message: WorkerMessage) => {
-      if (message.kind === "variants") {
-        settled = true;
-        resolve(message.results);
-      } else if (message.kind === "error") {
-        settled = true;
-        reject(new Error(`fuzz job ${j}: ${message.message}`));
-      }
-    });
-    worker.on("error", (e) => {
-      settled = true;
-      reject(e);
-    });
-    worker.on("exit", (code) => {
-      if (!settled) reject(new Error(`fuzz job ${j} exited with code ${code} before reporting`));
-    });
-  })));
+  const parts = await Promise.all(shares.map((share, j) => runWorker<VariantResult[]>(
+    script,
+    { kind: "variants", variants: share, options: rest },
+    j,
+    (message) => (message.kind === "variants" ? message.results : undefined),
+  )));
   // Back in the order of the list.
   const byName = new Map(parts.flat().map((r) => [r.variant.name, r]));
   return variants.map((v) => byName.get(v.name)!);

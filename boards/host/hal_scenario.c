@@ -105,7 +105,7 @@ static size_t split_words(char *line, char **words)
 }
 
 /* A 32-bit value: decimal, -decimal or 0x hex. */
-static int parse_u32(const char *word, uint32_t *out)
+int hal_parse_u32(const char *word, uint32_t *out)
 {
     char *end;
     errno = 0;
@@ -232,7 +232,7 @@ hal_scenario *hal_scenario_load(const char *path, char *error, size_t error_size
                 fail_at(error, error_size, path, i + 1, "window after the first step: expected every window first");
                 goto fail;
             }
-            if (n != 5 || !parse_u32(words[2], &w->base) || !parse_u32(words[3], &w->size) || w->size == 0) {
+            if (n != 5 || !hal_parse_u32(words[2], &w->base) || !hal_parse_u32(words[3], &w->size) || w->size == 0) {
                 fail_at(error, error_size, path, i + 1, "expected \"window NAME BASE SIZE BLOCK\"");
                 goto fail;
             }
@@ -244,7 +244,7 @@ hal_scenario *hal_scenario_load(const char *path, char *error, size_t error_size
         } else if (strcmp(words[0], "answer") == 0) {
             answer *a = &s->answers[s->answer_count];
             a->count = 1;
-            if (n < 2 || n > 3 || !parse_u32(words[1], &a->value) || (n == 3 && !parse_count(words[2], &a->count))) {
+            if (n < 2 || n > 3 || !hal_parse_u32(words[1], &a->value) || (n == 3 && !parse_count(words[2], &a->count))) {
                 fail_at(error, error_size, path, i + 1, "expected \"answer VALUE\" or \"answer VALUE xCOUNT\"");
                 goto fail;
             }
@@ -288,7 +288,7 @@ int hal_scenario_run(hal_scenario *s, hal_natives *n, const hal_module_ops *ops,
                 return 1;
             }
             for (size_t k = 2; k < count; k++) {
-                if (!parse_u32(words[k], &args[k - 2])) {
+                if (!hal_parse_u32(words[k], &args[k - 2])) {
                     fprintf(err, "%s:%zu: bad argument \"%s\": expected a 32-bit integer\n", s->path, line, words[k]);
                     return 1;
                 }
@@ -306,7 +306,7 @@ int hal_scenario_run(hal_scenario *s, hal_natives *n, const hal_module_ops *ops,
             uint32_t ptr, size, length;
             uint8_t *memory = ops->memory(ops->ctx, &size);
             const char *hex = poke && count == 3 ? words[2] : "";
-            if (count != 3 || !parse_u32(words[1], &ptr) || (poke ? strlen(hex) % 2 != 0 : !parse_u32(words[2], &length))) {
+            if (count != 3 || !hal_parse_u32(words[1], &ptr) || (poke ? strlen(hex) % 2 != 0 : !hal_parse_u32(words[2], &length))) {
                 fprintf(err, "%s:%zu: expected \"poke ADDR HEXBYTES\" or \"peek ADDR LENGTH\"\n", s->path, line);
                 return 1;
             }

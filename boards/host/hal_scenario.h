@@ -59,6 +59,9 @@ uint64_t hal_scenario_answers_left(const hal_scenario *s);
 
 void hal_scenario_free(hal_scenario *s);
 
+/* Parses a 32-bit argument as hosts take them: decimal, -decimal or 0x hex. 1 on success. */
+int hal_parse_u32(const char *word, uint32_t *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -48,16 +48,6 @@ static void usage(const char *program)
             program, (int)strlen(program), "", program);
 }
 
-static int parse_u32(const char *word, uint32_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(word, &end, 0);
-    if (errno != 0 || end == word || *end != '\0' || v < -2147483648LL || v > 4294967295LL) return 0;
-    *out = (uint32_t)v;
-    return 1;
-}
-
 /* NAME=BASE:SIZE[:BLOCK][@PATH[+OFFSET]], mapped at once. */
 static int map_window(char *spec, hal_window *w)
 {
@@ -85,9 +75,9 @@ static int map_window(char *spec, hal_window *w)
     if (block != NULL) *block++ = '\0';
     w->block = block != NULL && strcmp(block, "none") != 0 ? block : NULL;
     uint32_t offset;
-    if (!parse_u32(base_text, &w->base) || !parse_u32(size_text, &w->size) || w->size == 0) return 0;
+    if (!hal_parse_u32(base_text, &w->base) || !hal_parse_u32(size_text, &w->size) || w->size == 0) return 0;
     offset = w->base;
-    if (offset_text != NULL && !parse_u32(offset_text, &offset)) return 0;
+    if (offset_text != NULL && !hal_parse_u32(offset_text, &offset)) return 0;
 
     /* O_SYNC: on /dev/mem, uncached. mmap wants a page-aligned offset. */
     int fd = open(path, O_RDWR | O_SYNC);
@@ -199,9 +189,9 @@ int main(int argc, char **argv)
             trace_path = value;
         } else if (strcmp(option, "--scenario") == 0) {
             scenario_path = value;
-        } else if (strcmp(option, "--stack") == 0 && parse_u32(value, &stack_size)) {
-        } else if (strcmp(option, "--pool") == 0 && parse_u32(value, &pool_size)) {
-        } else if (strcmp(option, "--repeat") == 0 && parse_u32(value, &repeat) && repeat > 0) {
+        } else if (strcmp(option, "--stack") == 0 && hal_parse_u32(value, &stack_size)) {
+        } else if (strcmp(option, "--pool") == 0 && hal_parse_u32(value, &pool_size)) {
+        } else if (strcmp(option, "--repeat") == 0 && hal_parse_u32(value, &repeat) && repeat > 0) {
         } else {
             usage(argv[0]);
             return 2;
@@ -216,7 +206,7 @@ int main(int argc, char **argv)
     uint32_t args[MAX_ARGS];
     uint32_t arg_count = 0;
     for (int k = i + 2; scenario_path == NULL && k < argc; k++) {
-        if (arg_count == MAX_ARGS || !parse_u32(argv[k], &args[arg_count])) {
+        if (arg_count == MAX_ARGS || !hal_parse_u32(argv[k], &args[arg_count])) {
             fprintf(stderr, "bad argument \"%s\": expected at most %d 32-bit integers\n", argv[k], MAX_ARGS);
             return 2;
         }

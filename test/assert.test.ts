@@ -19,6 +19,7 @@ import {
   checkLintClean, checkReturnsWithin, countReads, describeEntry, captureSites,
   expectAccessesInOrder, TraceAssertionError, pl011Reprogramming, pl011DivisorThenLineControl,
 } from "../harness/assert.js";
+import { RegisterFile as Registers } from "../harness/devices/register-file.js";
 
 const UART = VERSATILE.uart0;
 const ascii = (s: string): number[] => Array.from(s, (c) => c.charCodeAt(0));
@@ -30,16 +31,6 @@ function initialized(options: { variant?: "release" | "debug" } = {}) {
   return b;
 }
 
-/** Registers that store what is written and read back what a test put there. */
-class Registers implements Device {
-  readonly values = new Map<number, number>();
-  read(offset: number): number {
-    return this.values.get(offset) ?? 0;
-  }
-  write(offset: number, value: number): void {
-    this.values.set(offset, value);
-  }
-}
 
 /** A bus with plain registers behind the PL011, PL061 and PL080 maps, for traces made by hand. */
 function handBoard() {

@@ -6,20 +6,12 @@ import { PL061_MAP } from "../harness/generated/pl061.js";
 import { PL080_MAP } from "../harness/generated/pl080.js";
 import { parseTrace } from "../harness/trace-text.js";
 import { lintTrace, lintParsedTrace, lintReport, expectLintClean, LintError, SEQUENCE_RULES, type LintFinding } from "../harness/lint.js";
+import { RegisterFile as Registers } from "../harness/devices/register-file.js";
 
 // Register facts from PRIMECELL.md section 1 (PL011 TRM 3.3): FR, RIS, MIS and the ID registers
 // are read-only, ICR is write-only (write 1 to clear), RSR/ECR clears on any write, 0x04C-0x07C
 // is reserved, 0x080-0x08C are integration-test registers, every register takes 32-bit accesses.
 
-class Registers implements Device {
-  readonly values = new Map<number, number>();
-  read(offset: number): number {
-    return this.values.get(offset) ?? 0;
-  }
-  write(offset: number, value: number): void {
-    this.values.set(offset, value);
-  }
-}
 
 const UART0 = 0x10009000;
 const RAM = 0x20000000;

@@ -1,28 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { Bus, BusFault, type Device } from "../harness/bus.js";
+import { Bus, BusFault } from "../harness/bus.js";
 import { OP_READ, OP_WRITE, OP_BARRIER, FLAG_DMA, FLAG_FAULT } from "../harness/trace.js";
 import { PL011_MAP } from "../harness/generated/pl011.js";
 import {
   formatTrace, formatTail, parseTrace, diffTraces, expandAccesses, TraceParseError, type ParsedTrace,
 } from "../harness/trace-text.js";
+import { RegisterFile as Registers } from "../harness/devices/register-file.js";
 
 // Expected text in this file is written by hand from docs/trace-format.md: op padded to 3
 // characters, place to 11, register to 9, one space after each, then the value.
 
-/** A device that stores what is written; a queue per offset gives the values of the next reads
- * (a flag that changes while the driver polls it). */
-class Registers implements Device {
-  readonly values = new Map<number, number>();
-  readonly upcoming = new Map<number, number[]>();
-  read(offset: number): number {
-    const queue = this.upcoming.get(offset);
-    if (queue !== undefined && queue.length > 0) return queue.shift()!;
-    return this.values.get(offset) ?? 0;
-  }
-  write(offset: number, value: number): void {
-    this.values.set(offset, value);
-  }
-}
 
 const UART0 = 0x10009000;
 const RAM = 0x20000000;

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { Bus, BusFault, type Device } from "../harness/bus.js";
+import { Bus, BusFault } from "../harness/bus.js";
 import { OP_WRITE, OP_READ } from "../harness/trace.js";
 import { versatileBoard, VERSATILE } from "../harness/board.js";
 import { formatTrace, parseTrace } from "../harness/trace-text.js";
@@ -14,20 +14,8 @@ import { PL011_MAP } from "../harness/generated/pl011.js";
 import { traceToVcd, parseVcd, vcdValues, type ParsedVcd } from "../harness/vcd.js";
 import { vcd as vcdCommand } from "../harness/commands/vcd.js";
 import { UsageError } from "../harness/commands/common.js";
+import { RegisterFile as Registers } from "../harness/devices/register-file.js";
 
-/** Stores writes; a queue per offset gives the next reads (a flag changing while polled). */
-class Registers implements Device {
-  readonly values = new Map<number, number>();
-  readonly upcoming = new Map<number, number[]>();
-  read(offset: number): number {
-    const queue = this.upcoming.get(offset);
-    if (queue !== undefined && queue.length > 0) return queue.shift()!;
-    return this.values.get(offset) ?? 0;
-  }
-  write(offset: number, value: number): void {
-    this.values.set(offset, value);
-  }
-}
 
 const UART0 = 0x10009000;
 const RAM = 0x20000000;

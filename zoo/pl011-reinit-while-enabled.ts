@@ -9,7 +9,7 @@ import {
   PL011_IMSC, PL011_ICR, PL011_ECR,
 } from "../assembly/generated/pl011";
 import { OK, ERR_INVALID_ARG, ERR_UNREACHABLE_RATE, ERR_TIMEOUT } from "../assembly/generated/api";
-import { IDLE_POLL_LIMIT, ALL_INTERRUPTS, waitFlagsClear, isValidConfig, divisorFor, lineControlFor } from "./parts/pl011";
+import { IDLE_POLL_LIMIT, ALL_INTERRUPTS, waitFlagsClear, waitIdleAfterDisable, isValidConfig, divisorFor, lineControlFor } from "./parts/pl011";
 
 export { pl011_write, pl011_read, pl011_flush } from "../assembly/pl011";
 export { hal_abi_version, hal_scratch, hal_scratch_size } from "../assembly/index";
@@ -19,11 +19,12 @@ export function pl011_init(base: u32, uartclkHz: u32, baud: u32, config: u32): i
   const divisor = divisorFor(uartclkHz, baud);
   if (divisor == 0) return ERR_UNREACHABLE_RATE;
   const control = read32(base + PL011_CR);
-  if ((control & (PL011_CR_UARTEN | PL011_CR_TXE)) == (PL011_CR_UARTEN | PL011_CR_TXE)) {
+  const transmitting = (control & (PL011_CR_UARTEN | PL011_CR_TXE)) == (PL011_CR_UARTEN | PL011_CR_TXE);
+  if (transmitting) {
     if (!waitFlagsClear(base, PL011_FR_BUSY, IDLE_POLL_LIMIT)) return ERR_TIMEOUT;
   }
   // the defect: no write32(base + PL011_CR, 0) here
-  if (!waitFlagsClear(base, PL011_FR_BUSY, IDLE_POLL_LIMIT)) return ERR_TIMEOUT;
+  if (!waitIdleAfterDisable(base, transmitting)) return ERR_TIMEOUT;
   write32(base + PL011_LCR_H, 0);
   write32(base + PL011_IBRD, divisor >> 6);
   write32(base + PL011_FBRD, divisor & 0x3F);

@@ -1,9 +1,9 @@
 // Copies of the private helpers of assembly/pl011.ts, so that a zoo module can rewrite one
 // exported function and keep everything around it as the driver has it. Not an entry: only the
 // files directly in zoo/ are built.
-import { read32 } from "../../assembly/mmio";
+import { read32, write32 } from "../../assembly/mmio";
 import {
-  PL011_FR, PL011_LCR_H_WLEN_SHIFT, PL011_LCR_H_FEN, PL011_LCR_H_STP2, PL011_LCR_H_EPS, PL011_LCR_H_PEN,
+  PL011_FR, PL011_FR_BUSY, PL011_LCR_H, PL011_LCR_H_WLEN_SHIFT, PL011_LCR_H_FEN, PL011_LCR_H_STP2, PL011_LCR_H_EPS, PL011_LCR_H_PEN,
   PL011_LCR_H_SPS, PL011_IBRD_DIVINT_MASK, PL011_FBRD_DIVFRAC_MASK,
 } from "../../assembly/generated/pl011";
 import {
@@ -25,6 +25,18 @@ export function waitFlagsClear(base: u32, bits: u32, limit: u32): bool {
     if ((read32(base + PL011_FR) & bits) == 0) return true;
   }
   return false;
+}
+
+/** Step 2 of TRM 3.3.8 as assembly/pl011.ts does it after the disable: wait for BUSY to clear,
+ * first flushing (FEN set, then cleared) the FIFO of a transmitter that was not running, whose
+ * characters can never leave. `transmitting`: UARTEN and TXE were both set on entry. */
+export function waitIdleAfterDisable(base: u32, transmitting: bool): bool {
+  if ((read32(base + PL011_FR) & PL011_FR_BUSY) == 0) return true;
+  if (!transmitting) {
+    write32(base + PL011_LCR_H, PL011_LCR_H_FEN);
+    write32(base + PL011_LCR_H, 0);
+  }
+  return waitFlagsClear(base, PL011_FR_BUSY, IDLE_POLL_LIMIT);
 }
 
 /** The config checks of pl011_init: true when `config` is one the driver accepts. */

@@ -13,7 +13,7 @@ import { Fuzzer, type FuzzCase } from "../harness/fuzz/engine.js";
 import { targetByName } from "../harness/fuzz/targets/index.js";
 import { fuzzTarget } from "../harness/fuzz/runner.js";
 import { openFindings } from "../harness/fuzz/regression.js";
-import { TARGET_NAMES, type Step, type TargetName } from "../harness/fuzz/target.js";
+import { TARGET_NAMES, type Step, type TargetName, type PrimeCellTargetName } from "../harness/fuzz/target.js";
 import { PL011_FUZZ_BASE, PL011_FUZZ_UARTCLK } from "../harness/fuzz/targets/pl011.js";
 import { PL022_FUZZ_BASE, PL022_FUZZ_SSPCLK } from "../harness/fuzz/targets/pl022.js";
 import { PL061_FUZZ_BASE } from "../harness/fuzz/targets/pl061.js";
@@ -23,10 +23,10 @@ import { median } from "./measure.js";
 const MESSAGE = Array.from(Buffer.from("0123456789abcdef", "latin1")); // 16 bytes
 
 /** Cases of the fuzz-loop measurement (seed 1): about a second or two each. */
-const FUZZ_LOOP_RUNS: Readonly<Record<TargetName, number>> = { pl011: 400, pl022: 200, pl061: 2000, pl080: 1000 };
+const FUZZ_LOOP_RUNS: Readonly<Record<PrimeCellTargetName, number>> = { pl011: 400, pl022: 200, pl061: 2000, pl080: 1000 };
 
 /** A fixed, typical call sequence per target: what one execution does in the benchmark. */
-const WORKLOADS: Readonly<Record<TargetName, { label: string; steps: Step[]; floor: (call: (name: string, ...args: number[]) => number, scratch: number) => void }>> = {
+const WORKLOADS: Readonly<Record<PrimeCellTargetName, { label: string; steps: Step[]; floor: (call: (name: string, ...args: number[]) => number, scratch: number) => void }>> = {
   pl011: {
     label: "pl011_init + 16-byte pl011_write",
     steps: [
@@ -94,7 +94,7 @@ function timeIt(run: (n: number) => void, minMs: number): number {
 }
 
 /** Executions per second of one target's workload, through the fuzzer and on the floor. */
-function measure(target: TargetName, rounds: number, roundMs: number): Record<string, number> {
+function measure(target: PrimeCellTargetName, rounds: number, roundMs: number): Record<string, number> {
   const workload = WORKLOADS[target];
   const fuzzer = new Fuzzer(targetByName(target));
   const fuzzCase: FuzzCase = { target, steps: workload.steps };
@@ -143,7 +143,7 @@ function measure(target: TargetName, rounds: number, roundMs: number): Record<st
  * against constant imports, and the ratio (floor rate / fuzzer rate). The PL011 workload is
  * "pl011_init + 16-byte pl011_write".
  */
-export async function fuzzBenchmark(options: { rounds?: number; roundMs?: number; targets?: readonly TargetName[] } = {}): Promise<Record<string, number>> {
+export async function fuzzBenchmark(options: { rounds?: number; roundMs?: number; targets?: readonly PrimeCellTargetName[] } = {}): Promise<Record<string, number>> {
   const rounds = options.rounds ?? 5;
   const roundMs = options.roundMs ?? 200;
   const out: Record<string, number> = {};

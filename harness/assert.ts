@@ -138,7 +138,7 @@ function pick<T>(items: readonly T[], nth: number | undefined, what: string, whe
 function callLabel(view: Traced, index: number): string {
   const c = view.trace.calls[index];
   if (c === undefined) return "outside any export call";
-  return formatCallLine(c.name, c.args, view.regions).slice("call ".length);
+  return formatCallLine(c.name, c.args, view.regions, view.trace.registry).slice("call ".length);
 }
 
 /** "in pl011_init(...)" or "outside any export call". */

@@ -11,9 +11,11 @@
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { Bus, VirtualClock, type Device, type Region } from "./bus.js";
-import { Hal, packageRoot, type HalVariant } from "./hal.js";
+import { Hal, type HalVariant } from "./hal.js";
 import type { RegisterBlock } from "./regmap.js";
-import { BLOCKS } from "./generated/blocks.js";
+import type { Registry } from "./registry.js";
+import { packageProject, packageRegistry, type Project } from "./project.js";
+import { JsonFileError, excerpt, parseJsonText } from "./json-text.js";
 import { Pl011Model, type Pl011Revision } from "./devices/pl011.js";
 import { Pl022Model } from "./devices/pl022.js";
 import { Pl061Model, PL061_PIN_COUNT } from "./devices/pl061.js";
@@ -219,6 +221,8 @@ export interface DeviceContext {
   readonly options: JsonObject;
   readonly bus: Bus;
   readonly clock: VirtualClock;
+  /** The register blocks of the board's project. */
+  readonly registry: Registry;
   /** Work that needs the other devices or the module (connections): run in file order once
    * every device exists and the module is instantiated, before the board is handed out. */
   connect(step: (board: Board) => void): void;
@@ -229,7 +233,8 @@ export interface DeviceContext {
 export type DeviceFactory = (context: DeviceContext) => Device;
 
 export interface DeviceKindOptions {
-  /** The register block the kind implements (a key of BLOCKS), null for plain memory; absent
+  /** The register block the kind implements (a block name; the board's registry must have it
+   * when a board uses the kind), null for plain memory; absent
    * for a kind that fits any region (a replay, a bridge to hardware). */
   readonly block?: string | null;
   /** One line for documentation and error messages. */
@@ -248,9 +253,6 @@ const KINDS = new Map<string, DeviceKind>();
 export function registerDeviceKind(kind: string, factory: DeviceFactory, options: DeviceKindOptions = {}): void {
   if (!/^[a-z][a-z0-9-]*$/.test(kind)) throw new Error(`device kind "${kind}": expected lower-case letters, digits and -`);
   if (KINDS.has(kind)) throw new Error(`device kind "${kind}" is already registered`);
-  if (options.block !== undefined && options.block !== null && BLOCKS[options.block] === undefined) {
-    throw new Error(`device kind "${kind}": no register block named ${options.block}`);
-  }
   KINDS.set(kind, { factory, block: options.block, doc: options.doc ?? "" });
 }
 
@@ -274,7 +276,7 @@ export interface RegionDescription {
   readonly name: string;
   readonly base: number;
   readonly size: number;
-  /** A key of BLOCKS, or null for plain memory. */
+  /** A block of the board's registry, or null for plain memory. */
   readonly block: string | null;
   readonly doc: string;
   readonly device: DeviceDescription;
@@ -290,25 +292,21 @@ export interface BoardDescription {
   readonly accessNs: number;
   /** In file order. */
   readonly regions: readonly RegionDescription[];
+  /** The register blocks the regions name. */
+  readonly registry: Registry;
 }
 
 const REGION_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 const hex8 = (n: number): string => "0x" + (n >>> 0).toString(16).padStart(8, "0");
 
 /** Parses and checks a board file's text. Device options are checked when the board is built. */
-export function parseBoardFile(text: string, fileName: string): BoardDescription {
+export function parseBoardFile(text: string, fileName: string, registry: Registry = packageRegistry()): BoardDescription {
   let json: Json;
   try {
-    json = JSON.parse(text) as Json;
+    json = parseJsonText(text, fileName);
   } catch (e) {
-    const message = (e as Error).message;
-    const position = /position (\d+)/.exec(message);
-    let where = "";
-    if (position !== null) {
-      const before = text.slice(0, Number(position[1])).split("\n");
-      where = ` at line ${before.length} column ${before[before.length - 1]!.length + 1}`;
-    }
-    throw new BoardFileError(fileName, "", `not valid JSON${where} (${message}): expected a JSON object`);
+    if (e instanceof JsonFileError) throw new BoardFileError(fileName, e.where, e.problem);
+    throw e;
   }
   if (!isObject(json)) throw new BoardFileError(fileName, "", `the file holds ${describe(json)}: expected a JSON object with "regions"`);
   const top = new JsonObject(fileName, "", json);
@@ -317,13 +315,13 @@ export function parseBoardFile(text: string, fileName: string): BoardDescription
   const accessNs = top.integer("accessNs", { default: 100, min: 1, max: 1_000_000 });
   const regions: RegionDescription[] = [];
   for (const item of top.array("regions", { required: true, nonEmpty: true })) {
-    regions.push(parseRegion(item.object(), regions));
+    regions.push(parseRegion(item.object(), regions, registry));
   }
   top.done();
-  return { fileName, name, doc, accessNs, regions };
+  return { fileName, name, doc, accessNs, regions, registry };
 }
 
-function parseRegion(o: JsonObject, before: readonly RegionDescription[]): RegionDescription {
+function parseRegion(o: JsonObject, before: readonly RegionDescription[], registry: Registry): RegionDescription {
   const name = o.string("name", { pattern: REGION_NAME, what: "a region name (a letter or _, then letters, digits, _ . or -)" });
   const twice = before.find((r) => r.name === name);
   if (twice !== undefined) o.fail("name", `region name ${name} is used twice (also ${twice.path}): expected each name once`);
@@ -338,12 +336,12 @@ function parseRegion(o: JsonObject, before: readonly RegionDescription[]): Regio
   if (blockValue === null) {
     block = null;
   } else if (typeof blockValue === "string") {
-    map = BLOCKS[blockValue];
-    if (map === undefined) o.fail("block", `unknown register block "${blockValue}": expected one of ${Object.keys(BLOCKS).join(", ")}, or null for memory`);
+    map = registry.block(blockValue);
+    if (map === undefined) o.fail("block", `unknown register block "${excerpt(blockValue, 40)}": ${registry.expected()}, or null for memory`);
     block = blockValue;
     if (size > map.size) o.fail("size", `0x${size.toString(16)} exceeds the ${block} block (0x${map.size.toString(16)}): expected at most 0x${map.size.toString(16)}`);
   } else {
-    o.fail("block", `${describe(blockValue)}: expected a register block name (${Object.keys(BLOCKS).join(", ")}) or null for memory`);
+    o.fail("block", `${describe(blockValue)}: expected a register block name (${registry.names().join(", ")}) or null for memory`);
   }
   const doc = o.string("doc", { default: "" });
 
@@ -365,28 +363,29 @@ function parseRegion(o: JsonObject, before: readonly RegionDescription[]): Regio
   return { name, base, size, block, doc, device: { kind, options: deviceObject.value, path: deviceObject.path }, path: o.path };
 }
 
-/** The folder of built-in board files. */
+/** The folder of the package's own board files. */
 export function boardsDir(): string {
-  return join(packageRoot(), "fixtures", "boards");
+  return packageProject().boardsDir;
 }
 
-/** A board file's path: a built-in board's name (`versatile`) or a path. */
-export function boardFilePath(nameOrPath: string): string {
-  const looksLikePath = nameOrPath.includes("/") || nameOrPath.includes("\\") || nameOrPath.endsWith(".json");
-  return looksLikePath ? resolve(nameOrPath) : join(boardsDir(), `${nameOrPath}.json`);
+/** A board file's path: a board's name (`versatile`, looked up in the project's boards folder)
+ * or a path. */
+export function boardFilePath(nameOrPath: string, project: Project = packageProject()): string {
+  return project.boardPath(nameOrPath);
 }
 
-/** Reads and parses a board file; `nameOrPath` as for boardFilePath. */
-export function loadBoardFile(nameOrPath: string): BoardDescription {
-  const path = boardFilePath(nameOrPath);
+/** Reads and parses a board file; `nameOrPath` as for boardFilePath. Its blocks are looked up
+ * in the project's registry. */
+export function loadBoardFile(nameOrPath: string, project: Project = packageProject()): BoardDescription {
+  const path = boardFilePath(nameOrPath, project);
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new BoardFileError(path, "", code === "ENOENT" ? "no such board file (a built-in board's name, or the path of a .json file)" : `cannot read it: ${(e as Error).message}`);
+    throw new BoardFileError(path, "", code === "ENOENT" ? `no such board file (a board's name in ${project.boardsDir}, or the path of a .json file)` : code === "EISDIR" ? "is a folder: expected a board's .json file" : `cannot read it: ${(e as Error).message}`);
   }
-  return parseBoardFile(text, path);
+  return parseBoardFile(text, path, project.registry);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -497,6 +496,8 @@ export interface BuildOptions {
   variant?: HalVariant;
   /** Another .wasm with the same ABI. */
   modulePath?: string;
+  /** What to do when the module file is missing. */
+  buildHint?: string;
 }
 
 /** Builds the bus, its devices and the module from a description. Device options are checked
@@ -522,6 +523,7 @@ export function buildBoard(description: BoardDescription, options: BuildOptions 
       options: deviceOptions,
       bus,
       clock,
+      registry: description.registry,
       connect: (step) => steps.push(step),
       addPart: (name, part, path) => {
         if (!REGION_NAME.test(name)) throw new BoardFileError(description.fileName, path, `bad part name "${name}": expected a letter or _, then letters, digits, _ . or -`);
@@ -534,20 +536,29 @@ export function buildBoard(description: BoardDescription, options: BuildOptions 
     const device = kind.factory(context);
     deviceOptions.done();
     devices.set(region.name, device);
-    const map = region.block === null ? undefined : BLOCKS[region.block];
+    const map = region.block === null ? undefined : description.registry.block(region.block);
     bus.map({ name: region.name, base: region.base, size: region.size, device, ...(map === undefined ? {} : { map }) });
   }
 
-  const hal = new Hal(bus, options.variant ?? "release", options.modulePath);
+  const hal = new Hal(bus, options.variant ?? "release", options.modulePath, {
+    registry: description.registry,
+    ...(options.buildHint === undefined ? {} : { buildHint: options.buildHint }),
+  });
   const board = new Board(description, bus, hal, devices, parts, chipSelectsOf(bus));
   for (const step of steps) step(board);
   bus.trace.clear();
   return board;
 }
 
-/** Loads, parses and builds a board file in one go. */
-export function loadBoard(nameOrPath: string, options: BuildOptions = {}): Board {
-  return buildBoard(loadBoardFile(nameOrPath), options);
+/** Loads, parses and builds a board file in one go, with the project's module by default. */
+export function loadBoard(nameOrPath: string, options: BuildOptions & { project?: Project } = {}): Board {
+  const project = options.project ?? packageProject();
+  const { project: _project, ...build } = options;
+  return buildBoard(loadBoardFile(nameOrPath, project), {
+    modulePath: build.modulePath ?? project.modulePath(undefined, build.variant ?? "release"),
+    buildHint: project.buildHint(),
+    ...build,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,12 +1,13 @@
 // Loads build/hal.wasm (or the debug build) against a Bus and calls its exports. Every call is
 // marked in the trace; a trap or a bus fault inside the module becomes a HalError that carries
 // the export, its arguments and the tail of the trace. Nothing is swallowed.
-import { readFileSync, existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFileSync, existsSync, statSync } from "node:fs";
 import { Bus, BusFault } from "./bus.js";
-import { STATUS_CODES } from "./generated/api.js";
+import type { Registry } from "./registry.js";
+import { packageProject, packageRegistry, packageRoot } from "./project.js";
 import { formatTail } from "./trace-text.js";
+
+export { packageRoot };
 
 export type HalVariant = "release" | "debug";
 
@@ -19,38 +20,44 @@ export interface HalExports {
   [name: string]: unknown;
 }
 
-/** The package root: the nearest folder above this file with package.json (works from harness/
- * under vitest and from dist/harness/ when compiled). */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, "package.json")) && existsSync(join(dir, "assembly"))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error("cannot find the wasm-hal package root above " + fileURLToPath(import.meta.url));
-    dir = up;
-  }
+/** The package's own module (build/hal.wasm, or the debug build): the default module of its
+ * wasm-hal.config.json. */
+export function wasmPath(variant: HalVariant = "release"): string {
+  return packageProject().modulePath(undefined, variant);
 }
 
-export function wasmPath(variant: HalVariant = "release"): string {
-  return join(packageRoot(), "build", variant === "release" ? "hal.wasm" : "hal.debug.wasm");
+/** A module file that is missing or is not a WebAssembly module. */
+export class ModuleFileError extends Error {
+  constructor(readonly path: string, readonly problem: string) {
+    super(`${path}: ${problem}`);
+    this.name = "ModuleFileError";
+  }
 }
 
 const compiled = new Map<string, WebAssembly.Module>();
 
-/** Compiles a module file once per process. */
-export function compileModule(path: string): WebAssembly.Module {
+/** Compiles a module file once per process. `buildHint` says how to make a missing file. */
+export function compileModule(path: string, buildHint = "run `npm run build` first"): WebAssembly.Module {
   let module = compiled.get(path);
   if (module === undefined) {
-    if (!existsSync(path)) throw new Error(`${path} does not exist: run \`npm run build\` first`);
-    module = new WebAssembly.Module(readFileSync(path));
+    if (!existsSync(path)) throw new ModuleFileError(path, `does not exist: ${buildHint}`);
+    if (statSync(path).isDirectory()) throw new ModuleFileError(path, "is a folder: expected a .wasm file");
+    const bytes = readFileSync(path);
+    if (bytes.length < 8 || bytes.readUInt32LE(0) !== 0x6d736100) throw new ModuleFileError(path, "is not a WebAssembly module (no \\0asm header): expected a .wasm file built by asc");
+    try {
+      module = new WebAssembly.Module(bytes);
+    } catch (e) {
+      throw new ModuleFileError(path, `is not a valid WebAssembly module: ${(e as Error).message}`);
+    }
     compiled.set(path, module);
   }
   return module;
 }
 
-/** The name of a status code, or undefined for a count or an unknown value. */
+/** The name of a status code of the package's API, or undefined for a count or an unknown
+ * value. A project's own codes: Registry.statusName. */
 export function statusName(value: number): string | undefined {
-  return STATUS_CODES.find((c) => c.value === value)?.name;
+  return packageRegistry().statusName(value);
 }
 
 /** A module call that did not return: a trap in the module or a bus fault. */
@@ -70,6 +77,13 @@ export class HalError extends Error {
 /** Lines of trace shown with an error: a collapsed poll counts as one. */
 export const TRACE_TAIL_LINES = 12;
 
+export interface HalOptions {
+  /** The registry of the module's project (its status codes and export signatures). */
+  readonly registry?: Registry;
+  /** What to do when the module file is missing (`npm run build:wasm`). */
+  readonly buildHint?: string;
+}
+
 export class Hal {
   /**
    * When set to an array, every Hal constructed is added to it. The test suite's setup file
@@ -84,9 +98,14 @@ export class Hal {
    * feeding impossible values): the test suite then skips its lint. */
   lintInTests = true;
 
-  constructor(readonly bus: Bus, readonly variant: HalVariant = "release", modulePath = wasmPath(variant)) {
-    this.instance = new WebAssembly.Instance(compileModule(modulePath), bus.imports);
+  /** How calls and results print, and which status codes exist: the module's project's. */
+  readonly registry: Registry;
+
+  constructor(readonly bus: Bus, readonly variant: HalVariant = "release", modulePath = wasmPath(variant), options: HalOptions = {}) {
+    this.instance = new WebAssembly.Instance(compileModule(modulePath, options.buildHint), bus.imports);
     this.exports = this.instance.exports as unknown as HalExports;
+    this.registry = options.registry ?? bus.trace.registry ?? packageRegistry();
+    bus.trace.registry = this.registry;
     Hal.created?.push(this);
   }
 
@@ -107,8 +126,10 @@ export class Hal {
     const fn = this.exports[name];
     if (typeof fn !== "function") {
       const names = Object.keys(this.exports).filter((k) => typeof this.exports[k] === "function");
-      throw new Error(`hal.wasm has no export ${name} (exports: ${names.join(", ")})`);
+      throw new Error(`the module has no export ${name} (exports: ${names.join(", ")})`);
     }
+    const expected = (fn as (...a: number[]) => number).length;
+    if (args.length !== expected) throw new RangeError(`${name} takes ${expected} argument${expected === 1 ? "" : "s"}, got ${args.length}`);
     for (const a of args) {
       if (!Number.isInteger(a) || a < -(2 ** 31) || a >= 2 ** 32) throw new RangeError(`${name}: argument ${a} is not a 32-bit integer`);
     }
@@ -121,7 +142,7 @@ export class Hal {
       trace.endCall(index, undefined);
       const tail = formatTail(this.bus, TRACE_TAIL_LINES);
       const what = e instanceof BusFault ? e.message : e instanceof WebAssembly.RuntimeError ? `trap in the module: ${e.message}` : String(e);
-      throw new HalError(`${name}(${args.join(", ")}) did not return: ${what}\nlast accesses:\n${tail}`, name, args, e, tail);
+      throw new HalError(`${this.registry.formatCall(name, args, this.bus.regions)} did not return: ${what}\nlast accesses:\n${tail}`, name, args, e, tail);
     }
     trace.endCall(index, result);
     return result;
@@ -130,7 +151,7 @@ export class Hal {
   /** Copies bytes into linear memory at `ptr` (the scratch buffer by default). */
   writeBytes(bytes: ArrayLike<number>, ptr = this.scratch): number {
     const mem = new Uint8Array(this.memory.buffer);
-    if (ptr < 0 || ptr + bytes.length > mem.length) throw new RangeError(`${bytes.length} bytes at ${ptr} do not fit linear memory (${mem.length} bytes)`);
+    if (!Number.isInteger(ptr) || ptr < 0 || ptr + bytes.length > mem.length) throw new RangeError(`${bytes.length} bytes at ${ptr} do not fit linear memory (${mem.length} bytes)`);
     mem.set(Array.from(bytes), ptr);
     return ptr;
   }
@@ -138,7 +159,7 @@ export class Hal {
   /** A copy of `length` bytes of linear memory at `ptr`. */
   readBytes(ptr: number, length: number): Uint8Array {
     const mem = new Uint8Array(this.memory.buffer);
-    if (ptr < 0 || length < 0 || ptr + length > mem.length) throw new RangeError(`${length} bytes at ${ptr} lie outside linear memory (${mem.length} bytes)`);
+    if (!Number.isInteger(ptr) || !Number.isInteger(length) || ptr < 0 || length < 0 || ptr + length > mem.length) throw new RangeError(`${length} bytes at ${ptr} lie outside linear memory (${mem.length} bytes)`);
     return mem.slice(ptr, ptr + length);
   }
 }

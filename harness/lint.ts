@@ -361,7 +361,7 @@ export function lintTrace(trace: Trace, regions: readonly TraceRegion[], options
 
 /** Lints a parsed trace file against the maps its region lines name. */
 export function lintParsedTrace(parsed: ParsedTrace): LintFinding[] {
-  const regions = traceRegions(parsed.regions);
+  const regions = traceRegions(parsed.regions, parsed.registry);
   const out: LintFinding[] = [];
   const sequence = new SequenceLint(regions, out);
   for (const a of parsed.accesses) {

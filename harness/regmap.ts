@@ -1,5 +1,6 @@
-// Register-map metadata as the harness sees it. The data come from registers/<block>.json through
-// harness/generated/<block>.ts; this file holds the types and the lookups built on them.
+// Register-map metadata as the harness sees it. The data come from a project's register maps
+// (registers/<block>.json, or a CMSIS-SVD import), read by harness/regmap-json.ts into a
+// Registry (harness/registry.ts); this file holds the types and the lookups built on them.
 
 /** What a read of the register does. */
 export type ReadKind =
@@ -14,6 +15,14 @@ export type WriteKind =
   | "clears" // any write clears the register, the value is ignored
   | "ignored"; // read-only register: the write has no effect
 
+/** What a read does to one field, where it differs from the register's read kind. */
+export type FieldReadKind = "value" | "consumes" | "undefined";
+
+/** What writing a field does, where it differs from the register's write kind: w1c / w0c clear
+ * the bit where a 1 / a 0 is written (rc_w1, rc_w0), w1s / w0s set it, w1t / w0t toggle it,
+ * `clears` / `sets` clear or set it on any write, `ignored` is a read-only field. */
+export type FieldWriteKind = "value" | "ignored" | "w1c" | "w0c" | "w1s" | "w0s" | "w1t" | "w0t" | "clears" | "sets";
+
 export interface FieldInfo {
   readonly name: string;
   readonly msb: number;
@@ -21,6 +30,10 @@ export interface FieldInfo {
   readonly doc: string;
   /** Named values of a multi-bit field. */
   readonly values?: Readonly<Record<string, number>>;
+  /** The field's own read side effect (a status flag cleared by reading). */
+  readonly read?: FieldReadKind;
+  /** The field's own write semantics (a flag cleared by writing 0). */
+  readonly write?: FieldWriteKind;
 }
 
 export interface RegisterInfo {
@@ -45,6 +58,8 @@ export interface RegisterInfo {
   readonly section: string;
   readonly doc: string;
   readonly fields: readonly FieldInfo[];
+  /** For a register of a repeated group (a DMA channel's): its instance number. */
+  readonly instance?: number;
 }
 
 export interface RegisterBlock {

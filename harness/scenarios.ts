@@ -1,12 +1,8 @@
-// Named scenarios (docs/scenarios.md): a board, the driver calls a program would make and the
-// stimulus the outside world gives the models, in order, on the virtual clock only, so that a
-// scenario produces the same trace on every run. Its trace, in the text form of
-// docs/trace-format.md with the scenario's phases and stimulus as comment lines, is what a
-// golden file in fixtures/golden/ holds (`wasm-hal record`, `wasm-hal check`).
-import { relative, sep } from "node:path";
-import { type Board, type BuildOptions, loadBoard } from "./board-file.js";
-import { packageRoot, statusName } from "./hal.js";
-import { formatTrace, parseTrace } from "./trace-text.js";
+// The package's own scenarios: what its four PrimeCell drivers do on the Versatile board
+// (fixtures/boards/versatile.json), one golden trace each in fixtures/golden/. Its
+// wasm-hal.config.json names this module like any project names its scenario modules; the
+// default export is the list. The scenario framework itself is harness/scenario.ts.
+import { type Scenario, type ScenarioContext, defineScenario } from "./scenario.js";
 import { Pl011Model } from "./devices/pl011.js";
 import { Pl022Model } from "./devices/pl022.js";
 import { Pl061Model } from "./devices/pl061.js";
@@ -18,207 +14,9 @@ import {
 } from "./generated/api.js";
 import { PL011_DMACR_TXDMAE } from "./generated/pl011.js";
 
-// ---------------------------------------------------------------------------------------------
-// What a scenario is
-
-export interface Scenario {
-  /** Says what the hardware does: `pl011-receive-errors`. Also the golden file's name. */
-  readonly name: string;
-  /** One line for `wasm-hal record --list` and the golden file's first comment. */
-  readonly summary: string;
-  /** A built-in board's name (fixtures/boards/<name>.json) or a board file's path. */
-  readonly board: string;
-  /** The calls and the stimulus, through the context (never the wall clock, never randomness). */
-  run(s: ScenarioContext): void;
-}
-
-/** A scenario's own check failed: the drivers and models did not do what the scenario expects
- * (a wrong return value, wrong bytes on the wire). */
-export class ScenarioFailure extends Error {
-  constructor(readonly scenario: string, readonly problem: string) {
-    super(`scenario ${scenario}: ${problem}`);
-    this.name = "ScenarioFailure";
-  }
-}
-
-/** A comment line the scenario asked for, at a place in the trace: between two calls. */
-export interface ScenarioNote {
-  readonly kind: "phase" | "note";
-  readonly text: string;
-  /** Trace entries recorded when the note was made. */
-  readonly seq: number;
-  /** Export calls made when the note was made. */
-  readonly calls: number;
-}
-
-/** A CPU access budget for a whole scenario: far above what any scenario needs, low enough
- * that a driver that never returns is stopped in seconds (AccessBudgetExceeded). */
-export const SCENARIO_ACCESS_BUDGET = 20_000_000;
+export * from "./scenario.js";
 
 const hex = (n: number): string => "0x" + (n >>> 0).toString(16);
-
-/** What a scenario works with: the board, driver calls, stimulus, checks and comments. */
-export class ScenarioContext {
-  readonly notes: ScenarioNote[] = [];
-
-  constructor(readonly scenario: Scenario, readonly board: Board) {}
-
-  private mark(kind: ScenarioNote["kind"], text: string): void {
-    if (text.includes("\n")) throw new Error(`a scenario comment is one line: ${JSON.stringify(text)}`);
-    const trace = this.board.bus.trace;
-    this.notes.push({ kind, text, seq: trace.length, calls: trace.calls.length });
-  }
-
-  /** Starts a phase (`setup`, `test`): a comment line in the trace before what follows. */
-  phase(name: string, doc: string): void {
-    this.mark("phase", `phase ${name}: ${doc}`);
-  }
-
-  /** A comment line in the trace before what follows. */
-  note(text: string): void {
-    this.mark("note", text);
-  }
-
-  /** Something the outside world does to a model (a byte arriving, a pin driven): noted in the
-   * trace, then done. */
-  stimulus(text: string, action: () => void): void {
-    this.mark("note", text);
-    action();
-  }
-
-  /** A driver call; returns what it returned. */
-  call(name: string, ...args: number[]): number {
-    return this.board.hal.call(name, ...args);
-  }
-
-  /** A driver call that must return `expected`. */
-  expect(expected: number, name: string, ...args: number[]): number {
-    const result = this.call(name, ...args);
-    if (result !== expected) this.fail(`${name}(${args.map(hex).join(", ")}) returned ${withStatus(result)}: expected ${withStatus(expected)}`);
-    return result;
-  }
-
-  check(condition: boolean, what: string): void {
-    if (!condition) this.fail(what);
-  }
-
-  /** Two byte strings must be equal. */
-  expectBytes(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
-    const a = Array.from(actual);
-    const e = Array.from(expected);
-    const at = a.findIndex((b, i) => b !== e[i]);
-    if (a.length !== e.length || at >= 0) {
-      this.fail(`${what}: got ${a.length} bytes [${a.map((b) => b.toString(16).padStart(2, "0")).join(" ")}], expected ${e.length} [${e.map((b) => b.toString(16).padStart(2, "0")).join(" ")}]`);
-    }
-  }
-
-  fail(problem: string): never {
-    throw new ScenarioFailure(this.scenario.name, problem);
-  }
-
-  /** A CPU write of a register by name, outside any export (what a program does where the API
-   * has no call for it yet); it appears in the trace, unindented. */
-  writeRegister(region: string, register: string, value: number): void {
-    const r = this.board.region(region);
-    const info = r.index?.byName(register);
-    if (info === undefined) throw new Error(`region ${region} has no register named ${register}`);
-    this.board.bus.write(r.base + info.offset, value, 4);
-  }
-
-  /** Lets virtual time pass with no CPU access (a program sleeping); other bus masters run. */
-  settle(ns: number): void {
-    this.board.bus.settle(ns);
-  }
-}
-
-function withStatus(value: number): string {
-  const name = statusName(value);
-  return name === undefined ? String(value) : `${value} (${name})`;
-}
-
-/** A scenario that ran: its board (models inspectable) and its comments. */
-export interface ScenarioRun {
-  readonly scenario: Scenario;
-  readonly board: Board;
-  readonly notes: readonly ScenarioNote[];
-}
-
-export interface RunOptions extends BuildOptions {
-  /** Another board (name or path) in place of the scenario's own. */
-  board?: string;
-}
-
-/** Builds the scenario's board and runs it. Throws ScenarioFailure when one of its checks
- * fails, HalError when a call did not return, BoardFileError for a bad board file. */
-export function runScenario(scenario: Scenario, options: RunOptions = {}): ScenarioRun {
-  const board = loadBoard(options.board ?? scenario.board, options);
-  board.bus.setAccessBudget(SCENARIO_ACCESS_BUDGET);
-  const context = new ScenarioContext(scenario, board);
-  scenario.run(context);
-  return { scenario, board, notes: context.notes };
-}
-
-/** A path as a golden file shows it: relative to the package when inside it, with `/`. */
-export function displayPath(path: string): string {
-  const rel = relative(packageRoot(), path);
-  return rel.startsWith("..") || rel === "" ? path : rel.split(sep).join("/");
-}
-
-/**
- * The scenario's trace in the text form, polls collapsed, with comment lines: which scenario and
- * board, the calls the board made while being built (not in the trace), then each phase and
- * stimulus before the lines that follow it. Comments are informational: parseTrace and
- * diffTraces ignore them.
- */
-export function formatScenarioTrace(run: ScenarioRun): string {
-  const bus = run.board.bus;
-  const body = formatTrace(bus.trace, bus.regions, { collapse: true });
-  const lines = body.split("\n");
-  if (lines[lines.length - 1] === "") lines.pop();
-
-  // Where each note goes: before the first line made after it, a call line or an access line.
-  const parsed = parseTrace(body, run.scenario.name);
-  const anchors: { index: number; after: (note: ScenarioNote) => boolean }[] = [];
-  parsed.calls.forEach((c, i) => anchors.push({ index: c.line - 1, after: (note) => i >= note.calls }));
-  for (const a of parsed.accesses) anchors.push({ index: a.line - 1, after: (note) => a.seq >= note.seq });
-  anchors.sort((x, y) => x.index - y.index);
-  const before = new Map<number, ScenarioNote[]>();
-  const atEnd: ScenarioNote[] = [];
-  for (const note of run.notes) {
-    const anchor = anchors.find((a) => a.after(note));
-    if (anchor === undefined) atEnd.push(note);
-    else before.set(anchor.index, [...(before.get(anchor.index) ?? []), note]);
-  }
-
-  const description = run.board.description;
-  const header = [
-    `# scenario ${run.scenario.name}: ${run.scenario.summary}`,
-    `# board ${description.name} (${displayPath(description.fileName)})`,
-    ...run.board.setupCalls.map((c) => `# board setup, not traced: ${c.name}(${c.args.map(hex).join(", ")}) returned ${withStatus(c.result)}`),
-  ];
-  let firstEvent = lines.findIndex((l, i) => i > 0 && l !== "" && !l.startsWith("region "));
-  if (firstEvent < 0) firstEvent = lines.length;
-
-  const out: string[] = [];
-  const emit = (notes: readonly ScenarioNote[]): void => {
-    for (const n of notes) {
-      if (n.kind === "phase" && out.length > 0 && out[out.length - 1] !== "") out.push("");
-      out.push(`# ${n.text}`);
-    }
-  };
-  for (let i = 0; i <= lines.length; i++) {
-    if (i === firstEvent) {
-      if (out[out.length - 1] !== "") out.push("");
-      out.push(...header, "");
-    }
-    const notes = before.get(i);
-    if (notes !== undefined) emit(notes);
-    if (i < lines.length) out.push(lines[i]!);
-  }
-  emit(atEnd);
-  while (out[out.length - 1] === "") out.pop();
-  return out.join("\n") + "\n";
-}
 
 // ---------------------------------------------------------------------------------------------
 // The scenarios
@@ -456,11 +254,14 @@ export const SCENARIOS: readonly Scenario[] = [
   pl080UartTx,
 ];
 
+export default SCENARIOS;
+
+/** One of the package's scenarios by name. */
 export function findScenario(name: string): Scenario | undefined {
   return SCENARIOS.find((s) => s.name === name);
 }
 
-/** The scenario of that name, or an error listing them all. */
+/** The package scenario of that name, or an error listing them all. */
 export function scenarioNamed(name: string): Scenario {
   const s = findScenario(name);
   if (s === undefined) throw new Error(`no scenario named "${name}" (scenarios: ${SCENARIOS.map((x) => x.name).join(", ")})`);

@@ -6,8 +6,9 @@
 import type { Bus, Region } from "./bus.js";
 import { RegisterIndex, decodeFields } from "./regmap.js";
 import { OP_READ, OP_WRITE, OP_BARRIER, FLAG_FAULT, FLAG_DMA, BARRIER_NAMES, type Trace, type CallRecord, type TraceEntry } from "./trace.js";
-import { BLOCKS } from "./generated/blocks.js";
-import { STATUS_CODES } from "./generated/api.js";
+import type { Registry } from "./registry.js";
+import { packageRegistry } from "./project.js";
+import { excerpt } from "./json-text.js";
 
 export const TRACE_FORMAT_VERSION = 1;
 export const TRACE_MAGIC = "wasm-hal-trace";
@@ -34,7 +35,7 @@ export interface RegionDecl {
   readonly name: string;
   readonly base: number;
   readonly size: number;
-  /** Register block (a key of BLOCKS), or null for plain memory. */
+  /** Register block (a name in the project's registry), or null for plain memory. */
   readonly block: string | null;
 }
 
@@ -47,11 +48,12 @@ export interface TraceRegion {
   readonly index: RegisterIndex | undefined;
 }
 
-/** Regions of a parsed trace, with their register maps looked up in BLOCKS. */
-export function traceRegions(decls: readonly RegionDecl[]): TraceRegion[] {
+/** Regions of a parsed trace, with their register maps looked up in a registry (the package's
+ * own by default). */
+export function traceRegions(decls: readonly RegionDecl[], registry: Registry = packageRegistry()): TraceRegion[] {
   return decls.map((d) => {
-    const map = d.block === null ? undefined : BLOCKS[d.block];
-    if (d.block !== null && map === undefined) throw new Error(`region ${d.name}: no register block named ${d.block} (have: ${Object.keys(BLOCKS).join(", ")})`);
+    const map = d.block === null ? undefined : registry.block(d.block);
+    if (d.block !== null && map === undefined) throw new Error(`region ${d.name}: no register block named ${d.block} (${registry.expected()})`);
     return { name: d.name, base: d.base, size: d.size, end: d.base + d.size, index: map === undefined ? undefined : new RegisterIndex(map) };
   });
 }
@@ -74,17 +76,6 @@ const hexOffset = (n: number): string => hex(n, 3);
 /** A value with as many digits as the access has nibbles (0x41 for a byte, 0x00000041 for a word). */
 const hexValue = (n: number, width: number): string => hex(n, Math.max(1, width * 2));
 
-/** The name of a status code, or undefined for a count or an unknown value. */
-function statusName(value: number): string | undefined {
-  return STATUS_CODES.find((c) => c.value === value)?.name;
-}
-
-/** An export argument: in hex when it is an address inside a region (a base, a buffer), else in
- * decimal (a clock, a rate, a count, a negative value). */
-function formatArgument(value: number, regions: readonly TraceRegion[]): string {
-  if (value >= 0 && value < 2 ** 32 && regionAt(regions, value) !== undefined) return "0x" + value.toString(16);
-  return String(value);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Lines
@@ -135,14 +126,15 @@ export function formatAccess(a: AccessGroup, regions: readonly TraceRegion[]): s
   return line;
 }
 
-export function formatCallLine(name: string, args: readonly number[], regions: readonly TraceRegion[]): string {
-  return `call ${name}(${args.map((a) => formatArgument(a, regions)).join(", ")})`;
+/** `call NAME(ARGS)`, the arguments as the registry prints them (Registry.formatArgument). */
+export function formatCallLine(name: string, args: readonly number[], regions: readonly TraceRegion[], registry: Registry = packageRegistry()): string {
+  return `call ${registry.formatCall(name, args, regions)}`;
 }
 
 /** The line that ends a call: `return N [STATUS]`, or `threw` when the call did not return. */
-export function formatEndLine(result: number | undefined): string {
+export function formatEndLine(result: number | undefined, registry: Registry = packageRegistry()): string {
   if (result === undefined) return "threw";
-  const name = result < 0 ? statusName(result) : undefined;
+  const name = result < 0 ? registry.statusName(result) : undefined;
   return `return ${result}${name === undefined ? "" : " " + name}`;
 }
 
@@ -162,6 +154,9 @@ export interface FormatOptions {
   to?: number;
   /** Start with the header and region lines. Default true. */
   header?: boolean;
+  /** How calls and status codes print: the trace's own registry (Trace.registry), else the
+   * package's. */
+  registry?: Registry;
 }
 
 /** True when entry b repeats read a: the same address, width, value and flags. */
@@ -183,6 +178,7 @@ export function formatTrace(trace: Trace, regions: readonly TraceRegion[], optio
   const from = Math.max(0, options.from ?? 0);
   const to = Math.min(trace.length, options.to ?? trace.length);
   const sorted = [...regions].sort((a, b) => a.base - b.base);
+  const registry = options.registry ?? trace.registry ?? packageRegistry();
   const lines: string[] = [];
   if (options.header ?? true) {
     lines.push(TRACE_HEADER);
@@ -197,7 +193,7 @@ export function formatTrace(trace: Trace, regions: readonly TraceRegion[], optio
   while (next < calls.length && calls[next]!.start < from && callEnded(trace, next) && calls[next]!.end <= from) next++;
 
   const endOpenCall = (): void => {
-    lines.push(formatEndLine(calls[open]!.result));
+    lines.push(formatEndLine(calls[open]!.result, registry));
     lines.push("");
     open = -1;
   };
@@ -209,7 +205,7 @@ export function formatTrace(trace: Trace, regions: readonly TraceRegion[], optio
       if (last && to < trace.length && calls[next]!.start === p) break;
       if (open >= 0) endOpenCall();
       const c = calls[next]!;
-      lines.push(formatCallLine(c.name, c.args, sorted));
+      lines.push(formatCallLine(c.name, c.args, sorted, registry));
       open = next++;
       if (callEnded(trace, open) && c.end <= p) endOpenCall();
     }
@@ -312,6 +308,8 @@ export interface ParsedTrace {
   readonly accesses: readonly ParsedAccess[];
   /** Number of trace entries: the sum of the repeat counts. */
   readonly length: number;
+  /** The registry it was checked against: its block names and status codes. */
+  readonly registry: Registry;
 }
 
 /** A trace file that does not follow docs/trace-format.md. */
@@ -335,10 +333,15 @@ const OP_TOKEN = /^([RW])([0-9]+)$/;
 const REPEAT = /^x([0-9]+)$/;
 const REGISTER_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** Parses the text form back, checking it against the register maps in BLOCKS. Throws a
+export interface ParseOptions {
+  /** The register blocks and status codes the trace may name (the package's by default). */
+  registry?: Registry;
+}
+
+/** Parses the text form back, checking it against the register maps of a registry. Throws a
  * TraceParseError naming file:line, the line and what was expected. */
-export function parseTrace(text: string, fileName: string): ParsedTrace {
-  return new TraceParser(text, fileName).parse();
+export function parseTrace(text: string, fileName: string, options: ParseOptions = {}): ParsedTrace {
+  return new TraceParser(text, fileName, options.registry ?? packageRegistry()).parse();
 }
 
 class TraceParser {
@@ -354,7 +357,7 @@ class TraceParser {
   private open: { name: string; args: number[]; start: number; line: number } | undefined;
   private seenEvent = false;
 
-  constructor(text: string, private readonly fileName: string) {
+  constructor(text: string, private readonly fileName: string, private readonly registry: Registry) {
     this.lines = text.split(/\r?\n/);
     if (this.lines.length > 0 && this.lines[this.lines.length - 1] === "") this.lines.pop();
   }
@@ -379,7 +382,7 @@ class TraceParser {
       const o = this.open;
       this.calls.push({ name: o.name, args: o.args, start: o.start, end: this.length, result: undefined, outcome: "running", line: o.line, endLine: -1 });
     }
-    return { fileName: this.fileName, version, regions: this.regions, calls: this.calls, accesses: this.accesses, length: this.length };
+    return { fileName: this.fileName, version, regions: this.regions, calls: this.calls, accesses: this.accesses, length: this.length, registry: this.registry };
   }
 
   private header(line: string): number {
@@ -439,8 +442,8 @@ class TraceParser {
     const blockWord = words[4]!;
     let block: string | null = null;
     if (blockWord !== NO_BLOCK) {
-      const map = BLOCKS[blockWord];
-      if (map === undefined) this.fail(`unknown register block "${blockWord}": expected one of ${[...Object.keys(BLOCKS), NO_BLOCK].join(", ")}`);
+      const map = this.registry.block(blockWord);
+      if (map === undefined) this.fail(`unknown register block "${excerpt(blockWord, 40)}": ${this.registry.expected([NO_BLOCK])}`);
       if (size > map.size) this.fail(`region ${name}: size ${hex(size)} exceeds the ${blockWord} block (${hex(map.size)}): expected at most ${hex(map.size)}`);
       block = blockWord;
     }
@@ -448,7 +451,7 @@ class TraceParser {
       if (base < r.base + r.size && r.base < base + size) this.fail(`region ${name} overlaps region ${r.name} (declared on line ${r.line}): expected disjoint regions`);
     }
     this.regions.push({ name, base, size, block, line: this.lineNo });
-    this.places = traceRegions(this.regions);
+    this.places = traceRegions(this.regions, this.registry);
   }
 
   private call(code: string): void {
@@ -473,7 +476,7 @@ class TraceParser {
     const result = this.number(words[1], "return value");
     const status = words[2];
     if (status !== undefined) {
-      const name = statusName(result);
+      const name = this.registry.statusName(result);
       if (status !== name) this.fail(`status name ${status} does not match ${result}: expected ${name === undefined ? "no name" : name}`);
     }
     this.endCall(result, "returned");
@@ -625,9 +628,9 @@ function sameItem(a: Item, b: Item): boolean {
   return false;
 }
 
-function itemText(item: Item, regions: readonly TraceRegion[]): string {
-  if (item.kind === "call") return formatCallLine(item.call.name, item.call.args, regions);
-  if (item.kind === "end") return formatEndLine(item.call.result);
+function itemText(item: Item, regions: readonly TraceRegion[], registry: Registry): string {
+  if (item.kind === "call") return formatCallLine(item.call.name, item.call.args, regions, registry);
+  if (item.kind === "end") return formatEndLine(item.call.result, registry);
   return (item.callIndex >= 0 ? CALL_INDENT : "") + formatAccess(item.access, regions);
 }
 
@@ -663,8 +666,8 @@ export function diffTraces(expected: ParsedTrace, actual: ParsedTrace, options: 
   while (k < xs.length && k < ys.length && sameItem(xs[k]!, ys[k]!)) k++;
   if (k === xs.length && k === ys.length) return null;
 
-  const expectedRegions = traceRegions(expected.regions);
-  const actualRegions = traceRegions(actual.regions);
+  const expectedRegions = traceRegions(expected.regions, expected.registry);
+  const actualRegions = traceRegions(actual.regions, actual.registry);
   const x = xs[k];
   const y = ys[k];
   // Within a poll whose count differs, the first differing entry is after the shorter count.
@@ -677,12 +680,12 @@ export function diffTraces(expected: ParsedTrace, actual: ParsedTrace, options: 
     if (item.kind === "call") running = item.call;
     else if (item.kind === "end") running = null;
   }
-  const call = running === null ? null : formatCallLine(running.name, running.args, expectedRegions);
-  const context = xs.slice(Math.max(0, k - contextLines), k).map((i) => itemText(i, expectedRegions));
-  const side = (item: Item | undefined, regions: readonly TraceRegion[]): DiffSide =>
-    item === undefined ? { line: null, text: null } : { line: item.line, text: itemText(item, regions) };
-  const e = side(x, expectedRegions);
-  const a = side(y, actualRegions);
+  const call = running === null ? null : formatCallLine(running.name, running.args, expectedRegions, expected.registry);
+  const context = xs.slice(Math.max(0, k - contextLines), k).map((i) => itemText(i, expectedRegions, expected.registry));
+  const side = (item: Item | undefined, regions: readonly TraceRegion[], registry: Registry): DiffSide =>
+    item === undefined ? { line: null, text: null } : { line: item.line, text: itemText(item, regions, registry) };
+  const e = side(x, expectedRegions, expected.registry);
+  const a = side(y, actualRegions, actual.registry);
 
   const where = (file: string, s: DiffSide): string => (s.line === null ? `${file}: end of trace` : `${file}:${s.line}`);
   const text = [

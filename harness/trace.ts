@@ -1,5 +1,6 @@
 // Recording of every access that crosses the module boundary, in preallocated typed arrays: the
 // hot path writes five numbers and allocates nothing. Names are decoded only when printing.
+import type { Registry } from "./registry.js";
 
 /** Operation codes stored in the low bits of an entry's op byte. */
 export const OP_READ = 0;
@@ -57,6 +58,9 @@ export class Trace {
   currentCall = -1;
   /** Set to false to stop recording (a benchmark's floor, or a fuzzer that only counts). */
   enabled = true;
+  /** How this trace's calls and status codes print (the registry of the module's project); the
+   * Hal sets it. Undefined: the package's own. */
+  registry: Registry | undefined = undefined;
 
   constructor(capacity = INITIAL_CAPACITY) {
     this.ops = new Uint8Array(capacity);

@@ -56,9 +56,10 @@ function forEachEvent(source: Trace | ParsedTrace, accessNs: number, visit: (e: 
 }
 
 function callsOf(source: Trace | ParsedTrace, regions: readonly TraceRegion[]): CallText[] {
+  const registry = source.registry;
   return source.calls.map((c) => ({
-    line: formatCallLine(c.name, c.args, regions),
-    end: "outcome" in c && c.outcome === "running" ? "running" : formatEndLine(c.result),
+    line: formatCallLine(c.name, c.args, regions, registry),
+    end: "outcome" in c && c.outcome === "running" ? "running" : formatEndLine(c.result, registry),
   }));
 }
 
@@ -136,7 +137,7 @@ class ChangeWriter {
 export function traceToVcd(source: Trace | ParsedTrace, regions?: readonly TraceRegion[], options: VcdOptions = {}): string {
   let places: readonly TraceRegion[];
   if (regions !== undefined) places = regions;
-  else if (!isTrace(source)) places = traceRegions(source.regions);
+  else if (!isTrace(source)) places = traceRegions(source.regions, source.registry);
   else throw new Error("traceToVcd: a Trace needs the regions of its bus (bus.regions)");
   places = [...places].sort((a, b) => a.base - b.base);
   const accessNs = options.accessNs ?? 100;

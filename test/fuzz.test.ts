@@ -15,7 +15,7 @@ import { fuzz, compiledHarnessIsFresh } from "../harness/fuzz/campaign.js";
 import { fuzzTarget } from "../harness/fuzz/runner.js";
 import { Fuzzer, findingKey, type Finding } from "../harness/fuzz/engine.js";
 import { targetByName } from "../harness/fuzz/targets/index.js";
-import { TARGET_NAMES, type Step, type TargetName } from "../harness/fuzz/target.js";
+import { TARGET_NAMES, type Step, type TargetName, type PrimeCellTargetName } from "../harness/fuzz/target.js";
 import { registerLegality, illegality, legalize } from "../harness/fuzz/legal.js";
 import { findLoop } from "../harness/fuzz/poll.js";
 import { openFindings, readRegression, rerunRegression, replayRecordedReads, saveRegression } from "../harness/fuzz/regression.js";
@@ -280,7 +280,7 @@ describe("what the fuzzer does between executions", () => {
 
 describe("fuzzing the drivers of build/hal.wasm", () => {
   const known = openFindings();
-  const budget: Record<TargetName, number> = { pl011: 400, pl022: 300, pl061: 1500, pl080: 800 };
+  const budget: Record<PrimeCellTargetName, number> = { pl011: 400, pl022: 300, pl061: 1500, pl080: 800 };
 
   it("with legal device responses and faults, only the open bugs of fixtures/fuzz/ are found", async () => {
     const results: Awaited<ReturnType<typeof fuzz>>[] = [];

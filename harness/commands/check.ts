@@ -6,7 +6,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { packageRoot } from "../hal.js";
+import { packageProject, displayPath, type Project } from "../project.js";
+import { prepareProject } from "../project-modules.js";
 import type { RegisterInfo } from "../regmap.js";
 import { fieldValue } from "../regmap.js";
 import { OP_BARRIER, OP_WRITE, FLAG_FAULT, type Trace } from "../trace.js";
@@ -14,15 +15,15 @@ import {
   diffTraces, parseTrace, traceRegions, formatAccess, TraceParseError,
   type ParsedTrace, type TraceDifference, type TraceRegion, type AccessGroup,
 } from "../trace-text.js";
-import { SCENARIOS, displayPath, findScenario, formatScenarioTrace, runScenario, type Scenario, type ScenarioRun } from "../scenarios.js";
-import { type Command, UsageError } from "./common.js";
+import { formatScenarioTrace, runScenario, type Scenario, type ScenarioRun } from "../scenario.js";
+import { type Command, type CommandContext, UsageError } from "./common.js";
 
 // ---------------------------------------------------------------------------------------------
 // Golden files
 
-/** The folder of the golden traces. */
-export function defaultGoldenDir(): string {
-  return join(packageRoot(), "fixtures", "golden");
+/** The folder of the golden traces of a project (the package's own by default). */
+export function defaultGoldenDir(project: Project = packageProject()): string {
+  return project.goldenDir;
 }
 
 export function goldenPath(scenario: string, dir = defaultGoldenDir()): string {
@@ -61,7 +62,9 @@ export interface CheckResult {
 }
 
 export interface CheckOptions {
-  /** Where the golden files are (fixtures/golden by default). */
+  /** The project: its boards, module, registry and golden folder (the package's by default). */
+  project?: Project;
+  /** Where the golden files are (the project's golden folder by default). */
   goldenDir?: string;
   /** Rewrite the golden files instead of comparing. */
   update?: boolean;
@@ -80,14 +83,15 @@ function problemOf(e: unknown): string {
 
 /** Runs one scenario and compares its trace with the golden file (or rewrites it). */
 export function checkScenario(scenario: Scenario, options: CheckOptions = {}): CheckResult {
-  const file = goldenPath(scenario.name, options.goldenDir);
+  const project = options.project ?? packageProject();
+  const file = goldenPath(scenario.name, options.goldenDir ?? project.goldenDir);
   const result = (status: CheckStatus, detail: string, run: ScenarioRun | undefined, staleText = false): CheckResult =>
     ({ scenario: scenario.name, file, status, detail, staleText, run });
 
   let run: ScenarioRun;
   let text: string;
   try {
-    run = runScenario(scenario);
+    run = runScenario(scenario, { project });
     text = formatScenarioTrace(run);
   } catch (e) {
     return result("error", problemOf(e), undefined);
@@ -98,28 +102,29 @@ export function checkScenario(scenario: Scenario, options: CheckOptions = {}): C
     if (golden === text) return result("unchanged", "", run);
     mkdirSync(resolve(file, ".."), { recursive: true });
     writeFileSync(file, text);
-    return result(golden === undefined ? "created" : "updated", golden === undefined ? "" : changeSummary(golden, text, file, scenario.name), run);
+    return result(golden === undefined ? "created" : "updated", golden === undefined ? "" : changeSummary(golden, text, file, scenario.name, project), run);
   }
   if (golden === undefined) {
     return result("missing", `no golden file ${displayPath(file)}: record it with \`wasm-hal check --update ${scenario.name}\``, run);
   }
   let expected: ParsedTrace;
   try {
-    expected = parseTrace(golden, displayPath(file));
+    expected = parseTrace(golden, displayPath(file), { registry: project.registry });
   } catch (e) {
     if (e instanceof TraceParseError) return result("error", `the golden file does not parse: ${e.message}`, run);
     throw e;
   }
-  const actual = parseTrace(text, `${scenario.name} (recorded now)`);
+  const actual = parseTrace(text, `${scenario.name} (recorded now)`, { registry: project.registry });
   const difference = diffTraces(expected, actual, { context: options.context ?? 3 });
   if (difference !== null) return result("drift", describeDifference(expected, actual, difference), run);
   return result("ok", "", run, golden !== text);
 }
 
 /** What --update changed in a golden file: drift (with the first difference) or comments only. */
-function changeSummary(golden: string, text: string, file: string, scenario: string): string {
+function changeSummary(golden: string, text: string, file: string, scenario: string, project: Project): string {
   try {
-    const difference = diffTraces(parseTrace(golden, displayPath(file)), parseTrace(text, `${scenario} (recorded now)`));
+    const registry = project.registry;
+    const difference = diffTraces(parseTrace(golden, displayPath(file), { registry }), parseTrace(text, `${scenario} (recorded now)`, { registry }));
     return difference === null ? "comments or decoded fields only" : `the trace drifted: ${difference.text.split("\n")[0]}`;
   } catch (e) {
     if (e instanceof TraceParseError) return "the old file did not parse";
@@ -127,12 +132,12 @@ function changeSummary(golden: string, text: string, file: string, scenario: str
   }
 }
 
-/** Runs the named scenarios (all by default) in registry order. Unknown names are refused
- * before anything runs. */
-export function checkScenarios(names: readonly string[] = [], options: CheckOptions = {}): CheckResult[] {
-  const unknown = names.filter((n) => findScenario(n) === undefined);
-  if (unknown.length > 0) throw new UsageError(`no scenario named ${unknown.map((n) => `"${n}"`).join(", ")} (scenarios: ${SCENARIOS.map((s) => s.name).join(", ")})`);
-  const chosen = names.length === 0 ? SCENARIOS : SCENARIOS.filter((s) => names.includes(s.name));
+/** Runs the named scenarios (all by default) in the order the project lists them. Unknown
+ * names are refused before anything runs. */
+export function checkScenarios(scenarios: readonly Scenario[], names: readonly string[] = [], options: CheckOptions = {}): CheckResult[] {
+  const unknown = names.filter((n) => !scenarios.some((s) => s.name === n));
+  if (unknown.length > 0) throw new UsageError(`no scenario named ${unknown.map((n) => `"${n}"`).join(", ")} (scenarios: ${scenarios.map((s) => s.name).join(", ") || "none: the config's \"scenarios\" names no module with one"})`);
+  const chosen = names.length === 0 ? scenarios : scenarios.filter((s) => names.includes(s.name));
   return chosen.map((s) => checkScenario(s, options));
 }
 
@@ -146,7 +151,7 @@ export function describeDifference(expected: ParsedTrace, actual: ParsedTrace, d
   const x = expected.accesses.find((a) => a.line === difference.expected.line);
   const y = actual.accesses.find((a) => a.line === difference.actual.line);
   if (x !== undefined && y !== undefined) {
-    const regions = traceRegions(expected.regions);
+    const regions = traceRegions(expected.regions, expected.registry);
     const change = accessChange(x, y, regions);
     if (change !== "") lines.push(`  ${change}`);
   }
@@ -227,7 +232,7 @@ function emptyCoverage(region: TraceRegion): RegionCoverage | undefined {
  * register and are not counted. Takes a parsed trace file, or a Trace with its regions.
  */
 export function registerCoverage(source: ParsedTrace | TraceSource): RegionCoverage[] {
-  const regions = "trace" in source ? source.regions : traceRegions(source.regions);
+  const regions = "trace" in source ? source.regions : traceRegions(source.regions, source.registry);
   const byRegion = new Map<TraceRegion, RegionCoverage>();
   for (const r of [...regions].sort((a, b) => a.base - b.base)) {
     const c = emptyCoverage(r);
@@ -344,7 +349,7 @@ function printResult(r: CheckResult, out: string[]): void {
   }
 }
 
-function run(argv: string[]): number {
+async function run(argv: string[], context: CommandContext): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
@@ -355,8 +360,9 @@ function run(argv: string[]): number {
     strict: true,
     allowPositionals: true,
   });
-  const options: CheckOptions = { update: values.update === true, ...(values.golden === undefined ? {} : { goldenDir: resolve(values.golden) }) };
-  const results = checkScenarios(positionals, options);
+  const { project, scenarios } = await prepareProject(await context.project());
+  const options: CheckOptions = { project, update: values.update === true, ...(values.golden === undefined ? {} : { goldenDir: resolve(values.golden) }) };
+  const results = checkScenarios(scenarios, positionals, options);
   const out: string[] = [];
   for (const r of results) printResult(r, out);
   const count = (s: CheckStatus): number => results.filter((r) => r.status === s).length;
@@ -381,10 +387,10 @@ function run(argv: string[]): number {
 
 export const check: Command = {
   name: "check",
-  summary: "run the scenarios and compare their traces with the golden files in fixtures/golden",
+  summary: "run the project's scenarios and compare their traces with the golden files",
   usage: `  [SCENARIO...]   the scenarios to check (default: all; \`wasm-hal record --list\` lists them)
   --update        rewrite the golden files from fresh recordings and say which changed
   --coverage      also print which registers of each region were read, written or never touched
-  --golden DIR    golden files in DIR instead of fixtures/golden`,
+  --golden DIR    golden files in DIR instead of the config's "golden" folder`,
   run,
 };

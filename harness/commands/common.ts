@@ -1,5 +1,7 @@
-// Pieces every `wasm-hal` command shares: argument errors, number parsing, byte quoting.
-import { statusName } from "../hal.js";
+// Pieces every `wasm-hal` command shares: argument errors, the project, number parsing, byte
+// quoting.
+import { packageRegistry, type Project } from "../project.js";
+import type { Registry } from "../registry.js";
 
 /** A command-line mistake: the CLI prints one line on stderr and exits with status 2. */
 export class UsageError extends Error {}
@@ -11,7 +13,17 @@ export interface Command {
   readonly summary: string;
   /** Options, one per line, for `wasm-hal help`. */
   readonly usage: string;
-  run(argv: string[]): number | Promise<number>;
+  run(argv: string[], context: CommandContext): number | Promise<number>;
+}
+
+/** What the CLI hands a command besides its arguments. */
+export interface CommandContext {
+  /** The project the command runs in: --config, else the nearest wasm-hal.config.* at or above
+   * the working folder. Fails (ConfigError) when there is none. */
+  project(): Promise<Project>;
+  /** The same, or the package's own project when there is no config (for commands that work
+   * anywhere: demo, show, vcd). */
+  projectOrPackage(): Promise<Project>;
 }
 
 export function positiveInteger(option: string, text: string | undefined, fallback: number): number {
@@ -36,8 +48,8 @@ export function quote(bytes: ArrayLike<number>): string {
   return `"${s}"`;
 }
 
-/** A driver's return value with its status-code name when it is one. */
-export function result(value: number): string {
-  const name = statusName(value);
-  return name === undefined ? String(value) : `${value} (${name})`;
+/** A driver's return value as the registry prints it for that export (a status with its name,
+ * a count or a pin set without one). */
+export function result(value: number, exportName = "", registry: Registry = packageRegistry()): string {
+  return registry.formatResult(exportName, value);
 }

@@ -4,13 +4,17 @@ import { parseArgs } from "node:util";
 import { existsSync } from "node:fs";
 import { resolve, relative } from "node:path";
 import { wasmPath } from "../hal.js";
+import { displayPath } from "../project.js";
+import { loadDeviceKinds } from "../project-modules.js";
+import { importFuzzTargets, targetModule } from "../fuzz/target-table.js";
 import { fuzz, type CampaignProgress, type CampaignResult } from "../fuzz/campaign.js";
 import { findingKey, moduleLabel, type Finding } from "../fuzz/engine.js";
-import { listRegressions, readRegression, regressionDir, saveRegression, rerunRegression, replayRecordedReads, replaysFromSeed } from "../fuzz/regression.js";
+import { listRegressions, readRegression, saveRegression, rerunRegression, replayRecordedReads, replaysFromSeed } from "../fuzz/regression.js";
 import { fuzzVariants, variantReport, zooVariants } from "../fuzz/variants.js";
 import { TARGET_NAMES, type TargetName } from "../fuzz/target.js";
+import "../fuzz/targets/index.js";
 import { DEFAULT_STEP_ACCESS_LIMIT } from "../fuzz/targets/pl011.js";
-import { type Command, UsageError, positiveInteger } from "./common.js";
+import { type Command, type CommandContext, UsageError, positiveInteger } from "./common.js";
 
 const DEFAULT_RUNS = 1000;
 
@@ -100,7 +104,7 @@ function save(findings: readonly Finding[], dir: string): Map<Finding, string> {
   return saved;
 }
 
-async function run(argv: string[]): Promise<number> {
+async function run(argv: string[], context: CommandContext): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
@@ -121,13 +125,25 @@ async function run(argv: string[]): Promise<number> {
     allowPositionals: true,
   });
 
+  // The project's targets (fuzz.targets), fuzzing its default module unless --module says other.
+  const project = await context.projectOrPackage();
+  await loadDeviceKinds(project);
+  const files = project.moduleFiles("fuzz.targets");
+  let names: string[];
+  try {
+    names = await importFuzzTargets(files, project.moduleNames().length > 0 ? project.modulePath() : null);
+  } catch (e) {
+    process.stderr.write(`wasm-hal: ${(e as Error).message.split("\n")[0]}\n`);
+    return 1;
+  }
   if (values.replay !== undefined) return replay(values.replay);
 
   const [which, ...extra] = positionals;
-  if (which === undefined) throw new UsageError(`name a target: ${[...TARGET_NAMES, "all"].join(", ")}`);
+  if (names.length === 0) throw new UsageError(`the project has no fuzz targets: name a target module in the config's fuzz.targets (docs/fuzzing.md)`);
+  if (which === undefined) throw new UsageError(`name a target: ${[...names, "all"].join(", ")}`);
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
-  if (which !== "all" && !(TARGET_NAMES as readonly string[]).includes(which)) throw new UsageError(`unknown target "${which}": expected one of ${[...TARGET_NAMES, "all"].join(", ")}`);
-  const targets: readonly TargetName[] = which === "all" ? TARGET_NAMES : [which as TargetName];
+  if (which !== "all" && !names.includes(which)) throw new UsageError(`unknown target "${which}": expected one of ${[...names, "all"].join(", ")}`);
+  const targets: readonly TargetName[] = which === "all" ? names : [which];
   const timeMs = seconds(values.time);
   const runs = values.runs === undefined ? (timeMs === undefined ? DEFAULT_RUNS : Infinity) : positiveInteger("runs", values.runs, DEFAULT_RUNS);
   const seed = seedOf(values.seed);
@@ -135,7 +151,7 @@ async function run(argv: string[]): Promise<number> {
   const legalOnly = values["legal-only"] === true;
   const maxSteps = positiveInteger("max-steps", values["max-steps"], 12);
   const stepAccessLimit = positiveInteger("step-limit", values["step-limit"], DEFAULT_STEP_ACCESS_LIMIT);
-  const saveDir = values["no-save"] === true ? null : resolve(values.save ?? regressionDir());
+  const saveDir = values["no-save"] === true ? null : resolve(values.save ?? project.regressionDir);
   let modulePath: string | undefined;
   if (values.module !== undefined) {
     modulePath = resolve(values.module);
@@ -144,6 +160,8 @@ async function run(argv: string[]): Promise<number> {
 
   if (values.zoo === true) {
     if (modulePath !== undefined) throw new UsageError("--zoo fuzzes the zoo's modules: leave out --module");
+    const notZoo = targets.filter((t) => !(TARGET_NAMES as readonly string[]).includes(t));
+    if (notZoo.length > 0) throw new UsageError(`--zoo holds broken copies of the package's drivers only (${TARGET_NAMES.join(", ")}), not ${notZoo.join(", ")}`);
     return zoo(targets, { runs, seed, timeMs, legalOnly, maxSteps, jobs, saveDir, stepAccessLimit });
   }
 
@@ -156,19 +174,25 @@ async function run(argv: string[]): Promise<number> {
     onProgress: progress.update,
   });
   progress.done();
-  const out = [`${label} (${moduleLabel(modulePath ?? wasmPath("release"))}):`, ...summary(result, legalOnly)];
+  const fuzzed = modulePath ?? targetModule(targets[0]!) ?? wasmPath("release");
+  const out = [`${label} (${moduleLabel(fuzzed)}):`, ...summary(result, legalOnly)];
   if (result.findings.length > 0) {
-    const saved = saveDir === null ? null : save(result.findings, saveDir);
     out.push("", `findings (${result.findings.filter((f) => f.world === "legal").length} reachable with legal values, ${result.findings.filter((f) => f.world === "impossible").length} needing values the hardware never produces):`);
-    result.findings.forEach((f, i) => {
-      out.push(...describeFinding(f, i + 1));
-      const file = saved?.get(f);
-      if (file !== undefined) out.push(`     saved: ${file}`);
-    });
+    result.findings.forEach((f, i) => out.push(...describeFinding(f, i + 1)));
   } else {
     out.push("", "no findings");
   }
+  // The campaign's findings are printed before anything is saved: a folder that cannot be
+  // written loses no finding.
   process.stdout.write(out.join("\n") + "\n");
+  if (result.findings.length > 0 && saveDir !== null) {
+    try {
+      const saved = save(result.findings, saveDir);
+      process.stdout.write(["", "saved:", ...result.findings.map((f) => `  ${saved.get(f)}`)].join("\n") + "\n");
+    } catch (e) {
+      process.stderr.write(`wasm-hal: could not save the findings in ${displayPath(saveDir)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (they are printed above; --save DIR picks another folder)\n`);
+    }
+  }
   return result.findings.length > 0 ? 1 : 0;
 }
 
@@ -195,7 +219,14 @@ async function zoo(targets: readonly TargetName[], options: { runs: number; seed
 
 /** Replays one regression file: re-runs its case, then feeds the module its recorded reads. */
 function replay(file: string): number {
-  const regression = readRegression(resolve(file));
+  let regression;
+  try {
+    regression = readRegression(resolve(file));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    process.stderr.write(`wasm-hal: ${code === "ENOENT" ? `${file}: no such file` : code === "EISDIR" ? `${file}: is a folder: expected a regression .trace file` : (e as Error).message.split("\n")[0]}\n`);
+    return 1;
+  }
   const m = regression.meta;
   const out = [`${file}: ${m.target}, ${m.module}, [${m.world}] ${m.property} in ${m.call ?? "the end checks"}`];
   const rerun = rerunRegression(regression);
@@ -211,7 +242,7 @@ function replay(file: string): number {
 export const fuzzCommand: Command = {
   name: "fuzz",
   summary: "fuzz the drivers' register accesses: device responses, faults and call sequences",
-  usage: `  wasm-hal fuzz <${[...TARGET_NAMES, "all"].join("|")}> [options]
+  usage: `  wasm-hal fuzz <TARGET|all> [options]   (targets: the config's fuzz.targets; the package's are ${TARGET_NAMES.join(", ")})
   --runs N        cases per target (default ${DEFAULT_RUNS}; unlimited with --time alone)
   --seed S        seed (default: random, printed); the same seed, runs and jobs give the same run
   --time T        stop after T (30, 30s, 2m), shared between the targets
@@ -222,7 +253,7 @@ export const fuzzCommand: Command = {
                   baud rate, a long write); raise it to fuzz slow paths too
   --module PATH   fuzz another .wasm with the same ABI (a broken variant)
   --zoo           fuzz every built bug-zoo variant of the target(s) and report found/seeded
-  --save DIR      where findings are saved (default fixtures/fuzz)
+  --save DIR      where findings are saved (default: the config's fuzz.regressions)
   --no-save       do not save findings
   --replay FILE   re-run a saved regression and replay its recorded reads`,
   run,

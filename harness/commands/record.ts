@@ -2,8 +2,9 @@
 // docs/trace-format.md (what a golden file holds), or writes it to a file.
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { SCENARIOS, findScenario, formatScenarioTrace, runScenario } from "../scenarios.js";
-import { type Command, UsageError } from "./common.js";
+import { formatScenarioTrace, runScenario, type Scenario } from "../scenario.js";
+import { prepareProject } from "../project-modules.js";
+import { type Command, type CommandContext, UsageError } from "./common.js";
 
 /** A problem with the scenario, its board or a call, reported on one line; a bug (TypeError and
  * the like) keeps its stack and is rethrown. */
@@ -15,12 +16,13 @@ export function reportRunError(e: unknown): number {
   throw e;
 }
 
-function list(): string {
-  const width = Math.max(...SCENARIOS.map((s) => s.name.length));
-  return SCENARIOS.map((s) => `${s.name.padEnd(width)}  ${s.summary}`).join("\n") + "\n";
+function list(scenarios: readonly Scenario[]): string {
+  if (scenarios.length === 0) return "";
+  const width = Math.max(...scenarios.map((s) => s.name.length));
+  return scenarios.map((s) => `${s.name.padEnd(width)}  ${s.summary}`).join("\n") + "\n";
 }
 
-function run(argv: string[]): number {
+async function run(argv: string[], context: CommandContext): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
@@ -31,17 +33,18 @@ function run(argv: string[]): number {
     strict: true,
     allowPositionals: true,
   });
+  const { project, scenarios } = await prepareProject(await context.project());
   if (values.list) {
-    process.stdout.write(list());
+    process.stdout.write(list(scenarios));
     return 0;
   }
-  const names = SCENARIOS.map((s) => s.name).join(", ");
+  const names = scenarios.map((s) => s.name).join(", ") || "none";
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? `record needs a scenario name (scenarios: ${names})` : `record takes one scenario, got ${positionals.length}`);
-  const scenario = findScenario(positionals[0]!);
+  const scenario = scenarios.find((s) => s.name === positionals[0]);
   if (scenario === undefined) throw new UsageError(`no scenario named "${positionals[0]}" (scenarios: ${names})`);
   let text: string;
   try {
-    const run = runScenario(scenario, values.board === undefined ? {} : { board: values.board });
+    const run = runScenario(scenario, { project, ...(values.board === undefined ? {} : { board: values.board }) });
     try {
       text = formatScenarioTrace(run);
     } finally {

@@ -10,9 +10,12 @@ import {
   TraceParseError, type ParsedAccess, type ParsedCall, type ParsedTrace, type TraceRegion,
 } from "../trace-text.js";
 import { formatCoverage, registerCoverage } from "./check.js";
-import { type Command, UsageError } from "./common.js";
+import { type Command, type CommandContext, UsageError } from "./common.js";
+import type { Registry } from "../registry.js";
 
 export interface ShowOptions {
+  /** The project's registry (the package's by default). */
+  registry?: Registry;
   /** Only accesses in this region. */
   region?: string;
   /** Only accesses of the register with this name (either direction's name), any region. */
@@ -70,8 +73,8 @@ function paintAccess(text: string, a: ParsedAccess, paint: Paint): string {
  * file that does not parse, UsageError for a filter that names no region or register.
  */
 export function renderTrace(text: string, fileName: string, options: ShowOptions = {}): string {
-  const parsed = parseTrace(text, fileName);
-  const regions = traceRegions(parsed.regions);
+  const parsed = parseTrace(text, fileName, options.registry === undefined ? {} : { registry: options.registry });
+  const regions = traceRegions(parsed.regions, parsed.registry);
   const paint: Paint = options.color ? (style, s) => `${ANSI[style]}${s}${ANSI.reset}` : (_style, s) => s;
 
   if (options.region !== undefined && !regions.some((r) => r.name === options.region)) {
@@ -130,12 +133,12 @@ export function renderTrace(text: string, fileName: string, options: ShowOptions
     const call = callByLine.get(lineNo);
     if (call !== undefined) {
       openCall = parsed.calls.indexOf(call);
-      out.push(gutter(lineNo, null) + paint("bold", formatCallLine(call.name, call.args, regions)));
+      out.push(gutter(lineNo, null) + paint("bold", formatCallLine(call.name, call.args, regions, parsed.registry)));
       continue;
     }
     const ended = endByLine.get(lineNo);
     if (ended !== undefined) {
-      const endText = formatEndLine(ended.result);
+      const endText = formatEndLine(ended.result, parsed.registry);
       const failed = ended.result === undefined || ended.result < 0;
       out.push(gutter(lineNo, null) + paint(failed ? "red" : "green", endText));
       openCall = -1;
@@ -169,7 +172,7 @@ export function colorWanted(noColorFlag: boolean, env: NodeJS.ProcessEnv = proce
   return isTTY;
 }
 
-function run(argv: string[]): number {
+async function run(argv: string[], context: CommandContext): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
@@ -190,15 +193,17 @@ function run(argv: string[]): number {
     process.stderr.write(`wasm-hal: ${file}: cannot read it: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}\n`);
     return 1;
   }
+  const registry = (await context.projectOrPackage()).registry;
   let listing: string;
   let parsed: ParsedTrace;
   try {
     listing = renderTrace(text, file, {
+      registry,
       color: colorWanted(values["no-color"] === true),
       ...(values.region === undefined ? {} : { region: values.region }),
       ...(values.register === undefined ? {} : { register: values.register }),
     });
-    parsed = parseTrace(text, file);
+    parsed = parseTrace(text, file, { registry });
   } catch (e) {
     if (e instanceof TraceParseError) {
       process.stderr.write(`wasm-hal: ${e.message}\n`);

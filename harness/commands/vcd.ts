@@ -3,9 +3,9 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { parseTrace, TraceParseError } from "../trace-text.js";
 import { traceToVcd } from "../vcd.js";
-import { type Command, UsageError, positiveInteger } from "./common.js";
+import { type Command, type CommandContext, UsageError, positiveInteger } from "./common.js";
 
-function run(argv: string[]): number {
+async function run(argv: string[], context: CommandContext): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
@@ -27,7 +27,8 @@ function run(argv: string[]): number {
   }
   let vcd: string;
   try {
-    vcd = traceToVcd(parseTrace(text, file), undefined, { accessNs });
+    const registry = (await context.projectOrPackage()).registry;
+    vcd = traceToVcd(parseTrace(text, file, { registry }), undefined, { accessNs });
   } catch (e) {
     if (!(e instanceof TraceParseError)) throw e;
     process.stderr.write(`wasm-hal: ${e.message}\n`);

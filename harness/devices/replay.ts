@@ -21,7 +21,7 @@ import { resolve } from "node:path";
 import { Bus, VirtualClock, type Device } from "../bus.js";
 import { registerDeviceKind, type DeviceContext } from "../board-file.js";
 import { decodeFields } from "../regmap.js";
-import { BLOCKS } from "../generated/blocks.js";
+import type { Registry } from "../registry.js";
 import { OP_READ, OP_WRITE, OP_BARRIER, FLAG_DMA, FLAG_FAULT, BARRIER_NAMES, type Trace, type CallRecord } from "../trace.js";
 import {
   traceRegions, formatAccess, formatCallLine, formatEndLine, parseTrace, TraceParseError,
@@ -146,7 +146,7 @@ export class Replay {
   private failure: ReplayDivergence | undefined;
 
   constructor(readonly recording: ParsedTrace, options: ReplayOptions = {}) {
-    this.regions = traceRegions(recording.regions);
+    this.regions = traceRegions(recording.regions, recording.registry);
     this.steps = stepsOf(recording, this.regions);
     this.tolerant = (options.polls ?? "tolerant") === "tolerant";
     this.contextLines = options.context ?? 3;
@@ -216,7 +216,7 @@ export class Replay {
       const made = bus === undefined ? this.recording.calls.length : this.closed;
       const next = this.recording.calls[made];
       if (next !== undefined && next.outcome !== "running") {
-        this.failCall(`the recording has ${this.recording.calls.length - made} more call${this.recording.calls.length - made === 1 ? "" : "s"} the driver did not make, the next: ${formatCallLine(next.name, next.args, this.regions)} (line ${next.line})`, next, null);
+        this.failCall(`the recording has ${this.recording.calls.length - made} more call${this.recording.calls.length - made === 1 ? "" : "s"} the driver did not make, the next: ${formatCallLine(next.name, next.args, this.regions, this.recording.registry)} (line ${next.line})`, next, null);
       }
     } catch (e) {
       if (e instanceof ReplayDivergence) this.failure = e;
@@ -286,7 +286,7 @@ export class Replay {
 
   /** A call ended: it must be the recorded one, with nothing of it left, and the same result. */
   private closeCall(ordinal: number, actual: CallRecord): void {
-    const actualLine = formatCallLine(actual.name, actual.args, this.regions);
+    const actualLine = formatCallLine(actual.name, actual.args, this.regions, this.recording.registry);
     const recorded = this.recording.calls[ordinal];
     if (recorded === undefined) {
       this.failCall(`the driver made call #${ordinal + 1} ${actualLine}, the recording has only ${this.recording.calls.length} call${this.recording.calls.length === 1 ? "" : "s"}`, undefined, actualLine);
@@ -300,8 +300,8 @@ export class Replay {
       const ended = actual.result === undefined ? "ended (threw)" : `returned ${actual.result}`;
       this.diverge(`${actual.name} ${ended}, but the recording has more in this call`, step, null, actualLine);
     }
-    const want = recorded.outcome === "returned" ? formatEndLine(recorded.result) : recorded.outcome === "threw" ? "threw" : null;
-    const got = formatEndLine(actual.result);
+    const want = recorded.outcome === "returned" ? formatEndLine(recorded.result, this.recording.registry) : recorded.outcome === "threw" ? "threw" : null;
+    const got = formatEndLine(actual.result, this.recording.registry);
     if (want !== null && want !== got) {
       this.failCall(`${actual.name} ended with "${got}", the recording has "${want}" (line ${recorded.endLine})`, recorded, actualLine);
     }
@@ -468,11 +468,11 @@ export class Replay {
     const bus = this.bus;
     if (bus === undefined) return null;
     const call = bus.trace.calls[bus.trace.currentCall];
-    return call === undefined ? null : formatCallLine(call.name, call.args, this.regions);
+    return call === undefined ? null : formatCallLine(call.name, call.args, this.regions, this.recording.registry);
   }
 
   private recordedCallLine(call: ParsedCall | undefined): string | null {
-    return call === undefined ? null : `${formatCallLine(call.name, call.args, this.regions)} (line ${call.line})`;
+    return call === undefined ? null : `${formatCallLine(call.name, call.args, this.regions, this.recording.registry)} (line ${call.line})`;
   }
 
   private diverge(reason: string, step: Step | undefined, a: Actual | null, actualCall: string | null): never {
@@ -483,7 +483,7 @@ export class Replay {
   }
 
   private failCall(reason: string, recorded: ParsedCall | undefined, actualCall: string | null): never {
-    const expected = recorded === undefined ? null : formatCallLine(recorded.name, recorded.args, this.regions);
+    const expected = recorded === undefined ? null : formatCallLine(recorded.name, recorded.args, this.regions, this.recording.registry);
     const entry = recorded === undefined ? this.recording.length : recorded.end;
     return this.fail(reason, expected, actualCall, entry, recorded?.line ?? null, actualCall, this.recordedCallLine(recorded));
   }
@@ -507,8 +507,8 @@ export class Replay {
   private recordedLines(): { line: number; text: string }[] {
     const lines: { line: number; text: string }[] = [];
     for (const c of this.recording.calls) {
-      lines.push({ line: c.line, text: formatCallLine(c.name, c.args, this.regions) });
-      if (c.endLine >= 0) lines.push({ line: c.endLine, text: formatEndLine(c.result) });
+      lines.push({ line: c.line, text: formatCallLine(c.name, c.args, this.regions, this.recording.registry) });
+      if (c.endLine >= 0) lines.push({ line: c.endLine, text: formatEndLine(c.result, this.recording.registry) });
     }
     for (const a of this.recording.accesses) lines.push({ line: a.line, text: (a.call >= 0 ? "  " : "") + formatAccess(a, this.regions) });
     return lines.sort((x, y) => x.line - y.line);
@@ -545,7 +545,7 @@ export function replayBus(recording: ParsedTrace, options: ReplayBusOptions = {}
     if (!recording.regions.some((r) => r.name === name)) throw new Error(`live device for ${name}: ${recording.fileName} declares no such region (has: ${recording.regions.map((r) => r.name).join(", ") || "none"})`);
   }
   for (const r of recording.regions) {
-    const map = r.block === null ? undefined : BLOCKS[r.block];
+    const map = r.block === null ? undefined : recording.registry.block(r.block);
     bus.map({ name: r.name, base: r.base, size: r.size, device: replay.device(r.name, options.live?.[r.name]), ...(map === undefined ? {} : { map }) });
   }
   replay.attach(bus);
@@ -558,7 +558,7 @@ export function replayBus(recording: ParsedTrace, options: ReplayBusOptions = {}
 /** The replays of one bus, by trace file: regions naming the same file share one cursor. */
 const boardReplays = new WeakMap<Bus, Map<string, Replay>>();
 
-function loadRecording(path: string, shownAs: string, fail: (problem: string) => never): ParsedTrace {
+function loadRecording(path: string, shownAs: string, registry: Registry, fail: (problem: string) => never): ParsedTrace {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -566,7 +566,7 @@ function loadRecording(path: string, shownAs: string, fail: (problem: string) =>
     return fail(`cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`);
   }
   try {
-    return parseTrace(text, shownAs);
+    return parseTrace(text, shownAs, { registry });
   } catch (e) {
     if (e instanceof TraceParseError) return fail(e.message);
     throw e;
@@ -586,7 +586,7 @@ registerDeviceKind("replay", (c: DeviceContext) => {
   }
   let replay = replays.get(path);
   if (replay === undefined) {
-    replay = new Replay(loadRecording(path, file, (problem) => c.options.fail("trace", problem)), { polls });
+    replay = new Replay(loadRecording(path, file, c.registry, (problem) => c.options.fail("trace", problem)), { polls });
     replay.attach(c.bus);
     replays.set(path, replay);
     c.addPart(partName, replay, c.options.pathOf("part"));

@@ -9,6 +9,7 @@ import { packageRoot } from "../hal.js";
 import { findingKey, type Finding } from "./engine.js";
 import { deriveSeed, fuzzTarget, type Progress, type RunOptions, type TargetResult } from "./runner.js";
 import type { TargetName } from "./target.js";
+import { targetImports, type TargetImport } from "./target-table.js";
 import type { VariantResult } from "./variants.js";
 
 export interface CampaignOptions extends Omit<RunOptions, "onProgress" | "runs"> {
@@ -46,6 +47,8 @@ export interface CampaignResult {
 export interface JobPlan {
   readonly job: number;
   readonly targets: readonly TargetName[];
+  /** The target modules a worker thread imports before it starts (a project's targets). */
+  readonly imports: readonly TargetImport[];
   readonly options: Omit<RunOptions, "onProgress">;
 }
 
@@ -60,6 +63,7 @@ export function planJobs(options: CampaignOptions): JobPlan[] {
     plans.push({
       job: j,
       targets: options.targets,
+      imports: targetImports(options.targets),
       options: {
         ...rest,
         runs: share,

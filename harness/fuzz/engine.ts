@@ -5,6 +5,7 @@ import fc from "fast-check";
 import { formatTrace } from "../trace-text.js";
 import { lintTrace, lintReport } from "../lint.js";
 import { packageRoot, wasmPath } from "../hal.js";
+import { existsSync } from "node:fs";
 import { relative, isAbsolute, resolve } from "node:path";
 import { World } from "./world.js";
 import { FuzzFailure, StepCommand, type PropertyName, type Session, type Step, type StepOptions, type Target, type TargetName } from "./target.js";
@@ -81,14 +82,21 @@ const SAVED_LOOP_ITERATIONS = 8;
 /** Bit probes give up when reaching the loop takes more accesses than this. */
 const PROBE_REACH_LIMIT = 2 ** 20;
 
+/** How a finding names its module: relative to the working folder (the project's, when the
+ * CLI runs) when inside it, else to the package, else the absolute path. */
 export function moduleLabel(path: string): string {
-  const root = packageRoot();
-  const rel = relative(root, path);
-  return rel.startsWith("..") || isAbsolute(rel) ? path : rel.split("\\").join("/");
+  for (const root of [process.cwd(), packageRoot()]) {
+    const rel = relative(root, path);
+    if (!rel.startsWith("..") && !isAbsolute(rel)) return rel.split("\\").join("/");
+  }
+  return path;
 }
 
+/** The module file a label names (moduleLabel's inverse). */
 export function modulePathFrom(label: string): string {
-  return isAbsolute(label) ? label : resolve(packageRoot(), label);
+  if (isAbsolute(label)) return label;
+  const here = resolve(process.cwd(), label);
+  return existsSync(here) ? here : resolve(packageRoot(), label);
 }
 
 export interface FuzzerOptions extends StepOptions {
@@ -101,7 +109,7 @@ export class Fuzzer {
   /** Executions run (fast-check runs and shrink steps). */
   executions = 0;
 
-  constructor(readonly target: Target, readonly modulePath: string = wasmPath("release")) {
+  constructor(readonly target: Target, readonly modulePath: string = target.module ?? wasmPath("release")) {
     this.world = new World(modulePath);
     this.session = target.open(this.world);
   }

@@ -2,7 +2,8 @@
 export { fuzz, planJobs, compiledHarnessIsFresh, type CampaignOptions, type CampaignResult, type CampaignProgress } from "./campaign.js";
 export { fuzzTarget, deriveSeed, type RunOptions, type TargetResult, type Progress } from "./runner.js";
 export { Fuzzer, findingKey, type Finding, type FuzzCase, type WorldLabel } from "./engine.js";
-export { targetByName, type TargetOptions } from "./targets/index.js";
+export { targetByName, targetNames, defineFuzzTarget, addFuzzTargets, importFuzzTargets, type TargetOptions, type FuzzTargetDefinition } from "./target-table.js";
+import "./targets/index.js";
 export { TARGET_NAMES, FuzzFailure, type PropertyName, type Step, type Target, type TargetName } from "./target.js";
 export { LEGALITY, illegality, legalize, registerLegality } from "./legal.js";
 export { findLoop, describeLoop, type PollLoop } from "./poll.js";

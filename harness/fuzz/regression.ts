@@ -5,18 +5,24 @@
 // read values.
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { packageRoot, wasmPath } from "../hal.js";
+import { wasmPath } from "../hal.js";
+import { packageProject } from "../project.js";
 import { parseTrace, diffTraces, formatTrace, TRACE_HEADER, type ParsedTrace } from "../trace-text.js";
 import { FLAG_DMA } from "../trace.js";
 import { Fuzzer, findingKey, moduleLabel, modulePathFrom, type Finding, type FuzzCase, type Generation, type WorldLabel } from "./engine.js";
-import { targetByName } from "./targets/index.js";
+import { targetByName, targetNames, targetModule } from "./target-table.js";
 import { ReadScript } from "./replay.js";
 import { replayCounterexample } from "./runner.js";
-import { TARGET_NAMES, type FuzzFailure, type PropertyName, type TargetName } from "./target.js";
+import { type FuzzFailure, type PropertyName, type TargetName } from "./target.js";
 
-/** The folder regression files live in. */
+/** The folder the package's own regression files live in; a project's: Project.regressionDir. */
 export function regressionDir(): string {
-  return join(packageRoot(), "fixtures", "fuzz");
+  return packageProject().regressionDir;
+}
+
+/** The label of the module a target fuzzes by default (its project's, or build/hal.wasm). */
+function defaultModuleLabel(target: TargetName): string {
+  return moduleLabel(targetModule(target) ?? wasmPath("release"));
 }
 
 const KEY_PREFIX = "# fuzz-";
@@ -76,7 +82,7 @@ export function regressionText(finding: Finding, release: "passes" | "fails"): s
     `${KEY_PREFIX}generation: legal-only=${finding.generation.legalOnly} max-steps=${finding.generation.maxSteps} step-limit=${finding.generation.stepAccessLimit}`,
     `${KEY_PREFIX}release: ${release}`,
     // A bug of the real driver is open when found; the line is edited to "fixed" once mended.
-    ...(finding.module === moduleLabel(wasmPath("release")) ? [`${KEY_PREFIX}status: open`] : []),
+    ...(finding.module === defaultModuleLabel(finding.target) ? [`${KEY_PREFIX}status: open`] : []),
     `${KEY_PREFIX}case: ${JSON.stringify(finding.case)}`,
     "#",
     ...finding.message.split("\n").map((l) => `# ${l}`),
@@ -91,9 +97,9 @@ export function regressionText(finding: Finding, release: "passes" | "fails"): s
 /** Writes a finding under `dir` (fixtures/fuzz/ by default); returns the file's path. A file for
  * the same case is overwritten. */
 export function saveRegression(finding: Finding, dir = regressionDir()): string {
-  const release = finding.module === moduleLabel(wasmPath("release")) ? "fails" : releaseVerdict(finding.case, finding.generation);
+  const release = finding.module === defaultModuleLabel(finding.target) ? "fails" : releaseVerdict(finding.case, finding.generation);
   // A finding in a broken variant is named after the variant's module.
-  const owner = finding.module === moduleLabel(wasmPath("release")) ? finding.target : basename(finding.module, ".wasm");
+  const owner = finding.module === defaultModuleLabel(finding.target) ? finding.target : basename(finding.module, ".wasm");
   const name = `${owner}-${finding.property}-${finding.call ?? "end"}-${hash(finding.module + JSON.stringify(finding.case))}.trace`;
   mkdirSync(dir, { recursive: true });
   const file = join(dir, name);
@@ -134,7 +140,7 @@ export function readRegression(file: string): Regression {
     return v;
   };
   const target = need("target") as TargetName;
-  if (!TARGET_NAMES.includes(target)) throw new Error(`${file}: unknown fuzz target ${target}`);
+  if (!targetNames().includes(target)) throw new Error(`${file}: unknown fuzz target ${target} (targets: ${targetNames().join(", ") || "none"}): load the project's fuzz.targets first`);
   const fuzzCase = JSON.parse(need("case")) as FuzzCase;
   const call = need("call");
   const meta: RegressionMeta = {
@@ -157,11 +163,10 @@ export function readRegression(file: string): Regression {
 /** Findings of build/hal.wasm that regression files mark open (findingKey): known bugs a fuzz
  * run counts as repeats instead of reporting them again. */
 export function openFindings(dir = regressionDir()): string[] {
-  const release = moduleLabel(wasmPath("release"));
   const keys: string[] = [];
   for (const file of listRegressions(dir)) {
     const r = readRegression(file);
-    if (r.meta.status === "open" && r.meta.module === release) keys.push(findingKey(r.meta));
+    if (r.meta.status === "open" && r.meta.module === defaultModuleLabel(r.meta.target)) keys.push(findingKey(r.meta));
   }
   return keys;
 }

@@ -5,7 +5,7 @@
 import fc from "fast-check";
 import { wasmPath } from "../hal.js";
 import { Fuzzer, findingKey, type Finding, type FuzzCase } from "./engine.js";
-import { targetByName, type TargetOptions } from "./targets/index.js";
+import { targetByName, type TargetOptions } from "./target-table.js";
 import { DEFAULT_STEP_ACCESS_LIMIT } from "./targets/pl011.js";
 import type { FuzzFailure, TargetName } from "./target.js";
 
@@ -84,7 +84,8 @@ export function deriveSeed(seed: number, index: number): number {
  * Exact when the options are those of the run and its shrinking was not cut by the time limit.
  */
 export function replayCounterexample(name: TargetName, options: { seed: number; path: string; replayPath: string; modulePath?: string; legalOnly?: boolean; maxSteps?: number; stepAccessLimit?: number }): FuzzCase | null {
-  const fuzzer = new Fuzzer(targetByName(name, options), options.modulePath ?? wasmPath("release"));
+  const target = targetByName(name, options);
+  const fuzzer = new Fuzzer(target, options.modulePath ?? target.module ?? wasmPath("release"));
   const commands = fuzzer.commands({ legalOnly: options.legalOnly ?? false, maxSteps: options.maxSteps ?? DEFAULT_MAX_STEPS, replayPath: options.replayPath });
   const details = fc.check(fc.property(commands, (cmds) => fuzzer.runCommands(cmds)), { seed: options.seed, path: options.path });
   return details.failed && details.counterexample !== null ? fuzzer.caseOf(details.counterexample[0]) : null;
@@ -92,8 +93,9 @@ export function replayCounterexample(name: TargetName, options: { seed: number; 
 
 /** Fuzzes one target; returns what it found. */
 export function fuzzTarget(name: TargetName, options: RunOptions): TargetResult {
-  const modulePath = options.modulePath ?? wasmPath("release");
-  const fuzzer = new Fuzzer(targetByName(name, options), modulePath);
+  const target = targetByName(name, options);
+  const modulePath = options.modulePath ?? target.module ?? wasmPath("release");
+  const fuzzer = new Fuzzer(target, modulePath);
   const legalOnly = options.legalOnly ?? false;
   const generation = { legalOnly, maxSteps: options.maxSteps ?? DEFAULT_MAX_STEPS, stepAccessLimit: options.stepAccessLimit ?? DEFAULT_STEP_ACCESS_LIMIT };
   const commands = fuzzer.commands(generation);

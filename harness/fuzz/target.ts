@@ -10,8 +10,11 @@ import { statusName } from "../hal.js";
 import type { World, CallOutcome } from "./world.js";
 import { registerLegality } from "./legal.js";
 
-export type TargetName = "pl011" | "pl022" | "pl061" | "pl080";
-export const TARGET_NAMES: readonly TargetName[] = ["pl011", "pl022", "pl061", "pl080"];
+/** A target's name (harness/fuzz/target-table.ts): lower-case letters, digits and -. */
+export type TargetName = string;
+/** The package's own targets (targets/index.ts). */
+export type PrimeCellTargetName = "pl011" | "pl022" | "pl061" | "pl080";
+export const TARGET_NAMES: readonly PrimeCellTargetName[] = ["pl011", "pl022", "pl061", "pl080"];
 
 /** A field of a step: numbers, flags, words and byte strings only, so that a step is JSON. */
 export type StepValue = number | boolean | string | readonly number[];
@@ -88,6 +91,9 @@ export interface Target {
   describe(step: Step): string;
   /** Maps the target's devices on the world's bus and returns the session that runs steps. */
   open(world: World): Session;
+  /** The module it fuzzes by default (its project's default module); the package's own when
+   * absent. */
+  readonly module?: string;
 }
 
 const STATUS_BY_VALUE = new Map(STATUS_CODES.map((c) => [c.value, c.name]));

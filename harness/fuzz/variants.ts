@@ -8,7 +8,8 @@ import { packageRoot, wasmPath } from "../hal.js";
 import { ZOO } from "../zoo.js";
 import { Fuzzer, findingKey, type Finding } from "./engine.js";
 import { fuzzTarget, type RunOptions } from "./runner.js";
-import { targetByName } from "./targets/index.js";
+import { targetByName } from "./target-table.js";
+import "./targets/index.js";
 import { TARGET_NAMES, type TargetName } from "./target.js";
 import { runWorker, workerScript } from "./campaign.js";
 

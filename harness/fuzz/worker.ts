@@ -3,6 +3,9 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { runJob, cumulativeProgress, type JobPlan, type WorkerMessage } from "./campaign.js";
 import { fuzzVariant, type Variant, type VariantOptions } from "./variants.js";
+import { importFuzzTargets } from "./target-table.js";
+// The package's own targets are known in every worker; a project's come from plan.imports.
+import "./targets/index.js";
 
 /** What a worker is asked to do: a campaign job, or a list of broken variants. */
 export type WorkerTask =
@@ -15,6 +18,7 @@ const task = workerData as WorkerTask;
 const post = (message: WorkerMessage): void => port.postMessage(message);
 try {
   if (task.kind === "job") {
+    for (const i of task.plan.imports) await importFuzzTargets([i.file], i.modulePath);
     const results = runJob(task.plan, cumulativeProgress((target, progress) => post({ kind: "progress", target, progress })));
     post({ kind: "result", results });
   } else {

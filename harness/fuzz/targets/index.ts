@@ -1,20 +1,21 @@
-// The fuzz targets, one per driver.
-import type { Target, TargetName } from "../target.js";
+// The package's own fuzz targets, one per PrimeCell driver: a fuzz-target module like any a
+// project's config names (default export: the definitions). Importing it also adds them to the
+// target table, so code that fuzzes the built-in drivers needs no project.
+import { addFuzzTargets, defineFuzzTarget, type FuzzTargetDefinition } from "../target-table.js";
 import { pl011Target } from "./pl011.js";
 import { pl022Target } from "./pl022.js";
 import { pl061Target } from "./pl061.js";
 import { pl080Target } from "./pl080.js";
 
-export interface TargetOptions {
-  /** Steps predicted to need more accesses than this are skipped (default 200 000). */
-  readonly stepAccessLimit?: number;
-}
+export { targetByName, type TargetOptions } from "../target-table.js";
 
-export function targetByName(name: TargetName, options: TargetOptions = {}): Target {
-  switch (name) {
-    case "pl011": return pl011Target(options);
-    case "pl022": return pl022Target(options);
-    case "pl061": return pl061Target();
-    case "pl080": return pl080Target();
-  }
-}
+const PRIMECELL_TARGETS: readonly FuzzTargetDefinition[] = [
+  defineFuzzTarget({ name: "pl011", create: (options) => pl011Target(options) }),
+  defineFuzzTarget({ name: "pl022", create: (options) => pl022Target(options) }),
+  defineFuzzTarget({ name: "pl061", create: () => pl061Target() }),
+  defineFuzzTarget({ name: "pl080", create: () => pl080Target() }),
+];
+
+addFuzzTargets(PRIMECELL_TARGETS, null);
+
+export default PRIMECELL_TARGETS;

@@ -10,6 +10,7 @@ import {
   BoardFileError, buildBoard, loadBoard, loadBoardFile, parseBoardFile, registerDeviceKind, deviceKinds,
   type Json,
 } from "../harness/board-file.js";
+import { registryOf } from "../harness/project.js";
 import type { Device } from "../harness/bus.js";
 import { Pl011Model } from "../harness/devices/pl011.js";
 import { Pl022Model } from "../harness/devices/pl022.js";
@@ -155,8 +156,8 @@ describe("bad board files are refused with the file, the JSON path and what was 
     ["a region without a device", () => edited((b) => { delete b.regions[1]!.device; }), ["regions[1].device:", "missing: expected an object"]],
     ["no regions", () => ({ name: "empty", regions: [] }), ["bad.json: regions:", "empty: expected at least one entry"]],
     ["an unknown top-level key", () => edited((b) => { b.region = []; }), ["bad.json: region:", 'unknown key "region"']],
-    ["text that is not JSON", () => "{ \"regions\": [", ["bad.json: not valid JSON", "expected a JSON object"]],
-    ["text after the JSON, placed by line and column", () => "{\n \"regions\": []\n} x", ["bad.json: not valid JSON at line 3 column 3"]],
+    ["text that is not JSON", () => "{ \"regions\": [", ["bad.json: line 1, column 15: invalid JSON (Unexpected end of JSON input)"]],
+    ["text after the JSON, placed by line and column", () => "{\n \"regions\": []\n} x", ["bad.json: line 3, column 3: invalid JSON", 'near "} x"']],
   ])("%s", (_what, json, words) => {
     const message = errorOf(json());
     for (const w of words) expect(message).toContain(w);
@@ -214,7 +215,15 @@ describe("registerDeviceKind", () => {
   it("refuses a kind registered twice or with a bad name", () => {
     expect(() => registerDeviceKind("test-constant", () => new Constant(0))).toThrow('device kind "test-constant" is already registered');
     expect(() => registerDeviceKind("Bad Kind", () => new Constant(0))).toThrow("expected lower-case letters");
-    expect(() => registerDeviceKind("test-unknown-block", () => new Constant(0), { block: "pl999" })).toThrow("no register block named pl999");
+  });
+
+  it("checks a kind's block against the registry of the board that uses it", () => {
+    registerDeviceKind("test-unknown-block", () => new Constant(0), { block: "pl999" });
+    const text = JSON.stringify({ regions: [{ name: "x", base: "0x1000", size: "0x1000", block: "pl999", device: { kind: "test-unknown-block" } }] });
+    expect(() => parseBoardFile(text, "odd.json")).toThrow('odd.json: regions[0].block: unknown register block "pl999": expected one of pl011, pl022, pl061, pl080, or null for memory');
+    const pl999 = { block: "pl999", size: "0x1000", registers: [{ name: "ID", offset: "0x0", bits: 8, read: "value", write: "ignored", reset: "0x99" }] };
+    const board = buildBoard(parseBoardFile(text, "odd.json", registryOf([pl999])));
+    expect(board.region("x").index?.block.block).toBe("pl999");
   });
 });
 

@@ -15,48 +15,54 @@ function run(script: string, args: string[]) {
 }
 
 describe("wasm-hal demo", () => {
-  it("initializes the UART, writes the greeting, reads back the injected bytes and prints the trace", () => {
+  it("runs the package's demo scenarios, the first (the UART greeting) with its whole trace", () => {
     const r = run(cli, ["demo"]);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     const out = r.stdout;
-    // 24 MHz / (16 x 115200) = 13.02: IBRD 13, round(0.0208 x 64) = FBRD 1 (TRM 3.3.6).
-    expect(out).toContain("pl011_init(0x101f1000, 24000000, 115200, 0) = 0 (OK)");
-    expect(out).toContain("IBRD=13 FBRD=1");
-    expect(out).toContain('pl011_write("Hello from wasm-hal!\\r\\n") = 22');
-    expect(out).toContain('pl011_read(cap 64) = 4 "ping"');
+    expect(out).toContain("wasm-hal demo: 5 scenarios of the project (wasm-hal.config.json) against its fake devices");
+    expect(out).toContain("\npl011-hello: the PL011 sends a 22-byte greeting");
+    // Arguments by the export's signature: base and buffer in hex, rates and counts in decimal;
+    // a status result with its name, a count without one.
+    expect(out).toContain("  pl011_init(0x101f1000, 24000000, 115200, 0x0) = 0 (OK)\n");
+    expect(out).toContain("  pl011_write(0x101f1000, 0x400, 22) = 22\n");
     expect(out).toContain("region uart0 0x101f1000 0x1000 pl011");
+    // 24 MHz / (16 x 115200) = 13.02: IBRD 13, round(0.0208 x 64) = FBRD 1 (TRM 3.3.6).
+    expect(out).toContain("W32 uart0+0x024 IBRD      0x0000000d  ; DIVINT=0xd");
     expect(out).toMatch(/R32 uart0\+0x018 FR +0x00000038 x\d+ +; TXFF RXFE BUSY/);
-    expect(out).toContain("lint: clean");
-    expect(out).toContain('wire (TXD): "Hello from wasm-hal!\\r\\n" — 22 bytes');
+    expect(out.match(/^wasm-hal-trace 1$/gm)).toHaveLength(1);
   });
 
   it("then runs the SPI flash, GPIO and DMA scenarios on the full board, each passing its checks", () => {
     const r = run(cli, ["demo", "--no-trace"]);
     expect(r.status).toBe(0);
-    for (const name of ["pl022-flash-id-erase-program-read", "pl061-pin-toggle-edge-irq", "pl080-memcpy", "pl080-uart-tx"]) {
+    for (const name of ["pl011-hello", "pl022-flash-id-erase-program-read", "pl061-pin-toggle-edge-irq", "pl080-memcpy", "pl080-uart-tx"]) {
       expect(r.stdout).toContain(`\n${name}: `);
     }
-    expect(r.stdout.match(/^  ok: \d+ accesses.*lint clean$/gm)).toHaveLength(4);
-    expect(r.stdout).toMatch(/pl080-memcpy[\s\S]*by the DMA controller/);
+    expect(r.stdout.match(/^  ok: \d+ accesses.*lint clean$/gm)).toHaveLength(5);
+    expect(r.stdout).toMatch(/pl080-memcpy[\s\S]*\(52 by another bus master\)/);
+    // A pin level is not a status: no "(OK)" beside it.
+    expect(r.stdout).toContain("  pl061_read(0x101e4000, 0x4) = 0x4\n");
+    expect(r.stdout).toContain("  pl061_read(0x101e4000, 0x4) = 0x0\n");
+    expect(r.stdout).not.toContain("wasm-hal-trace 1");
     expect(r.stdout).not.toContain("FAILED");
   });
 
-  it("takes the baud rate, clock and text from the command line", () => {
-    const r = run(cli, ["demo", "--baud", "9600", "--clock", "7372800", "--text", "AT\\r", "--no-trace", "--uart-only"]);
+  it("runs one scenario with --only", () => {
+    const r = run(cli, ["demo", "--only", "pl080-memcpy"]);
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain("IBRD=48 FBRD=0"); // TRM Table 3-8: 7.3728 MHz, 9600 baud -> 0x30
-    expect(r.stdout).toContain('wire (TXD): "AT\\r"');
-    expect(r.stdout).not.toContain("wasm-hal-trace 1");
-    expect(r.stdout).not.toContain("pl080-memcpy");
+    expect(r.stdout).toContain("wasm-hal demo: 1 scenario of the project");
+    expect(r.stdout).toContain("call pl080_memcpy(0x10130000, 0, 0x80000400, 0x20000100, 64, 0x0)");
+    expect(r.stdout).not.toContain("pl011-hello");
   });
 
   it.each([
-    [["demo", "--baud", "fast"], 'wasm-hal: --baud expects a positive integer, got "fast"'],
-    [["demo", "--baud", "0"], "wasm-hal: --baud must be between 1 and 4294967295, got 0"],
+    [["demo", "--only", "pl011-helo"], 'wasm-hal: no scenario named "pl011-helo" (scenarios: pl011-init-115200, pl011-hello,'],
     [["demo", "--colour"], "wasm-hal: Unknown option '--colour'"],
     [["frobnicate"], 'wasm-hal: unknown command "frobnicate"'],
+    [["demp"], 'wasm-hal: unknown command "demp" (did you mean demo?)'],
     [[], "wasm-hal: missing command"],
+    [["--config"], "wasm-hal: --config needs the path of a wasm-hal.config.json"],
   ])("refuses %j with one line on stderr and exit status 2", (args, message) => {
     const r = run(cli, args);
     expect(r.status).toBe(2);
@@ -65,10 +71,11 @@ describe("wasm-hal demo", () => {
     expect(r.stderr).toContain(message);
   });
 
-  it("exits 1 and says why when the driver refuses the baud rate", () => {
-    const r = run(cli, ["demo", "--baud", "3000000"]);
+  it("exits 1 with one line naming the file when --config names a broken config", () => {
+    const r = run(cli, ["--config", join(root, "registers", "pl011.json"), "demo"]);
     expect(r.status).toBe(1);
-    expect(r.stdout).toContain("= -2 (ERR_UNREACHABLE_RATE)");
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/registers\/pl011\.json: block: unknown key: expected one of registers, svd, api/);
   });
 });
 

@@ -284,14 +284,14 @@ describe("fuzzing the drivers of build/hal.wasm", () => {
 
   it("with legal device responses and faults, only the open bugs of fixtures/fuzz/ are found", async () => {
     const results: Awaited<ReturnType<typeof fuzz>>[] = [];
-    for (const t of TARGET_NAMES) results.push(await fuzz({ targets: [t], runs: budget[t], seed: SEED, jobs: JOBS, legalOnly: true, known, shrinkMs: 2000 }));
+    for (const t of TARGET_NAMES) results.push(await fuzz({ targets: [t], runs: budget[t], seed: SEED, jobs: JOBS, legalOnly: true, known, shrinkMs: 60_000 }));
     const findings = results.flatMap((r) => r.findings);
     expect(findings.map(show)).toEqual([]);
     for (const r of results) expect(r.runs).toBeGreaterThan(0);
   }, 120_000);
 
   it("with unconstrained responses too, every new finding needs a value the hardware never produces", async () => {
-    const result = await fuzz({ targets: TARGET_NAMES, runs: 300, seed: SEED + 1, jobs: JOBS, known, shrinkMs: 1000 });
+    const result = await fuzz({ targets: TARGET_NAMES, runs: 300, seed: SEED + 1, jobs: JOBS, known, shrinkMs: 60_000 });
     const legal = result.findings.filter((f) => f.world === "legal");
     expect(legal.map(show)).toEqual([]);
     if (result.findings.length > 0) console.log(`impossible-world findings (expected: the drivers trust control registers):\n${result.findings.map(show).join("\n")}`);

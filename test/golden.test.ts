@@ -11,7 +11,8 @@ import { packageRoot } from "../harness/hal.js";
 import { SCENARIOS } from "../harness/scenarios.js";
 import { check, checkScenarios, defaultGoldenDir, goldenPath } from "../harness/commands/check.js";
 import { colorWanted, renderTrace, show } from "../harness/commands/show.js";
-import { UsageError } from "../harness/commands/common.js";
+import { UsageError, type Command } from "../harness/commands/common.js";
+import { PACKAGE_CONTEXT } from "./context.js";
 import { TraceParseError } from "../harness/trace-text.js";
 
 const root = packageRoot();
@@ -28,14 +29,14 @@ function copyOfGolden(name: string): string {
 }
 
 /** Runs a command's run() with stdout captured. */
-async function runCommand(command: { run(argv: string[]): number | Promise<number> }, argv: string[]): Promise<{ status: number; out: string }> {
+async function runCommand(command: Command, argv: string[]): Promise<{ status: number; out: string }> {
   let out = "";
   const spy = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
     out += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
     return true;
   });
   try {
-    const status = await command.run(argv);
+    const status = await command.run(argv, PACKAGE_CONTEXT);
     return { status, out };
   } finally {
     spy.mockRestore();
@@ -50,7 +51,7 @@ describe("fixtures/golden", () => {
   });
 
   it("every scenario's trace matches its golden file", () => {
-    const results = checkScenarios();
+    const results = checkScenarios(SCENARIOS);
     const problems = results.filter((r) => r.status !== "ok").map((r) => `${r.status} ${r.scenario}\n${r.detail}`);
     expect(problems, problems.join("\n\n")).toEqual([]);
     expect(results).toHaveLength(SCENARIOS.length);
@@ -68,9 +69,9 @@ describe("drift", () => {
     writeFileSync(file, text.replace(line, "  W32 uart0+0x028 FBRD      0x00000002  ; DIVFRAC=2"));
     const lineNo = text.split("\n").indexOf(line) + 1;
 
-    const [result] = checkScenarios(["pl011-init-115200"], { goldenDir: dir });
+    const [result] = checkScenarios(SCENARIOS, ["pl011-init-115200"], { goldenDir: dir });
     expect(result!.status).toBe("drift");
-    expect(result!.detail).toContain("traces differ at entry #5 during call pl011_init(0x101f1000, 24000000, 115200, 0)");
+    expect(result!.detail).toContain("traces differ at entry #5 during call pl011_init(0x101f1000, 24000000, 115200, 0x0)");
     expect(result!.detail).toContain(`${file}:${lineNo}`);
     expect(result!.detail).toContain("W32 uart0+0x028 FBRD      0x00000002  ; DIVFRAC=2");
     expect(result!.detail).toContain("W32 uart0+0x028 FBRD      0x00000001  ; DIVFRAC=1");
@@ -90,7 +91,7 @@ describe("drift", () => {
     const text = readFileSync(file, "utf8");
     const poll = /R32 uart0\+0x018 FR {8}0x00000018 x(\d+)/.exec(text)!;
     writeFileSync(file, text.replace(poll[0], poll[0].replace(`x${poll[1]}`, `x${Number(poll[1]) + 1}`)));
-    const [result] = checkScenarios(["pl011-hello"], { goldenDir: dir });
+    const [result] = checkScenarios(SCENARIOS, ["pl011-hello"], { goldenDir: dir });
     expect(result!.status).toBe("drift");
     expect(result!.detail).toContain(`FR at uart0+0x018: the same value read ${Number(poll[1]) + 1} times in a row in the golden trace, ${poll[1]} now`);
   });
@@ -99,7 +100,7 @@ describe("drift", () => {
     const dir = copyOfGolden("comments");
     const file = goldenPath("pl011-init-115200", dir);
     writeFileSync(file, readFileSync(file, "utf8").replace("; DIVFRAC=1", "; DIVFRAC=whatever").replace("# phase test:", "# phase test (edited):"));
-    const [result] = checkScenarios(["pl011-init-115200"], { goldenDir: dir });
+    const [result] = checkScenarios(SCENARIOS, ["pl011-init-115200"], { goldenDir: dir });
     expect(result!.status).toBe("ok");
     expect(result!.staleText).toBe(true);
   });
@@ -117,14 +118,14 @@ describe("drift", () => {
     const dir = copyOfGolden("broken");
     const file = goldenPath("pl061-pin-toggle-edge-irq", dir);
     writeFileSync(file, readFileSync(file, "utf8").replace("MIS       0x00000008", "MIS       0x0000zz08"));
-    const [result] = checkScenarios(["pl061-pin-toggle-edge-irq"], { goldenDir: dir });
+    const [result] = checkScenarios(SCENARIOS, ["pl061-pin-toggle-edge-irq"], { goldenDir: dir });
     expect(result!.status).toBe("error");
     expect(result!.detail).toMatch(/the golden file does not parse: .*pl061-pin-toggle-edge-irq\.trace:\d+: bad hex value "0x0000zz08"/);
   });
 
   it("refuses an unknown scenario name before running anything", () => {
-    expect(() => checkScenarios(["pl011-hello", "pl011-goodbye"])).toThrow(UsageError);
-    expect(() => checkScenarios(["pl011-goodbye"])).toThrow('no scenario named "pl011-goodbye"');
+    expect(() => checkScenarios(SCENARIOS, ["pl011-hello", "pl011-goodbye"])).toThrow(UsageError);
+    expect(() => checkScenarios(SCENARIOS, ["pl011-goodbye"])).toThrow('no scenario named "pl011-goodbye"');
   });
 });
 
@@ -170,7 +171,7 @@ describe("wasm-hal show", () => {
     const listing = renderTrace(text, "uart-tx.trace");
     expect(listing.split("\n")[0]).toBe("uart-tx.trace: trace format 1, 5 calls, 19178 entries");
     expect(listing).toContain("  region uart0 0x101f1000 0x1000 pl011  (PrimeCell UART (PL011))");
-    expect(listing).toMatch(/\n *\d+ +call pl011_init\(0x101f1000, 24000000, 115200, 0\)\n/);
+    expect(listing).toMatch(/\n *\d+ +call pl011_init\(0x101f1000, 24000000, 115200, 0x0\)\n/);
     expect(listing).toMatch(/\n *\d+ #5 +  W32 uart0\+0x028 FBRD {6}0x00000001  ; DIVFRAC=1\n/);
     expect(listing).toMatch(/\n *\d+ +# phase test: /);
     // A blank line between calls, as in the file.

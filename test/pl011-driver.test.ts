@@ -336,7 +336,7 @@ describe("faults inside a call", () => {
     }
     expect(error).toBeInstanceOf(HalError);
     const message = (error as HalError).message;
-    expect(message).toContain("pl011_init(536870912, 4000000, 115200, 0) did not return");
+    expect(message).toContain("pl011_init(0x20000000, 4000000, 115200, 0x0) did not return");
     expect(message).toContain("bus fault: read of 4 bytes at 0x20000030: no region maps this address");
     expect((error as HalError).traceTail).toContain("fault R32 0x20000030");
     // The call is closed in the trace, with no result.

@@ -114,7 +114,7 @@ describe("the text of a scenario's trace", () => {
     expect(at("# phase test")).toBeGreaterThan(at("return 0"));
     // The break arrives between two reads: its comment comes right before the read that sees it.
     const brk = at("# uart0: a break arrives");
-    expect(lines[brk + 1]).toBe("call pl011_read(0x101f1000, 1024, 32)");
+    expect(lines[brk + 1]).toBe("call pl011_read(0x101f1000, 0x400, 32)");
     expect(lines[brk + 3]).toMatch(/^ {2}R32 uart0\+0x000 DR {8}0x00000500 {2}; BE FE DATA=0x0$/);
   });
 
@@ -129,7 +129,7 @@ describe("the text of a scenario's trace", () => {
       },
     };
     expect(() => runScenario(wrong)).toThrow(ScenarioFailure);
-    expect(() => runScenario(wrong)).toThrow("scenario pl011-init-wrong-expectation: pl011_init(0x101f1000, 0x16e3600, 0x2dc6c0, 0x0) returned -2 (ERR_UNREACHABLE_RATE): expected 0 (OK)");
+    expect(() => runScenario(wrong)).toThrow("scenario pl011-init-wrong-expectation: pl011_init(0x101f1000, 24000000, 3000000, 0x0) returned -2 (ERR_UNREACHABLE_RATE): expected 0 (OK)");
   });
 
   it("runs on another board when told to: the same calls at that board's addresses", () => {
@@ -144,7 +144,7 @@ describe("the text of a scenario's trace", () => {
     writeFileSync(path, JSON.stringify(moved));
     const text = formatScenarioTrace(runScenario(scenarioNamed("pl011-init-115200"), { board: path }));
     expect(text).toContain("region uart0 0x10009000 0x1000 pl011");
-    expect(text).toContain("call pl011_init(0x10009000, 24000000, 115200, 0)");
+    expect(text).toContain("call pl011_init(0x10009000, 24000000, 115200, 0x0)");
     expect(text).toContain(`# board moved-uart (${path})`);
   });
 });

@@ -64,7 +64,7 @@ describe("formatTrace", () => {
       "region uart0 0x10009000 0x1000 pl011\n" +
       "region ram 0x20000000 0x10000 none\n" +
       "\n" +
-      "call pl011_init(0x10009000, 4000000, 230400, 0)\n" +
+      "call pl011_init(0x10009000, 4000000, 230400, 0x0)\n" +
       "  W32 uart0+0x030 CR        0x00000000\n" +
       "  R32 uart0+0x018 FR        0x00000098 x3  ; TXFE RXFE BUSY\n" +
       "  R32 uart0+0x018 FR        0x00000090  ; TXFE RXFE\n" +
@@ -122,7 +122,7 @@ describe("formatTrace", () => {
     t.endCall(c, -3);
     bus.write(UART0 + ECR, 0xff, 4);
     expect(formatTrace(t, bus.regions, { header: false })).toBe(
-      "call pl011_init(0x10009000, 0, 115200, 0)\n" +
+      "call pl011_init(0x10009000, 0, 115200, 0x0)\n" +
       "return -1 ERR_INVALID_ARG\n" +
       "\n" +
       "call pl011_write(0x10009000, 0x20000000, 5)\n" +
@@ -145,7 +145,7 @@ describe("formatTrace", () => {
     bus.read(UART0 + FR, 4);
     expect(formatTrace(t, bus.regions, { header: false })).toBe(
       "R32 uart0+0x018 FR        0x00000000\n" +
-      "call pl011_init(0x10009000, 0, 115200, 0)\n" +
+      "call pl011_init(0x10009000, 0, 115200, 0x0)\n" +
       "return -1 ERR_INVALID_ARG\n" +
       "\n" +
       "R32 uart0+0x018 FR        0x00000000\n",
@@ -159,12 +159,12 @@ describe("formatTrace", () => {
     bus.write(UART0 + DR, 0x41, 4);
     // Entries: 0 CR, 1-4 FR, 5 IBRD, 6 FBRD, 7 LCR_H, 8 ECR, 9 DSB, 10 CR, 11 DR.
     expect(formatTrace(bus.trace, bus.regions, { header: false, from: 7, to: 9 })).toBe(
-      "call pl011_init(0x10009000, 4000000, 230400, 0)\n" +
+      "call pl011_init(0x10009000, 4000000, 230400, 0x0)\n" +
       "  W32 uart0+0x02c LCR_H     0x00000070  ; WLEN=8BIT FEN\n" +
       "  W32 uart0+0x004 ECR       0x00000000\n",
     );
     expect(formatTrace(bus.trace, bus.regions, { header: false, from: 10 })).toBe(
-      "call pl011_init(0x10009000, 4000000, 230400, 0)\n" +
+      "call pl011_init(0x10009000, 4000000, 230400, 0x0)\n" +
       "  W32 uart0+0x030 CR        0x00000301  ; RXE TXE UARTEN\n" +
       "return 0\n" +
       "\n" +
@@ -202,7 +202,7 @@ describe("formatTail", () => {
       "threw",
     );
     expect(formatTail(bus, 5)).toBe(
-      "call pl011_init(0x10009000, 4000000, 230400, 0)\n" +
+      "call pl011_init(0x10009000, 4000000, 230400, 0x0)\n" +
       "  W32 uart0+0x004 ECR       0x00000000\n" +
       "  DSB\n" +
       "  W32 uart0+0x030 CR        0x00000301  ; RXE TXE UARTEN\n" +
@@ -228,7 +228,7 @@ const GOLDEN = [
   "region uart0 0x10009000 0x1000 pl011", //                                       2
   "region ram 0x20000000 0x10000 none", //                                         3
   "", //                                                                           4
-  "call pl011_init(0x10009000, 4000000, 230400, 0)", //                            5
+  "call pl011_init(0x10009000, 4000000, 230400, 0x0)", //                            5
   "  W32 uart0+0x030 CR        0x00000000", //                                     6  entry 0
   "  R32 uart0+0x018 FR        0x00000098 x868  ; TXFE RXFE BUSY", //              7  1..868
   "  R32 uart0+0x018 FR        0x00000090  ; TXFE RXFE", //                        8  869
@@ -239,7 +239,7 @@ const GOLDEN = [
   "  W32 uart0+0x030 CR        0x00000301  ; RXE TXE UARTEN", //                  13  874
   "return 0", //                                                                  14
   "", //                                                                          15
-  "call pl011_write(0x10009000, 1024, 1)", //                                     16
+  "call pl011_write(0x10009000, 0x400, 1)", //                                     16
   "  dma R8  ram+0x400             0x41", //                                      17  875
   "  dma fault W8  uart0+0x018 FR        0x41", //                                18  876
   "threw", //                                                                     19
@@ -433,9 +433,9 @@ describe("diffTraces", () => {
     expect(d!.accessIndex).toBe(871);
     expect(d!.expected).toEqual({ line: 10, text: "  W32 uart0+0x028 FBRD      0x00000005  ; DIVFRAC=5" });
     expect(d!.actual).toEqual({ line: 10, text: "  W32 uart0+0x028 FBRD      0x00000004  ; DIVFRAC=4" });
-    expect(d!.call).toBe("call pl011_init(0x10009000, 4000000, 230400, 0)");
+    expect(d!.call).toBe("call pl011_init(0x10009000, 4000000, 230400, 0x0)");
     expect(d!.text).toBe(
-      "traces differ at entry #871 during call pl011_init(0x10009000, 4000000, 230400, 0)\n" +
+      "traces differ at entry #871 during call pl011_init(0x10009000, 4000000, 230400, 0x0)\n" +
       "      R32 uart0+0x018 FR        0x00000098 x868  ; TXFE RXFE BUSY\n" +
       "      R32 uart0+0x018 FR        0x00000090  ; TXFE RXFE\n" +
       "      W32 uart0+0x024 IBRD      0x00000001  ; DIVINT=0x1\n" +
@@ -465,12 +465,12 @@ describe("diffTraces", () => {
     expect(r.accessIndex).toBe(875);
     expect(r.expected).toEqual({ line: 14, text: "return 0" });
     expect(r.actual).toEqual({ line: 14, text: "return -3 ERR_TIMEOUT" });
-    expect(r.call).toBe("call pl011_init(0x10009000, 4000000, 230400, 0)");
+    expect(r.call).toBe("call pl011_init(0x10009000, 4000000, 230400, 0x0)");
   });
 
   it("reports different call arguments and a DMA access that lost its flag", () => {
-    const a = diffTraces(golden, variant("call pl011_write(0x10009000, 1024, 1)", "call pl011_write(0x10009000, 1024, 2)"))!;
-    expect(a.expected.text).toBe("call pl011_write(0x10009000, 1024, 1)");
+    const a = diffTraces(golden, variant("call pl011_write(0x10009000, 0x400, 1)", "call pl011_write(0x10009000, 0x400, 2)"))!;
+    expect(a.expected.text).toBe("call pl011_write(0x10009000, 0x400, 1)");
     expect(a.call).toBeNull();
     const b = diffTraces(golden, variant("  dma R8  ram+0x400", "  R8  ram+0x400"))!;
     expect(b.accessIndex).toBe(875);

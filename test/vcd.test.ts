@@ -14,6 +14,7 @@ import { PL011_MAP } from "../harness/generated/pl011.js";
 import { traceToVcd, parseVcd, vcdValues, type ParsedVcd } from "../harness/vcd.js";
 import { vcd as vcdCommand } from "../harness/commands/vcd.js";
 import { UsageError } from "../harness/commands/common.js";
+import { PACKAGE_CONTEXT } from "./context.js";
 import { RegisterFile as Registers } from "../harness/devices/register-file.js";
 
 
@@ -58,7 +59,7 @@ describe("traceToVcd on a known trace", () => {
     expect(vcd.date).toBe(DATE);
     expect(vcd.version).toContain("wasm-hal");
     expect(vcd.timescale).toBe("1ns");
-    expect(vcd.comment).toContain("call 1 = call pl011_init(0x10009000, 4000000, 230400, 0) -> return 0");
+    expect(vcd.comment).toContain("call 1 = call pl011_init(0x10009000, 4000000, 230400, 0x0) -> return 0");
     expect(vcd.variables.map((v) => `${v.path}:${v.size}`)).toEqual([
       "trace.call:32", "trace.DMB:1", "trace.DSB:1", "trace.ISB:1", "trace.dma:1", "trace.fault:1",
       // uart0: the strobes, then the registers touched in offset order.
@@ -176,15 +177,15 @@ describe("wasm-hal vcd", () => {
 
   it("writes the VCD of a trace file with -o", async () => {
     const out = join(dir, "known.vcd");
-    expect(await vcdCommand.run([traceFile, "-o", out])).toBe(0);
+    expect(await vcdCommand.run([traceFile, "-o", out], PACKAGE_CONTEXT)).toBe(0);
     const vcd = parseVcd(readFileSync(out, "utf8"));
     expect(vcdValues(vcd, "trace.uart0.IBRD")).toEqual([{ time: 0, value: null }, { time: 500, value: 1 }]);
   });
 
-  it("refuses a missing file argument and a bad --access-ns", () => {
-    expect(() => vcdCommand.run([])).toThrow(UsageError);
-    expect(() => vcdCommand.run([traceFile, "--access-ns", "0"])).toThrow(UsageError);
-    expect(() => vcdCommand.run([join(dir, "absent.trace")])).toThrow(/cannot read/);
+  it("refuses a missing file argument and a bad --access-ns", async () => {
+    await expect(vcdCommand.run([], PACKAGE_CONTEXT)).rejects.toThrow(UsageError);
+    await expect(vcdCommand.run([traceFile, "--access-ns", "0"], PACKAGE_CONTEXT)).rejects.toThrow(UsageError);
+    await expect(vcdCommand.run([join(dir, "absent.trace")], PACKAGE_CONTEXT)).rejects.toThrow(/cannot read/);
   });
 });
 

@@ -15,7 +15,7 @@ const KEY_WORDS: Readonly<Record<string, readonly string[]>> = {
   "pl011-fr-read-hoisted": ["uart0.FR is not read on every iteration", "iteration 2 of 40", "W32 uart0+0x000 DR", "in pl011_write(", "hoisted"],
   "pl011-lcrh-flush-merged": ["writes to uart0.LCR_H", "[0x0, 0x70]", "1 write is missing: merged", "in pl011_init("],
   "pl011-lcrh-before-divisor": ["TRM 3.3.7: IBRD and FBRD, then LCR_H", "W uart0.LCR_H: none after", "LCR_H 0x00000070 (WLEN=8BIT FEN)", "too early"],
-  "pl011-reinit-while-enabled": ["write-while-enabled", "IBRD written while CR.UARTEN = 1", "FBRD written", "LCR_H written", "pl011 3.3.7", "in pl011_init(0x101f1000, 24000000, 9600, 0)"],
+  "pl011-reinit-while-enabled": ["write-while-enabled", "IBRD written while CR.UARTEN = 1", "FBRD written", "LCR_H written", "pl011 3.3.7", "in pl011_init(0x101f1000, 24000000, 9600, 0x0)"],
   "pl011-fr-byte-read": ["every access to uart0", "32-bit", "fault R8 uart0+0x018 FR", "in pl011_flush("],
   "pl011-read-unguarded": ["unguarded-consuming-read", "R32 uart0+0x000 DR", "FR.RXFE = 0", "in pl011_read("],
   "pl061-ic-read-modify-write": ["w1c-read-modify-write", "W32 gpio0+0x41c IC", "writes back bits 0x3 that read as set", "in pl061_irq_clear("],

@@ -131,7 +131,7 @@ async function run(argv: string[], context: CommandContext): Promise<number> {
   const files = project.moduleFiles("fuzz.targets");
   let names: string[];
   try {
-    names = await importFuzzTargets(files, project.moduleNames().length > 0 ? project.modulePath() : null);
+    names = await importFuzzTargets(files, project.moduleNames().length > 0 ? project.modulePath() : null, project);
   } catch (e) {
     process.stderr.write(`wasm-hal: ${(e as Error).message.split("\n")[0]}\n`);
     return 1;

@@ -110,7 +110,7 @@ export class Fuzzer {
   executions = 0;
 
   constructor(readonly target: Target, readonly modulePath: string = target.module ?? wasmPath("release")) {
-    this.world = new World(modulePath);
+    this.world = new World(modulePath, target.registry);
     this.session = target.open(this.world);
   }
 

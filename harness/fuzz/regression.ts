@@ -12,6 +12,8 @@ import { FLAG_DMA } from "../trace.js";
 import { Fuzzer, findingKey, moduleLabel, modulePathFrom, type Finding, type FuzzCase, type Generation, type WorldLabel } from "./engine.js";
 import { targetByName, targetNames, targetModule } from "./target-table.js";
 import { ReadScript } from "./replay.js";
+// Regression files of the package's own targets read without loading a project.
+import "./targets/index.js";
 import { replayCounterexample } from "./runner.js";
 import { type FuzzFailure, type PropertyName, type TargetName } from "./target.js";
 

@@ -4,6 +4,8 @@
 // (targets/index.ts).
 import { pathToFileURL } from "node:url";
 import type { Target, TargetName } from "./target.js";
+import type { Registry } from "../registry.js";
+import type { Project } from "../project.js";
 
 export interface TargetOptions {
   /** Steps predicted to need more accesses than this are skipped (default 200 000). */
@@ -25,6 +27,10 @@ export function defineFuzzTarget(definition: FuzzTargetDefinition): FuzzTargetDe
 
 interface Entry {
   readonly definition: FuzzTargetDefinition;
+  /** The registry of the project that loaded it. */
+  readonly registry: Registry | null;
+  /** That project's config file (workers load the project again from it). */
+  readonly configFile: string | null;
   /** The module file that defined it (workers import it again). */
   readonly file: string | null;
   /** The module the target fuzzes by default (its project's default module). */
@@ -35,7 +41,7 @@ const TABLE = new Map<string, Entry>();
 
 /** Adds definitions; the same definition object again is a no-op, another of the same name an
  * error naming both files. */
-export function addFuzzTargets(definitions: readonly FuzzTargetDefinition[], file: string | null, modulePath: string | null = null): void {
+export function addFuzzTargets(definitions: readonly FuzzTargetDefinition[], file: string | null, modulePath: string | null = null, project: Project | null = null): void {
   for (const d of definitions) {
     if (d === null || typeof d !== "object" || typeof d.name !== "string" || typeof d.create !== "function") {
       throw new Error(`${file ?? "a fuzz target"}: expected { name, create(options) } (defineFuzzTarget)`);
@@ -44,12 +50,12 @@ export function addFuzzTargets(definitions: readonly FuzzTargetDefinition[], fil
     const known = TABLE.get(d.name);
     if (known !== undefined) {
       if (known.definition === d) {
-        if (modulePath !== null && known.modulePath === null) TABLE.set(d.name, { ...known, modulePath });
+        if (modulePath !== null && known.modulePath === null) TABLE.set(d.name, { ...known, modulePath, registry: project?.registry ?? null, configFile: project?.configFile ?? null });
         continue;
       }
       throw new Error(`fuzz target ${d.name} is defined twice: in ${known.file ?? "the harness"} and in ${file ?? "the harness"}`);
     }
-    TABLE.set(d.name, { definition: d, file, modulePath });
+    TABLE.set(d.name, { definition: d, file, modulePath, registry: project?.registry ?? null, configFile: project?.configFile ?? null });
   }
 }
 
@@ -68,13 +74,14 @@ export function targetModule(name: TargetName): string | null {
 export interface TargetImport {
   readonly file: string;
   readonly modulePath: string | null;
+  readonly configFile: string | null;
 }
 
 export function targetImports(names: readonly TargetName[]): TargetImport[] {
   const out = new Map<string, TargetImport>();
   for (const n of names) {
     const e = TABLE.get(n);
-    if (e !== undefined && e.file !== null) out.set(e.file, { file: e.file, modulePath: e.modulePath });
+    if (e !== undefined && e.file !== null) out.set(e.file, { file: e.file, modulePath: e.modulePath, configFile: e.configFile });
   }
   return [...out.values()];
 }
@@ -83,18 +90,22 @@ export function targetByName(name: TargetName, options: TargetOptions = {}): Tar
   const entry = TABLE.get(name);
   if (entry === undefined) throw new Error(`unknown fuzz target "${name}": expected one of ${targetNames().join(", ") || "none (the config's fuzz.targets names no module)"}`);
   const target = entry.definition.create(options);
-  return entry.modulePath === null || target.module !== undefined ? target : { ...target, module: entry.modulePath };
+  return {
+    ...target,
+    ...(entry.modulePath === null || target.module !== undefined ? {} : { module: entry.modulePath }),
+    ...(entry.registry === null || target.registry !== undefined ? {} : { registry: entry.registry }),
+  };
 }
 
 /** Imports target modules (default export: a definition or a list); returns the names they
  * define. */
-export async function importFuzzTargets(files: readonly string[], modulePath: string | null = null): Promise<string[]> {
+export async function importFuzzTargets(files: readonly string[], modulePath: string | null = null, project: Project | null = null): Promise<string[]> {
   const names: string[] = [];
   for (const file of files) {
     const loaded = (await import(pathToFileURL(file).href)) as { default?: unknown };
     if (loaded.default === undefined) throw new Error(`${file}: has no default export: expected \`export default [defineFuzzTarget({ ... })]\``);
     const list = (Array.isArray(loaded.default) ? loaded.default : [loaded.default]) as FuzzTargetDefinition[];
-    addFuzzTargets(list, file, modulePath);
+    addFuzzTargets(list, file, modulePath, project);
     names.push(...list.map((d) => d.name));
   }
   return names;

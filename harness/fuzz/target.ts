@@ -4,9 +4,9 @@
 // step. A target (targets/<block>.ts) adds its board, its steps and a deliberately simple model
 // of what should happen.
 import fc from "fast-check";
-import { STATUS_CODES } from "../generated/api.js";
 import type { RegisterBlock, RegisterInfo } from "../regmap.js";
-import { statusName } from "../hal.js";
+import type { Registry } from "../registry.js";
+import { packageRegistry } from "../project.js";
 import type { World, CallOutcome } from "./world.js";
 import { registerLegality } from "./legal.js";
 
@@ -94,14 +94,14 @@ export interface Target {
   /** The module it fuzzes by default (its project's default module); the package's own when
    * absent. */
   readonly module?: string;
+  /** The registry of its project (status codes and export signatures for messages). */
+  readonly registry?: Registry;
 }
 
-const STATUS_BY_VALUE = new Map(STATUS_CODES.map((c) => [c.value, c.name]));
-
-/** A result with its status name, for messages. */
-export function showResult(value: number | undefined): string {
+/** A result with its status name (the package's codes, or a registry's), for messages. */
+export function showResult(value: number | undefined, registry: Registry = packageRegistry()): string {
   if (value === undefined) return "no result";
-  const name = STATUS_BY_VALUE.get(value);
+  const name = registry.statusName(value);
   return name === undefined ? String(value) : `${value} (${name})`;
 }
 
@@ -139,7 +139,8 @@ export abstract class Session {
     this.violation = null;
     this.beforeCall(name);
     const outcome = this.world.call(name, args, spec.budget(args));
-    const shown = `${name}(${args.map((a) => (a >= 0x10000 ? hex(a) : String(a))).join(", ")})`;
+    const registry = this.world.registry;
+    const shown = registry.formatCall(name, args, this.world.bus.regions);
     if (outcome.error !== undefined) throw this.callError(shown, name, outcome);
     const result = outcome.result!;
     const lint = this.world.trace.finding;
@@ -151,8 +152,8 @@ export abstract class Session {
     const count = spec.count?.(args);
     const documented = spec.statuses.includes(result) || (count !== undefined && result >= 0 && result <= count);
     if (!documented) {
-      const listed = spec.statuses.map((s) => statusName(s) ?? String(s)).join(", ");
-      throw new FuzzFailure("status", `${shown} returned ${showResult(result)}; documented: ${listed}${count !== undefined ? `, or a count 0..${count}` : ""}`, name);
+      const listed = spec.statuses.map((s) => registry.statusName(s) ?? String(s)).join(", ");
+      throw new FuzzFailure("status", `${shown} returned ${showResult(result, registry)}; documented: ${listed}${count !== undefined ? `, or a count 0..${count}` : ""}`, name);
     }
     if (result === -1 && outcome.accesses > (spec.refusalAccesses ?? 0)) {
       throw new FuzzFailure("refusal", `${shown} returned ERR_INVALID_ARG after ${outcome.accesses} bus accesses: arguments must be refused before the first register access`, name);

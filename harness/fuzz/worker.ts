@@ -4,6 +4,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { runJob, cumulativeProgress, type JobPlan, type WorkerMessage } from "./campaign.js";
 import { fuzzVariant, type Variant, type VariantOptions } from "./variants.js";
 import { importFuzzTargets } from "./target-table.js";
+import { loadProjectFile } from "../project.js";
 // The package's own targets are known in every worker; a project's come from plan.imports.
 import "./targets/index.js";
 
@@ -18,7 +19,10 @@ const task = workerData as WorkerTask;
 const post = (message: WorkerMessage): void => port.postMessage(message);
 try {
   if (task.kind === "job") {
-    for (const i of task.plan.imports) await importFuzzTargets([i.file], i.modulePath);
+    for (const i of task.plan.imports) {
+      const project = i.configFile === null ? null : await loadProjectFile(i.configFile);
+      await importFuzzTargets([i.file], i.modulePath, project);
+    }
     const results = runJob(task.plan, cumulativeProgress((target, progress) => post({ kind: "progress", target, progress })));
     post({ kind: "result", results });
   } else {

@@ -2,6 +2,8 @@
 // the models are reset, linear memory is put back as it was after instantiation, and the trace
 // is cleared. Calls go straight to the exports (no argument checks, no call records unless the
 // world reports), under an access budget that turns a driver that does not return into a hang.
+import type { Registry } from "../registry.js";
+import { packageRegistry } from "../project.js";
 import { AccessBudgetExceeded, Bus, BusFault, VirtualClock, type Device, type Region } from "../bus.js";
 import { compileModule } from "../hal.js";
 import type { RegisterBlock } from "../regmap.js";
@@ -53,7 +55,12 @@ export class World {
   /** Called with the index of each export call before it runs (bit probes use it). */
   onCall: ((index: number) => void) | null = null;
 
-  constructor(readonly modulePath: string) {
+  /** How calls and results print in findings: the registry of the module's project. */
+  readonly registry: Registry;
+
+  constructor(readonly modulePath: string, registry: Registry = packageRegistry()) {
+    this.registry = registry;
+    this.trace.registry = registry;
     this.instance = new WebAssembly.Instance(compileModule(modulePath), this.bus.imports);
     const exports = this.instance.exports;
     for (const [name, value] of Object.entries(exports)) {

@@ -444,7 +444,7 @@ class Pl080Session extends Session {
     }
     if (t.mayFail || this.ram.fired) t.mayFail = true;
     const allowed = t.mustFail ? [ERR_DMA] : t.mayFail ? [OK, ERR_DMA] : [OK];
-    if (!allowed.includes(result)) this.fail("pl080_wait", `pl080_wait after the ${t.describe} returned ${showResult(result)}; expected ${allowed.map(showResult).join(" or ")}`);
+    if (!allowed.includes(result)) this.fail("pl080_wait", `pl080_wait after the ${t.describe} returned ${showResult(result)}; expected ${allowed.map((v) => showResult(v)).join(" or ")}`);
     this.settle(channel, t, result === OK ? "finished" : "failed", "pl080_wait");
     this.checkRam("pl080_wait");
   }

@@ -15,6 +15,7 @@ import { show } from "./commands/show.js";
 import { vcd } from "./commands/vcd.js";
 import { fuzzCommand } from "./commands/fuzz.js";
 import { gen } from "./commands/gen.js";
+import { svdCommand } from "./commands/svd.js";
 // Device kinds that board files may name besides the models: each module registers its kind.
 import "./devices/replay.js";
 import "./devmem/board-kind.js";
@@ -60,7 +61,7 @@ function contextFor(config: string | undefined): CommandContext {
   };
 }
 
-const COMMANDS: readonly Command[] = [demo, record, check, show, vcd, fuzzCommand, gen];
+const COMMANDS: readonly Command[] = [demo, record, check, show, vcd, fuzzCommand, gen, svdCommand];
 
 function usage(): string {
   const lines = ["usage: wasm-hal [--config FILE] <command> [options]", "", "commands:"];

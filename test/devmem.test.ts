@@ -81,7 +81,7 @@ describe("building and loading the bridge", () => {
       writeFileSync(note, "no C++ compiler (g++, c++ or clang++) on PATH\n");
       const missing = join(dir, "Release", "devmem.node");
       expect(() => loadAddon(missing, note)).toThrow(DevmemUnavailable);
-      expect(() => loadAddon(missing, note)).toThrow(`${missing} does not exist (the install step could not build it: no C++ compiler (g++, c++ or clang++) on PATH)`);
+      expect(() => loadAddon(missing, note)).toThrow(`${missing} does not exist (the last build could not make it: no C++ compiler (g++, c++ or clang++) on PATH)`);
       expect(() => loadAddon(missing, note)).toThrow(/needs a C\+\+ compiler \(g\+\+ or clang\+\+\), make and python3/);
     } finally {
       rmSync(dir, { recursive: true, force: true });

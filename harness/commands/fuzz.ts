@@ -126,7 +126,7 @@ async function run(argv: string[], context: CommandContext): Promise<number> {
   });
 
   // The project's targets (fuzz.targets), fuzzing its default module unless --module says other.
-  const project = await context.projectOrPackage();
+  const project = await context.project();
   await loadDeviceKinds(project);
   const files = project.moduleFiles("fuzz.targets");
   let names: string[];

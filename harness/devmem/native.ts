@@ -3,7 +3,7 @@
 // fails, saying what is missing.
 import { createRequire } from "node:module";
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { isAbsolute, join, relative } from "node:path";
 import { packageRoot } from "../hal.js";
 
 /** A mapped window, as the addon returns it. Offsets are relative to the window's first byte. */
@@ -58,9 +58,20 @@ export class DevmemUnavailable extends Error {
   }
 }
 
-const HOW_TO_BUILD =
-  "The bridge is built at install time by node-gyp, which needs a C++ compiler (g++ or clang++), make and python3; " +
-  "install them and run `node scripts/build-bridge.mjs` in the package, or point " + ADDON_ENV + " at a prebuilt devmem.node";
+/** The build script as a command that works from here (`node
+ * node_modules/wasm-hal/scripts/build-bridge.mjs` in a user's project). */
+function buildCommand(): string {
+  const script = join(packageRoot(), "scripts", "build-bridge.mjs");
+  const near = relative(process.cwd(), script);
+  const shown = near === "" || near.startsWith("..") || isAbsolute(near) ? script : near;
+  return `node ${/\s/.test(shown) ? JSON.stringify(shown) : shown}`;
+}
+
+/** How to build the addon now, from wherever this process runs. */
+function howToBuild(): string {
+  return "node-gyp builds it, and needs a C++ compiler (g++ or clang++), make and python3: " +
+    `with them installed, run \`${buildCommand()}\`, or point ${ADDON_ENV} at a prebuilt devmem.node`;
+}
 
 let bridge: NativeBridge | undefined;
 let failure: DevmemUnavailable | undefined;
@@ -78,22 +89,24 @@ export function loadBridge(): NativeBridge {
   }
 }
 
-/** Loads the addon at `path`, uncached; `note` is where the install step left the reason it could
+/** Loads the addon at `path`, uncached; `note` is where the last build left the reason it could
  * not build one. Throws DevmemUnavailable saying what is missing. */
 export function loadAddon(path: string, note: string): NativeBridge {
   if (process.platform !== "linux") {
     throw new DevmemUnavailable(`the native /dev/mem bridge runs on Linux only (this is ${process.platform}); the fake devices and replays work everywhere`);
   }
   if (!existsSync(path)) {
-    const why = existsSync(note) ? `the install step could not build it: ${readFileSync(note, "utf8").trim()}` : "it was never built";
-    throw new DevmemUnavailable(`the native /dev/mem bridge is missing: ${path} does not exist (${why}). ${HOW_TO_BUILD}`);
+    const why = existsSync(note)
+      ? `the last build could not make it: ${readFileSync(note, "utf8").trim()}`
+      : "it was never built: installing the package does not build it, so that no install waits for or fails on a compiler";
+    throw new DevmemUnavailable(`the native /dev/mem bridge is missing: ${path} does not exist (${why}). ${howToBuild()}`);
   }
   let addon: unknown;
   try {
     addon = createRequire(import.meta.url)(path);
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
-    throw new DevmemUnavailable(`the native /dev/mem bridge ${path} does not load (${message}): it was built for another Node or CPU; rebuild it with \`node scripts/build-bridge.mjs\``);
+    throw new DevmemUnavailable(`the native /dev/mem bridge ${path} does not load (${message}): it was built for another Node or CPU; rebuild it with \`${buildCommand()}\``);
   }
   const candidate = addon as Partial<NativeBridge>;
   if (typeof candidate.open !== "function" || typeof candidate.barrier !== "function" || typeof candidate.pageSize !== "number") {

@@ -1,0 +1,88 @@
+// `wasm-hal`: the harness API a project uses (docs/api-harness.md). Load a project (its config,
+// register maps and modules), build boards, run a module's exports against fake devices, record
+// and compare traces, assert on them, write device models, scenarios and fuzz targets.
+// `wasm-hal/vitest` adds the trace matchers, `wasm-hal/vitest/setup` the lint after every test.
+
+// Projects, config and register maps
+export {
+  defineConfig, loadProject, loadProjectFile, findConfig, packageProject, packageRegistry, registryOf, displayPath,
+  Project, ConfigError, CONFIG_NAMES,
+  type ProjectConfig, type ModuleConfig, type SvdConfig, type ModuleVariant,
+} from "./project.js";
+export { defineDeviceKind, loadDeviceKinds, loadScenarios, prepareProject, type DeviceKindDefinition } from "./project-modules.js";
+export { Registry, loadRegistry, readRegisterMapFile, readApiFile, EMPTY_API, type RegistrySources } from "./registry.js";
+export {
+  parseRegisterMap, parseApiMap, mergeApiMaps, RegisterMapError,
+  type ApiMap, type StatusCode, type ApiConstant, type ExportSignature, type ExportArgument, type ValueKind, type ReturnKind,
+} from "./regmap-json.js";
+export {
+  RegisterIndex, decodeFields, fieldValue,
+  type RegisterBlock, type RegisterInfo, type FieldInfo, type ReadKind, type WriteKind, type FieldReadKind, type FieldWriteKind,
+} from "./regmap.js";
+export { importSvd, SvdError, type SvdImport, type RegisterMapJson } from "./svd.js";
+export { renderAssembly, renderTypeScript, renderApi } from "./gen.js";
+
+// The module and the bus
+export { Hal, HalError, ModuleFileError, wasmPath, compileModule, TRACE_TAIL_LINES, type HalExports, type HalOptions, type HalVariant } from "./hal.js";
+export {
+  Bus, VirtualClock, BusFault, AccessBudgetExceeded,
+  type Device, type BusMaster, type Region, type RegionOptions, type FaultKind,
+} from "./bus.js";
+export { Trace, OP_READ, OP_WRITE, OP_BARRIER, OP_MASK, FLAG_FAULT, FLAG_DMA, BARRIER_NAMES, type TraceEntry, type CallRecord } from "./trace.js";
+export {
+  formatTrace, formatTail, formatAccess, formatCallLine, formatEndLine, parseTrace, diffTraces, traceRegions,
+  TraceParseError, TRACE_HEADER, TRACE_FORMAT_VERSION, NO_BLOCK,
+  type ParsedTrace, type ParsedAccess, type ParsedCall, type ParsedRegion, type TraceRegion, type RegionDecl,
+  type TraceDifference, type FormatOptions, type ParseOptions, type AccessGroup,
+} from "./trace-text.js";
+
+// Boards and devices
+export {
+  parseBoardFile, loadBoardFile, buildBoard, loadBoard, registerDeviceKind, deviceKinds, boardFilePath,
+  Board, BoardFileError, JsonObject, JsonItem,
+  type BoardDescription, type RegionDescription, type DeviceDescription, type DeviceContext, type DeviceFactory,
+  type DeviceKindOptions, type BuildOptions, type ModelClass,
+} from "./board-file.js";
+export { RegisterFile } from "./devices/register-file.js";
+export { Ram, LinearMemoryRam } from "./devices/ram.js";
+export type { InterruptSource, DmaRequester, DmaDirection } from "./devices/signals.js";
+export { Pl011Model } from "./devices/pl011.js";
+export { Pl022Model } from "./devices/pl022.js";
+export { Pl061Model } from "./devices/pl061.js";
+export { Pl080Model } from "./devices/pl080.js";
+export { SpiNorFlash } from "./devices/spi.js";
+export { Replay, replayBus } from "./devices/replay.js";
+// Real hardware through the native bridge (docs/devmem.md); its board kind registers itself.
+export { DevmemDevice, DevmemError, openDevmem, type DevmemOptions } from "./devmem/devmem.js";
+import "./devmem/board-kind.js";
+// The package's own register maps as constants (also in its registry: packageRegistry()).
+export { PL011_MAP } from "./generated/pl011.js";
+export { PL022_MAP } from "./generated/pl022.js";
+export { PL061_MAP } from "./generated/pl061.js";
+export { PL080_MAP } from "./generated/pl080.js";
+
+// Scenarios and golden traces
+export {
+  defineScenario, runScenario, formatScenarioTrace, ScenarioContext, ScenarioFailure, SCENARIO_ACCESS_BUDGET,
+  type Scenario, type ScenarioRun, type ScenarioNote, type RunOptions,
+} from "./scenario.js";
+export {
+  checkScenario, checkScenarios, goldenPath, describeDifference, registerCoverage, formatCoverage,
+  type CheckResult, type CheckStatus, type CheckOptions, type RegionCoverage,
+} from "./commands/check.js";
+
+// Assertions and lint
+export * from "./assert.js";
+export { lintTrace, lintReport, type LintFinding } from "./lint.js";
+export { traceToVcd } from "./vcd.js";
+
+// Fuzzing: the target API (docs/fuzzing.md)
+export {
+  fuzz, fuzzTarget, Fuzzer, findingKey, defineFuzzTarget, targetByName, targetNames, importFuzzTargets,
+  FuzzFailure, readRegression, saveRegression, rerunRegression, replayRecordedReads, listRegressions,
+  type CampaignOptions, type CampaignResult, type Finding, type FuzzCase, type FuzzTargetDefinition, type TargetOptions,
+  type PropertyName, type Target, type TargetName, type Regression, type RegressionMeta,
+} from "./fuzz/index.js";
+export { Session, respondSteps, respondTargets, describeCommon, argsOf, num, str, bytesOf, waitStep, anyU32 } from "./fuzz/target.js";
+export type { Step as FuzzStep, StepValue, ExportSpec, StepOptions, RespondTarget } from "./fuzz/target.js";
+export { World, type CallOutcome } from "./fuzz/world.js";

@@ -294,10 +294,13 @@ export class Bus {
     return region;
   }
 
-  /** Records a refused access in the trace (with the value a write tried to store), then throws it. */
+  /** Records a refused access in the trace (with the value a write tried to store, cut to the
+   * bytes of the access as the bus would carry them), then throws it. */
   private fault(kind: FaultKind, addr: number, width: number, isWrite: boolean, value: number, flags: number, reason: string): never {
     const op = (isWrite ? OP_WRITE : OP_READ) | FLAG_FAULT | flags;
-    this.trace.record(op, width & 0xff, addr, isWrite ? value >>> 0 : 0, this.clock.now);
+    const recordedWidth = width & 0xff;
+    const stored = !isWrite || recordedWidth === 0 ? 0 : recordedWidth >= 4 ? value >>> 0 : value & (2 ** (recordedWidth * 8) - 1);
+    this.trace.record(op, recordedWidth, addr, stored, this.clock.now);
     const what = `${flags & FLAG_DMA ? "DMA " : ""}${isWrite ? "write" : "read"} of ${width} byte${width === 1 ? "" : "s"} at ${hex8(addr)}`;
     throw new BusFault(kind, isWrite, addr, width, `${what}: ${reason}`);
   }

@@ -73,8 +73,9 @@ function regionAt(regions: readonly TraceRegion[], addr: number): TraceRegion | 
 const hex = (n: number, digits = 1): string => "0x" + (n >>> 0).toString(16).padStart(digits, "0");
 const hexAddress = (n: number): string => hex(n, 8);
 const hexOffset = (n: number): string => hex(n, 3);
-/** A value with as many digits as the access has nibbles (0x41 for a byte, 0x00000041 for a word). */
-const hexValue = (n: number, width: number): string => hex(n, Math.max(1, width * 2));
+/** A value with as many digits as the access has nibbles (0x41 for a byte, 0x00000041 for a word);
+ * at most 8, since a value is 32 bits whatever width a faulted access asked for. */
+const hexValue = (n: number, width: number): string => hex(n, Math.min(8, Math.max(1, width * 2)));
 
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 // Argument checks shared by every driver. They run before the first register access.
 
-/** A register block base must be word-aligned: PrimeCell registers are 32-bit words (DESIGN.md). */
+/** A register block base must be word-aligned: PrimeCell registers are 32-bit words at word-aligned
+ * offsets (docs/primecell.md 0.2). */
 @inline export function isValidBase(base: u32): bool {
   return (base & 3) == 0;
 }

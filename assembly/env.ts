@@ -1,5 +1,5 @@
 // The module's only contact with hardware: three functions imported from module "env".
-// This is the ABI of ../DESIGN.md; boards (WAMR natives, wasm2c hosts) and the Node harness
+// This is the ABI of docs/abi.md; boards (WAMR natives, wasm2c hosts) and the Node harness
 // implement exactly these. No other file may declare an import.
 
 /** One bus read of `width` bytes (1, 2 or 4) at physical address `addr`, zero-extended. */

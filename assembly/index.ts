@@ -8,7 +8,7 @@ import { HAL_ABI_VERSION, HAL_SCRATCH_SIZE } from "./generated/api";
 // parts of linear memory.
 const scratch = memory.data(<i32>HAL_SCRATCH_SIZE, 16);
 
-/** Version of the import/export contract (DESIGN.md). */
+/** Version of the import/export contract (docs/abi.md 1.6). */
 export function hal_abi_version(): u32 {
   return HAL_ABI_VERSION;
 }

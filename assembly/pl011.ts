@@ -1,5 +1,6 @@
 // PL011 UART driver (ARM DDI 0183G, PrimeCell UART PL011 TRM r1p5). Polled: no interrupts, no DMA.
-// Register offsets and fields come from registers/pl011.json through assembly/generated/pl011.ts.
+// Register offsets and fields come from registers/pl011.json through assembly/generated/pl011.ts;
+// the register facts and their sources are in docs/primecell.md, PL011 section 1.
 import { read32, write32, dsb } from "./mmio";
 import { isValidBase, isValidBuffer } from "./common";
 import {

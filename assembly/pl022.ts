@@ -1,6 +1,7 @@
 // PL022 SSP driver (ARM DDI 0194, PrimeCell Synchronous Serial Port PL022 TRM). Master mode,
 // polled: no interrupts, no DMA. Register offsets and fields come from registers/pl022.json
-// through assembly/generated/pl022.ts; the config layout from registers/api-pl022.json.
+// through assembly/generated/pl022.ts; the config layout from registers/api-pl022.json. Register
+// facts and their sources: docs/primecell.md, PL022 section 2.
 import { read32, write32, modify32, dsb } from "./mmio";
 import { isValidBase, isValidBuffer } from "./common";
 import {
@@ -19,8 +20,8 @@ import {
   PL022_CONFIG_LOOPBACK, PL022_CONFIG_VALID_MASK, PL022_FILL_FRAME,
 } from "./generated/api";
 
-/** Entries in each of the TX and RX FIFOs (PRIMECELL.md 2.4: the W7500 copy of the TRM, Linux
- * vendor_arm fifodepth, QEMU). */
+/** Entries in each of the TX and RX FIFOs (docs/primecell.md, PL022 2.4: the W7500 copy of the
+ * TRM, Linux vendor_arm fifodepth, QEMU). */
 @inline const PL022_FIFO_DEPTH: u32 = 8;
 
 /** Clock divisor limits (TRM 3.3.1 and 3.3.5): CPSDVSR is even, 2..254; SCR is 0..255. */
@@ -104,10 +105,10 @@ export function pl022_init(base: u32, sspclkHz: u32, bitrateHz: u32, config: u32
   // Master (MS = 0), SSPTXD driven (SOD applies to slaves only).
   const mode = (config & PL022_CONFIG_LOOPBACK) != 0 ? PL022_CR1_LBM : 0;
 
-  // Configuration order of the TRM (PRIMECELL.md 2.5): with SSE = 0 program CR0 and CPSR and the
-  // CR1 mode bits, then set SSE last. Accesses to one peripheral reach it in program order (the
-  // ABI never reorders, and Device memory keeps order on a board), so no barrier is needed
-  // between these writes.
+  // Configuration order of the TRM (docs/primecell.md, PL022 2.5): with SSE = 0 program CR0 and
+  // CPSR and the CR1 mode bits, then set SSE last. Accesses to one peripheral reach it in program
+  // order (the ABI never reorders, and Device memory keeps order on a board), so no barrier is
+  // needed between these writes.
   // 1. Disable the port. Only SSE is cleared here: MS may be changed only while SSE = 0
   //    (CR1 note), so the mode bits are written by a later, separate write.
   modify32(base + PL022_CR1, PL022_CR1_SSE, 0);

@@ -1,6 +1,8 @@
 // PL061 GPIO driver (ARM DDI 0190B, PrimeCell GPIO PL061 TRM): eight pins, direction, address-masked
 // data, and edge or level interrupts. Register offsets come from registers/pl061.json through
 // assembly/generated/pl061.ts; pin masks and interrupt modes from registers/api-pl061.json.
+// Register facts and their sources, and where the sources disagree: docs/primecell.md, PL061
+// section 3.
 //
 // Every function takes a pin `mask` (bit n = pin n, bits 7:0) and refuses other bits with
 // ERR_INVALID_ARG before touching a register. A mask of 0 is valid and changes no pin.
@@ -46,9 +48,10 @@ import {
  * outside `mask` keep their direction (bits of `outputs` outside `mask` are ignored).
  *
  * A pin made an output drives its output latch at once. DATA writes to an input pin are dropped
- * (Linux gpio-pl061 and QEMU agree), so the latch holds the value last written while the pin was
- * an output, 0 after reset. To drive a known level from the first cycle, write it with pl061_write
- * before this call too (hardware that keeps such writes then uses it) and again after.
+ * (Linux gpio-pl061 and QEMU agree; docs/primecell.md, PL061 3.6), so the latch holds the value
+ * last written while the pin was an output, 0 after reset. To drive a known level from the first
+ * cycle, write it with pl061_write before this call too (hardware that keeps such writes then
+ * uses it) and again after.
  */
 export function pl061_set_direction(base: u32, mask: u32, outputs: u32): i32 {
   if (!isValidBaseAndMask(base, mask)) return ERR_INVALID_ARG;
@@ -99,7 +102,8 @@ export function pl061_irq_config(base: u32, mask: u32, mode: u32): i32 {
   // Changing the sense of a pin may make its detector see an event that never happened, and any
   // edge latched under the old setting (reset makes every pin falling-edge sensitive) is still in
   // RIS. The order that keeps both away from GPIOINTR is the one the PL061-derived TI Tiva GPIO
-  // documents ("to prevent false interrupts": mask, configure, clear RIS, unmask):
+  // documents ("to prevent false interrupts": mask, configure, clear RIS, unmask;
+  // docs/primecell.md, PL061 3.3):
   // 1. mask the pins in IE;
   updatePins(base + PL061_IE, mask, 0);
   // 2. set sense, both-edges and event;

@@ -1,8 +1,9 @@
 // PL080 DMA controller driver (ARM DDI 0196G, PrimeCell DMA Controller PL080 TRM). Polled: the
 // driver starts a channel and pl080_wait polls it; PL080_CONFIG_IRQ passes the channel's status
 // on to the interrupt lines for a host that prefers interrupts. Register offsets and fields come
-// from registers/pl080.json through assembly/generated/pl080.ts; the procedures follow PRIMECELL.md
-// section 4.6. Usage, memory layout and the linear-memory mapping: docs/drivers/pl080.md.
+// from registers/pl080.json through assembly/generated/pl080.ts; the procedures follow
+// docs/primecell.md, PL080 4.6, and the register facts and their sources are in the rest of its
+// section 4. Usage, memory layout and the linear-memory mapping: docs/drivers/pl080.md.
 //
 // Addresses handed to the driver are bus (physical) addresses, as the DMA master sees them. The
 // driver writes linked-list items (LLIs) into its own linear memory, so the board must say where
@@ -46,14 +47,14 @@ import {
  * the limit is short and a running channel gives ERR_BUSY. */
 @inline const PL080_IDLE_POLL_LIMIT: u32 = 1 << 10;
 /** Configuration reads while a halted channel drains its FIFO (A = 1). Linux gives up after
- * 1000 us (PRIMECELL 4.6 "Stop"); 1 << 14 reads at 100 ns are about 1.6 ms. */
+ * 1000 us (docs/primecell.md, PL080 4.6 "Stop"); 1 << 14 reads at 100 ns are about 1.6 ms. */
 @inline const PL080_HALT_POLL_LIMIT: u32 = 1 << 14;
 /** EnbldChns reads in one pl080_wait: about 105 ms at 100 ns per read. The longest chain the
  * driver builds at memory speed (32 items of 4095 transfers) needs about 2.6 ms at 100 MHz; a
  * peripheral-paced transfer can take longer, and pl080_wait can simply be called again. */
 @inline const PL080_WAIT_POLL_LIMIT: u32 = 1 << 20;
 
-// A linked-list item in memory: four little-endian words (PRIMECELL 4.4; TRM 3.6).
+// A linked-list item in memory: four little-endian words (docs/primecell.md, PL080 4.4; TRM 3.6).
 @inline const LLI_SRC: u32 = 0x0;
 @inline const LLI_DEST: u32 = 0x4;
 @inline const LLI_NEXT: u32 = 0x8;
@@ -126,7 +127,8 @@ function controlFor(config: u32, widthShift: i32, sourceIncrements: bool, destin
 
 /** Channel Configuration bits for config (E is added when the channel is started). */
 function interruptMasksFor(config: u32): u32 {
-  // ITC and IE pass the status on to the interrupt lines: 1 passes, 0 masks (PRIMECELL 4.3).
+  // ITC and IE pass the status on to the interrupt lines: 1 passes, 0 masks (docs/primecell.md,
+  // PL080 4.3).
   return (config & PL080_CONFIG_IRQ) ? PL080_C0Configuration_ITC | PL080_C0Configuration_IE : 0;
 }
 
@@ -171,7 +173,7 @@ function linkItems(channel: u32, count: u32): void {
 }
 
 /** Waits until the channel is idle: its EnbldChns bit clear and its Configuration with A = 0
- * and E = 0 (PRIMECELL 4.6 "Start a channel", step 1). */
+ * and E = 0 (docs/primecell.md, PL080 4.6 "Start a channel", step 1). */
 function waitChannelIdle(base: u32, channel: u32): bool {
   const bit: u32 = 1 << channel;
   const configuration = channelRegister(base, channel, PL080_C0Configuration);
@@ -183,9 +185,9 @@ function waitChannelIdle(base: u32, channel: u32): bool {
 }
 
 /**
- * Starts the chain already in the channel's LLI area (PRIMECELL 4.6 "Start a channel", steps 2
- * to 4, after step 1 in waitChannelIdle): clear stale status, load the first item into the
- * registers, then write Configuration with E, last.
+ * Starts the chain already in the channel's LLI area (docs/primecell.md, PL080 4.6 "Start a
+ * channel", steps 2 to 4, after step 1 in waitChannelIdle): clear stale status, load the first
+ * item into the registers, then write Configuration with E, last.
  */
 function startChannel(base: u32, channel: u32, configuration: u32): i32 {
   const bit: u32 = 1 << channel;
@@ -193,7 +195,7 @@ function startChannel(base: u32, channel: u32, configuration: u32): i32 {
   write32(base + PL080_IntTCClear, bit);
   write32(base + PL080_IntErrClr, bit);
   // 3. The first item goes into the registers directly; the DMAC fetches only the items after
-  //    it, through the LLI register (PRIMECELL 4.4).
+  //    it, through the LLI register (docs/primecell.md, PL080 4.4).
   const first = lliItem(channel, 0);
   write32(channelRegister(base, channel, PL080_C0SrcAddr), load<u32>(first + LLI_SRC));
   write32(channelRegister(base, channel, PL080_C0DestAddr), load<u32>(first + LLI_DEST));
@@ -210,9 +212,10 @@ function startChannel(base: u32, channel: u32, configuration: u32): i32 {
   return OK;
 }
 
-/** Stops a channel without losing data where it can (PRIMECELL 4.6 "Stop"): H so that no new
- * source data enters, wait for A = 0 (the FIFO has drained), then clear E. Returns false when the
- * FIFO did not drain in time; the channel is disabled anyway and what was left in it is lost. */
+/** Stops a channel without losing data where it can (docs/primecell.md, PL080 4.6 "Stop"): H so
+ * that no new source data enters, wait for A = 0 (the FIFO has drained), then clear E. Returns
+ * false when the FIFO did not drain in time; the channel is disabled anyway and what was left in
+ * it is lost. */
 function haltAndDisable(base: u32, channel: u32): bool {
   const configuration = channelRegister(base, channel, PL080_C0Configuration);
   let drained = true;
@@ -254,7 +257,7 @@ export function pl080_set_memory_address(phys: u32): i32 {
 export function pl080_init(base: u32): i32 {
   if (!isValidBase(base)) return ERR_INVALID_ARG;
   // Enable first: a halted channel drains its FIFO only while the controller runs, and no
-  // channel runs while Configuration.E is 0 (PRIMECELL 4.6 "Enable").
+  // channel runs while Configuration.E is 0 (docs/primecell.md, PL080 4.6 "Enable").
   write32(base + PL080_Configuration, PL080_Configuration_E);
   let enabled = false;
   for (let polls: u32 = 0; polls < PL080_ENABLE_POLL_LIMIT; polls++) {
@@ -344,8 +347,9 @@ function startPeripheral(base: u32, channel: u32, memoryAddress: u32, peripheral
   const widthShift = widthShiftFor(config, memoryAddress | peripheral | len, true);
   if (widthShift == WIDTH_SHIFT_INVALID) return ERR_INVALID_ARG;
   const peripheralFlow = (config & PL080_CONFIG_PERIPH_FLOW) != 0;
-  // With the peripheral as flow controller TransferSize is ignored and should be 0 (PRIMECELL
-  // 4.3): one item, ended by the peripheral's last request; len only bounds the buffer.
+  // With the peripheral as flow controller TransferSize is ignored and should be 0
+  // (docs/primecell.md, PL080 4.3): one item, ended by the peripheral's last request; len only
+  // bounds the buffer.
   const transfers = peripheralFlow ? 0 : len >> <u32>widthShift;
   const items: u32 = peripheralFlow ? 1 : itemsFor(transfers);
   if (items > PL080_LLI_ITEMS || (items > 1 && !memoryMapped)) return ERR_INVALID_ARG;
@@ -412,7 +416,8 @@ export function pl080_wait(base: u32, channel: u32): i32 {
 }
 
 /**
- * Stops `channel`: halts it, lets its FIFO drain (bounded), then disables it (PRIMECELL 4.6).
+ * Stops `channel`: halts it, lets its FIFO drain (bounded), then disables it (docs/primecell.md,
+ * PL080 4.6 "Stop").
  * Returns OK, or ERR_TIMEOUT when the FIFO did not drain: the channel is disabled anyway and
  * the data left in its FIFO is lost.
  */

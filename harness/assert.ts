@@ -1285,7 +1285,7 @@ export function pl011Reprogramming(uart: string): StepGroup {
   ));
 }
 
-/** PL022 programming procedure (PRIMECELL 2.5): with SSE = 0, CPSR and CR0; SSE set last. */
+/** PL022 programming procedure (docs/primecell.md 2.5): with SSE = 0, CPSR and CR0; SSE set last. */
 export function pl022EnableLast(ssp: string): StepGroup {
   return named("PL022: CPSR and CR0 with SSE = 0, then SSE", inOrder(
     { write: `${ssp}.CR1`, fields: { SSE: 0 } },
@@ -1294,7 +1294,7 @@ export function pl022EnableLast(ssp: string): StepGroup {
   ));
 }
 
-/** PL080 start of a channel (PRIMECELL 4.6): clear stale status, load the first item, then
+/** PL080 start of a channel (docs/primecell.md 4.6): clear stale status, load the first item, then
  * Configuration with E last. */
 export function pl080StartChannel(dmac: string, channel: number): StepGroup {
   const c = `${dmac}.C${channel}`;

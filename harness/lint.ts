@@ -1,6 +1,6 @@
 // Register-semantics lint: checks every CPU access of a trace against the register map of the
 // block it reached. The map already knows each register's access kind, widths and fields
-// (registers/<block>.json), so any trace can be checked for free (DESIGN.md, "Ideas worth keeping").
+// (registers/<block>.json), so any trace can be checked for free (docs/abi.md, section 3).
 // DMA accesses are left out: a DMA controller is wired to a data register by the board, not by
 // the driver's choice of register.
 //
@@ -145,15 +145,15 @@ export interface BlockSequenceRules {
   readonly enableGuards: readonly EnableRule[];
 }
 
-/** Channel registers of each of the eight PL080 channels (PRIMECELL 4.5), programmed only while
- * the channel is idle. */
+/** Channel registers of each of the eight PL080 channels (docs/primecell.md, PL080 4.5),
+ * programmed only while the channel is idle (PL080 4.6). */
 const PL080_CHANNEL_GUARDS: readonly EnableRule[] = Array.from({ length: 8 }, (_, n) => ({
   registers: [`C${n}SrcAddr`, `C${n}DestAddr`, `C${n}LLI`, `C${n}Control`],
   enable: { register: `C${n}Configuration`, field: "E" },
   // One source (Linux waits for E = 0 before writing them), and the hardware clears E by itself
   // when a transfer ends, which a trace shows only once the driver reads Configuration again.
   severity: "warning",
-  section: "PRIMECELL 4.6, start a channel",
+  section: "docs/primecell.md 4.6, start a channel",
 }));
 
 /** The sequence rules of each block, by block name (registers/<block>.json "block"). */
@@ -168,8 +168,8 @@ export const SEQUENCE_RULES: Readonly<Record<string, BlockSequenceRules>> = {
   pl022: {
     consumingReads: [{ register: "DR", guard: { register: "SR", field: "RNE", value: 1 }, section: "3.3.3, 3.3.4" }],
     enableGuards: [
-      // The programming procedure writes CR0 and CPSR with SSE = 0 (PRIMECELL 2.5).
-      { registers: ["CR0", "CPSR"], enable: { register: "CR1", field: "SSE" }, severity: "error", section: "3.3.1; PRIMECELL 2.5" },
+      // The programming procedure writes CR0 and CPSR with SSE = 0 (docs/primecell.md, PL022 2.5).
+      { registers: ["CR0", "CPSR"], enable: { register: "CR1", field: "SSE" }, severity: "error", section: "3.3.1; docs/primecell.md 2.5" },
       // MS may change only while SSE = 0: the RP2040 copy of the TRM text only (unconfirmed).
       { registers: ["CR1"], fields: ["MS"], enable: { register: "CR1", field: "SSE" }, severity: "warning", section: "3.3.2, RP2040 text" },
     ],

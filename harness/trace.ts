@@ -12,7 +12,7 @@ export const FLAG_FAULT = 0x10;
 /** The access was made by a bus master other than the CPU (a DMA controller). */
 export const FLAG_DMA = 0x20;
 
-/** barrier() kinds (DESIGN.md). */
+/** barrier() kinds (docs/abi.md 1.2). */
 export const BARRIER_NAMES = ["DMB", "DSB", "ISB"] as const;
 
 /** One decoded entry, for code that is not on a hot path. */

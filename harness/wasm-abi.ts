@@ -1,5 +1,5 @@
 // Reads the import and export signatures straight from a .wasm binary (the type, import,
-// function and export sections), so that a test can hold the module to the ABI of DESIGN.md
+// function and export sections), so that a test can hold the module to the ABI of docs/abi.md
 // without trusting the toolchain that made it.
 
 export type ValueType = "i32" | "i64" | "f32" | "f64" | "v128" | "funcref" | "externref";
@@ -154,7 +154,7 @@ export function readModuleAbi(bytes: Uint8Array, what = "module"): ModuleAbi {
   return { imports, exports };
 }
 
-/** The ABI of DESIGN.md: these imports, from module "env", and no others. */
+/** The ABI of docs/abi.md (1.1): these imports, from module "env", and no others. */
 export const REQUIRED_IMPORTS: ReadonlyMap<string, string> = new Map([
   ["mmio_read", "(i32,i32)->i32"],
   ["mmio_write", "(i32,i32,i32)->()"],

@@ -8,9 +8,10 @@ import { parseTrace } from "../harness/trace-text.js";
 import { lintTrace, lintParsedTrace, lintReport, expectLintClean, LintError, SEQUENCE_RULES, type LintFinding } from "../harness/lint.js";
 import { RegisterFile as Registers } from "../harness/devices/register-file.js";
 
-// Register facts from PRIMECELL.md section 1 (PL011 TRM 3.3): FR, RIS, MIS and the ID registers
-// are read-only, ICR is write-only (write 1 to clear), RSR/ECR clears on any write, 0x04C-0x07C
-// is reserved, 0x080-0x08C are integration-test registers, every register takes 32-bit accesses.
+// Register facts from docs/primecell.md, PL011 1.1 (PL011 TRM 3.3): FR, RIS, MIS and the ID
+// registers are read-only, ICR is write-only (write 1 to clear), RSR/ECR clears on any write,
+// 0x04C-0x07C is reserved, 0x080-0x08C are integration-test registers, every register takes
+// 32-bit accesses.
 
 
 const UART0 = 0x10009000;
@@ -176,12 +177,12 @@ describe("reporting", () => {
   });
 });
 
-// Rules over sequences, PRIMECELL.md: PL011 DR pops the RX FIFO (TRM 3.3.1) and FR.RXFE (bit 4)
-// says it is empty (3.3.3); LCR_H, IBRD and FBRD may not change while CR.UARTEN (bit 0) is set
-// (3.3.7); ICR is write-1-to-clear (3.3.13). PL022 DR pops the RX FIFO and SR.RNE (bit 2) says it
-// holds data; CR0 and CPSR are written with CR1.SSE (bit 1) clear (2.5); MS is CR1 bit 2. PL061
-// IC (0x41C) is write-1-to-clear. PL080 channel 0's registers are 0x100..0x10C, its Configuration
-// 0x110 with E in bit 0.
+// Rules over sequences, from docs/primecell.md: PL011 DR pops the RX FIFO (TRM 3.3.1) and FR.RXFE
+// (bit 4) says it is empty (3.3.3); LCR_H, IBRD and FBRD may not change while CR.UARTEN (bit 0) is
+// set (3.3.7; PL011 1.6); ICR is write-1-to-clear (3.3.13). PL022 DR pops the RX FIFO and SR.RNE
+// (bit 2) says it holds data; CR0 and CPSR are written with CR1.SSE (bit 1) clear (PL022 2.5); MS
+// is CR1 bit 2. PL061 IC (0x41C) is write-1-to-clear (PL061 3.1). PL080 channel 0's registers are
+// 0x100..0x10C, its Configuration 0x110 with E in bit 0 (PL080 4.2, 4.3).
 const SSP0 = 0x10005000;
 const GPIO0 = 0x10006000;
 const DMAC = 0x10130000;
@@ -293,7 +294,7 @@ describe("rules over sequences of accesses", () => {
       bus.write(SSP0 + 0x004, 0x6, 4);
       bus.write(SSP0 + 0x004, 0x6, 4);
     })).toEqual([
-      "#1 error write-while-enabled: W32 ssp0+0x000 CR0 0x00000b07: CR0 written while CR1.SSE = 1 (last seen 0x2); write it only while CR1.SSE = 0 (pl022 3.3.1; PRIMECELL 2.5)",
+      "#1 error write-while-enabled: W32 ssp0+0x000 CR0 0x00000b07: CR0 written while CR1.SSE = 1 (last seen 0x2); write it only while CR1.SSE = 0 (pl022 3.3.1; docs/primecell.md 2.5)",
       "#2 warning write-while-enabled: W32 ssp0+0x004 CR1 0x00000006: CR1.MS written while CR1.SSE = 1 (last seen 0x2); write it only while CR1.SSE = 0 (pl022 3.3.2, RP2040 text)",
     ]);
   });
@@ -304,7 +305,7 @@ describe("rules over sequences of accesses", () => {
       bus.write(DMAC + 0x10c, 0x10, 4);
       bus.write(DMAC + 0x12c, 0x10, 4);
     })).toEqual([
-      "#1 warning write-while-enabled: W32 dmac+0x10c C0Control 0x00000010: C0Control written while C0Configuration.E = 1 (last seen 0x1); write it only while C0Configuration.E = 0 (pl080 PRIMECELL 4.6, start a channel)",
+      "#1 warning write-while-enabled: W32 dmac+0x10c C0Control 0x00000010: C0Control written while C0Configuration.E = 1 (last seen 0x1); write it only while C0Configuration.E = 0 (pl080 docs/primecell.md 4.6, start a channel)",
     ]);
   });
 

@@ -1,6 +1,6 @@
 // The PL011 behavioural model, driven through the bus the way the module drives it. Expected
-// values come from the PL011 TRM (ARM DDI 0183G) as collected in PRIMECELL.md section 1; times
-// are computed here from the TRM's baud-rate formula, not taken from the model.
+// values come from the PL011 TRM (ARM DDI 0183G) as collected in docs/primecell.md, PL011
+// section 1; times are computed here from the TRM's baud-rate formula, not taken from the model.
 import { describe, expect, it } from "vitest";
 import { Bus } from "../harness/bus.js";
 import { Hal } from "../harness/hal.js";

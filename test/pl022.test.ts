@@ -1,7 +1,7 @@
 // The PL022 SSP: the behavioural model driven through the bus, and the driver (hal.wasm) against
-// it. Expected values come from the PL022 TRM (ARM DDI 0194) as collected in PRIMECELL.md
-// section 2; divisor pairs and frame times are worked out here from the TRM's bit-rate formula,
-// bit rate = SSPCLK / (CPSDVSR x (1 + SCR)), never taken from the code under test.
+// it. Expected values come from the PL022 TRM (ARM DDI 0194) as collected in docs/primecell.md,
+// PL022 section 2; divisor pairs and frame times are worked out here from the TRM's bit-rate
+// formula, bit rate = SSPCLK / (CPSDVSR x (1 + SCR)), never taken from the code under test.
 import { describe, expect, it } from "vitest";
 import { Bus } from "../harness/bus.js";
 import { Hal } from "../harness/hal.js";
@@ -478,7 +478,7 @@ describe("pl022_init: config word", () => {
   }
 });
 
-describe("pl022_init: TRM programming order (PRIMECELL 2.5)", () => {
+describe("pl022_init: TRM programming order (docs/primecell.md 2.5)", () => {
   it("clears SSE first, programs CPSR and CR0 while disabled, sets SSE last, then DSB", () => {
     const { bus, hal, wr } = setupHal();
     // A port left enabled, in slave mode, with loopback.

@@ -1,5 +1,5 @@
 // PL061 GPIO: the driver in build/hal.wasm against the behavioural model, through the bus.
-// Expected offsets, reset values and IDs are the TRM's (ARM DDI 0190B; ../shared/PRIMECELL.md
+// Expected offsets, reset values and IDs are the TRM's (ARM DDI 0190B; docs/primecell.md, PL061
 // section 3), written out here rather than taken from the generated constants the driver uses.
 import { describe, expect, it } from "vitest";
 import { Bus, type Device } from "../harness/bus.js";
@@ -13,13 +13,13 @@ import {
   PL061_IRQ_EDGE_RISING, PL061_IRQ_EDGE_FALLING, PL061_IRQ_EDGE_BOTH, PL061_IRQ_LEVEL_HIGH, PL061_IRQ_LEVEL_LOW,
 } from "../harness/generated/api.js";
 
-/** PL061 register offsets, PRIMECELL.md 3.1 (TRM 3.2 summary). */
+/** PL061 register offsets, docs/primecell.md, PL061 3.1 (TRM 3.2 summary). */
 const TRM = {
   DATA_ALL: 0x3fc, DIR: 0x400, IS: 0x404, IBE: 0x408, IEV: 0x40c, IE: 0x410, RIS: 0x414, MIS: 0x418,
   IC: 0x41c, AFSEL: 0x420,
 } as const;
 
-/** barrier() kind of a DSB (DESIGN.md, the ABI). */
+/** barrier() kind of a DSB (docs/abi.md 1.2). */
 const DSB = 1;
 
 /** The QEMU virt board's PL061 address; any word-aligned base would do. */
@@ -44,7 +44,7 @@ const access = (e: TraceEntry) =>
   e.op === OP_BARRIER ? { op: e.op, kind: e.value } : { op: e.op, addr: e.addr - BASE, value: e.value, width: e.width };
 const writesOf = (entries: TraceEntry[]) => entries.filter((e) => e.op === OP_WRITE).map((e) => e.addr - BASE);
 
-describe("PL061 after reset (TRM 3.2, PRIMECELL 3.1 and 3.4)", () => {
+describe("PL061 after reset (TRM 3.2, docs/primecell.md 3.1 and 3.4)", () => {
   it("reads every register at its reset value: all pins inputs, interrupts edge-sensitive, falling, masked", () => {
     const { bus } = rig();
     for (const offset of [TRM.DATA_ALL, TRM.DIR, TRM.IS, TRM.IBE, TRM.IEV, TRM.IE, TRM.RIS, TRM.MIS, TRM.AFSEL]) {
@@ -94,7 +94,7 @@ describe("PL061 after reset (TRM 3.2, PRIMECELL 3.1 and 3.4)", () => {
   });
 });
 
-describe("address-masked DATA (TRM 3.3.1, PRIMECELL 3.2)", () => {
+describe("address-masked DATA (TRM 3.3.1, docs/primecell.md 3.2)", () => {
   it("names and decodes all 256 DATA words: 0x004 is pin 0, 0x200 pin 7, 0x028 pins 1 and 3, 0x3FC all", () => {
     const { bus } = rig();
     for (const offset of [0x000, 0x004, 0x028, 0x200, 0x3fc]) expect(bus.describe(BASE + offset)).toMatch(/ DATA$/);
@@ -255,7 +255,7 @@ describe("pl061_set_direction (TRM 3.3.2)", () => {
   });
 });
 
-describe("interrupts (TRM 3.3.3 to 3.3.9, PRIMECELL 3.3)", () => {
+describe("interrupts (TRM 3.3.3 to 3.3.9, docs/primecell.md 3.3)", () => {
   it("rising edge: a low-to-high input raises the interrupt, high-to-low does not; IC clears it", () => {
     const { hal, model } = rig();
     expect(hal.call("pl061_irq_config", BASE, 0x04, PL061_IRQ_EDGE_RISING)).toBe(OK);

@@ -1,7 +1,7 @@
 // The PL080 driver (assembly/pl080.ts) run through hal.wasm against the PL080 model, RAM, the
 // module's own linear memory mapped on the bus, and small fake peripherals. Register offsets and
-// values are those of PRIMECELL.md section 4 (DDI 0196G), written out here rather than taken from
-// the generated map, so that a wrong map fails these tests too.
+// values are those of docs/primecell.md, PL080 section 4 (DDI 0196G), written out here rather
+// than taken from the generated map, so that a wrong map fails these tests too.
 import { describe, expect, it } from "vitest";
 import { Bus, type Device, type VirtualClock } from "../harness/bus.js";
 import { Hal } from "../harness/hal.js";
@@ -28,7 +28,7 @@ const PERIPHERAL = 0x101f_1000;
 /** An address in no region. */
 const NOWHERE = 0x3000_0000;
 
-// Register offsets, PRIMECELL 4.1 and 4.2.
+// Register offsets, docs/primecell.md, PL080 4.1 and 4.2.
 const IntStatus = 0x000;
 const IntTCStatus = 0x004;
 const IntTCClear = 0x008;
@@ -46,7 +46,7 @@ const LLI = (n: number): number => channelBase(n) + 0x08;
 const Control = (n: number): number => channelBase(n) + 0x0c;
 const ChannelConfiguration = (n: number): number => channelBase(n) + 0x10;
 
-// Fields, PRIMECELL 4.3.
+// Fields, docs/primecell.md, PL080 4.3.
 const CONTROL_I = 0x8000_0000;
 const CONTROL_DI = 1 << 27;
 const CONTROL_SI = 1 << 26;
@@ -199,7 +199,7 @@ class MessageSource implements Device, DmaRequester {
 
 // ---------------------------------------------------------------------------------------------
 
-describe("PL080 registers after reset (PRIMECELL 4.1, 4.2, 4.5)", () => {
+describe("PL080 registers after reset (docs/primecell.md 4.1, 4.2, 4.5)", () => {
   const ids: [string, number, number][] = [
     ["PeriphID0", 0xfe0, 0x80], ["PeriphID1", 0xfe4, 0x10], ["PeriphID2", 0xfe8, 0x04], ["PeriphID3", 0xfec, 0x0a],
     ["PCellID0", 0xff0, 0x0d], ["PCellID1", 0xff4, 0xf0], ["PCellID2", 0xff8, 0x05], ["PCellID3", 0xffc, 0xb1],
@@ -275,7 +275,7 @@ describe("pl080_init", () => {
     expect(bus.read(DMAC + EnbldChns, 4)).toBe(0);
     expect(bus.read(DMAC + RawIntTCStatus, 4)).toBe(0);
     expect(bus.read(DMAC + RawIntErrorStatus, 4)).toBe(0);
-    // PRIMECELL 4.6 "Stop": H set, A polled, then E cleared.
+    // docs/primecell.md, PL080 4.6 "Stop": H set, A polled, then E cleared.
     const writes = cpuEntries(entriesOf(bus, call)).filter((e) => e.op === OP_WRITE && e.addr === DMAC + ChannelConfiguration(3));
     expect(writes.map((e) => e.value & (CONFIG_H | CONFIG_E))).toEqual([CONFIG_H | CONFIG_E, 0]);
   });
@@ -420,7 +420,7 @@ describe("linked lists", () => {
     expect(Buffer.from(ram.bytes).equals(Buffer.from(expected))).toBe(true);
 
     const entries = entriesOf(bus, firstCall);
-    // The CPU writes the first item into the registers (PRIMECELL 4.4) ...
+    // The CPU writes the first item into the registers (docs/primecell.md, PL080 4.4) ...
     const cpuWrite = (offset: number): number => cpuEntries(entries).find((e) => e.op === OP_WRITE && e.addr === DMAC + offset)!.value;
     expect([cpuWrite(SrcAddr(4)), cpuWrite(DestAddr(4))]).toEqual([RAM, RAM + 0x2000]);
     expect((cpuWrite(Control(4)) & TRANSFER_SIZE_MASK) >>> 0).toBe(16 / 4);

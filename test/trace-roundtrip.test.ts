@@ -13,8 +13,9 @@ import { expandAccesses, formatTrace, parseTrace, traceRegions, type ParsedTrace
 const UART = 0x101f1000;
 const RAM = 0x20000000;
 
+type Access = { readonly kind: "read" | "write" | "dma-read" | "dma-write"; readonly addr: number; readonly width: number; readonly value: number };
 type Op =
-  | { readonly kind: "read" | "write" | "dma-read" | "dma-write"; readonly addr: number; readonly width: number; readonly value: number }
+  | Access
   | { readonly kind: "barrier"; readonly barrier: number }
   | { readonly kind: "call"; readonly name: string; readonly args: readonly number[]; readonly ops: readonly Op[]; readonly end: "return" | "throw" | "running"; readonly result: number };
 
@@ -27,7 +28,7 @@ const address = fc.oneof(
 );
 const width = fc.constantFrom(1, 2, 4, 4, 4, 0, 3, 8, 16);
 const u32 = fc.oneof(fc.constantFrom(0, 1, 0x100, 0xff, 0xffffffff, 0x80000000), fc.nat({ max: 0xffffffff }));
-const access: fc.Arbitrary<Op> = fc.record({
+const access: fc.Arbitrary<Access> = fc.record({
   kind: fc.constantFrom("read", "read", "write", "dma-read", "dma-write") as fc.Arbitrary<"read" | "write" | "dma-read" | "dma-write">,
   addr: address,
   width,

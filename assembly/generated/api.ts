@@ -130,7 +130,7 @@
 @inline export const PL080_MAX_ITEM_TRANSFERS: u32 = 0xFFF;
 /** bytes in one pl080_sg list entry: source bus address, destination bus address, length in bytes (three little-endian u32) */
 @inline export const PL080_SG_ENTRY_SIZE: u32 = 0x0C;
-/** version of the import/export contract in DESIGN.md; hal_abi_version() returns it */
+/** version of the import/export contract in docs/abi.md; hal_abi_version() returns it */
 @inline export const HAL_ABI_VERSION: u32 = 0x01;
 /** bytes in the static scratch buffer at hal_scratch() */
 @inline export const HAL_SCRATCH_SIZE: u32 = 0x1000;

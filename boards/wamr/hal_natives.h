@@ -1,5 +1,5 @@
 /*
- * The three imports of hal.wasm (DESIGN.md, "The ABI") as plain C: one bus access per call, of
+ * The three imports of hal.wasm (docs/abi.md, section 1) as plain C: one bus access per call, of
  * exactly the width asked for, through a volatile pointer; barriers as the CPU's own barrier
  * instructions. This core knows nothing of the runtime that runs the module: hal_wamr.c plugs
  * it into WAMR, and a wasm2c build calls it from the generated import functions
@@ -35,7 +35,7 @@ extern "C" {
 #define HAL_NATIVES_TRACE 1
 #endif
 
-/* barrier() kinds, named after the Arm instructions (DESIGN.md). */
+/* barrier() kinds, named after the Arm instructions (docs/abi.md 1.2). */
 #define HAL_BARRIER_DMB 0u
 #define HAL_BARRIER_DSB 1u
 #define HAL_BARRIER_ISB 2u

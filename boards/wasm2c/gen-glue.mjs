@@ -12,7 +12,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 
-/** The ABI's imports (DESIGN.md): name, C parameters after the env pointer, the natives call. */
+/** The ABI's imports (docs/abi.md 1.1): name, C parameters after the env pointer, the natives
+ * call. */
 const IMPORTS = {
   mmio_read: { params: ["addr", "width"], returns: true },
   mmio_write: { params: ["addr", "value", "width"], returns: false },

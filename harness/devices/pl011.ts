@@ -1,5 +1,6 @@
 // Behavioural model of the PrimeCell UART (PL011), ARM DDI 0183G (TRM r1p5); register facts and
-// their sources are collected in PRIMECELL.md section 1. Offsets and fields come from
+// their sources are collected in docs/primecell.md, PL011 section 1, and where the sources
+// disagree the model follows the choices of PL011 1.8 there. Offsets and fields come from
 // registers/pl011.json through harness/generated/pl011.ts.
 //
 // Time: the transmitter shifts characters out on the virtual clock at the latched baud rate. The
@@ -51,8 +52,8 @@ import {
 
 export type Pl011Revision = "r1p4" | "r1p5";
 
-/** What differs between revisions (PRIMECELL 1.3 and 1.4): FIFO depth and the revision nibble
- * of PeriphID2 (TRM 3.3.15, Table 3-21: r1p3/r1p4 read 2, r1p5 reads 3). */
+/** What differs between revisions (docs/primecell.md, PL011 1.3 and 1.4): FIFO depth and the
+ * revision nibble of PeriphID2 (TRM 3.3.15, Table 3-21: r1p3/r1p4 read 2, r1p5 reads 3). */
 const REVISIONS: Readonly<Record<Pl011Revision, { readonly fifoDepth: number; readonly periphId2: number }>> = {
   r1p4: { fifoDepth: 16, periphId2: 0x24 },
   r1p5: { fifoDepth: 32, periphId2: 0x34 },
@@ -96,7 +97,7 @@ const PCELL_ID1 = resetOf("PCellID1");
 const PCELL_ID2 = resetOf("PCellID2");
 const PCELL_ID3 = resetOf("PCellID3");
 
-// The bits each register stores; bits outside them read 0 (PRIMECELL 0: reserved bits).
+// The bits each register stores; bits outside them read 0 (reserved bits, docs/primecell.md 0.2).
 const LCR_H_BITS = PL011_LCR_H_SPS | PL011_LCR_H_WLEN_MASK | PL011_LCR_H_FEN | PL011_LCR_H_STP2 |
   PL011_LCR_H_EPS | PL011_LCR_H_PEN | PL011_LCR_H_BRK;
 /** CR bits 6:3 are reserved on ARM parts (TRM 3.3.8). */
@@ -106,7 +107,7 @@ const IFLS_BITS = PL011_IFLS_RXIFLSEL_MASK | PL011_IFLS_TXIFLSEL_MASK;
 /** IMSC, RIS, MIS and ICR share one layout (TRM 3.3.10-13). */
 const INTERRUPT_BITS = PL011_IMSC_OE | PL011_IMSC_BE | PL011_IMSC_PE | PL011_IMSC_FE | PL011_IMSC_RT |
   PL011_IMSC_TX | PL011_IMSC_RX | PL011_IMSC_DSRM | PL011_IMSC_DCDM | PL011_IMSC_CTSM | PL011_IMSC_RIM;
-/** The sources of UARTEINTR (PRIMECELL 1.2). */
+/** The sources of UARTEINTR (docs/primecell.md, PL011 1.2). */
 const ERROR_INTERRUPTS = PL011_RIS_OE | PL011_RIS_BE | PL011_RIS_PE | PL011_RIS_FE;
 const DMACR_BITS = PL011_DMACR_DMAONERR | PL011_DMACR_TXDMAE | PL011_DMACR_RXDMAE;
 const ITCR_BITS = storedBitsOf("ITCR");
@@ -401,10 +402,10 @@ export class Pl011Model implements Device, DmaRequester, InterruptSource {
     return (this.ris & this.imsc) !== 0;
   }
 
-  /** The DMA request lines (TRM 2.7; PRIMECELL 1.6 item 6). SREQ: TX has a free location / RX
-   * holds a character. BREQ: the TX level is at or below its trigger level / the RX level at or
-   * above it; FIFO mode only. Nothing while UARTEN or the direction's DMA enable is clear, and
-   * no RX request while DMAONERR is set and UARTEINTR is asserted. */
+  /** The DMA request lines (TRM 2.7; docs/primecell.md, PL011 1.6 item 6). SREQ: TX has a free
+   * location / RX holds a character. BREQ: the TX level is at or below its trigger level / the RX
+   * level at or above it; FIFO mode only. Nothing while UARTEN or the direction's DMA enable is
+   * clear, and no RX request while DMAONERR is set and UARTEINTR is asserted. */
   dmaRequests(direction: DmaDirection): number {
     this.update();
     if ((this.cr & PL011_CR_UARTEN) === 0) return 0;
@@ -603,7 +604,7 @@ export class Pl011Model implements Device, DmaRequester, InterruptSource {
     this.txHead = (this.txHead + 1) & this.fifoIndexMask;
     const before = this.txCount--;
     // The TX interrupt fires as the level passes down through the trigger level, not because
-    // the FIFO is at or below it (TRM 2.8; PRIMECELL 1.6 item 5).
+    // the FIFO is at or below it (TRM 2.8; docs/primecell.md, PL011 1.6 item 5).
     if (before > this.txTrigger && this.txCount <= this.txTrigger) this.ris |= PL011_RIS_TX;
     this.txShifting = true;
     this.txShiftData = data & this.dataMask;

@@ -1,6 +1,7 @@
 // Behavioural model of the PrimeCell Synchronous Serial Port (PL022), ARM DDI 0194; register
-// facts and their sources are collected in PRIMECELL.md section 2. Offsets and fields come from
-// registers/pl022.json through harness/generated/pl022.ts.
+// facts and their sources are collected in docs/primecell.md, PL022 section 2 (where the sources
+// disagree: PL022 2.7). Offsets and fields come from registers/pl022.json through
+// harness/generated/pl022.ts.
 //
 // Time: the port shifts one frame at a time on the virtual clock at the programmed bit rate,
 // SSPCLK / (CPSDVSR x (1 + SCR)) (TRM 3.3.1). A frame of N data bits takes N bit periods (a
@@ -100,7 +101,7 @@ const ITIP_BITS = storedBitsOf("ITIP");
 const ITOP_BITS = storedBitsOf("ITOP");
 const TDR_BITS = storedBitsOf("TDR");
 
-/** Entries in each FIFO (PRIMECELL 2.4: W7500, Linux vendor_arm, QEMU). */
+/** Entries in each FIFO (docs/primecell.md, PL022 2.4: W7500, Linux vendor_arm, QEMU). */
 export const PL022_FIFO_DEPTH = 8;
 /** TXRIS while the TX FIFO holds at most this many entries; RXRIS while the RX FIFO holds at
  * least this many (TRM 3.4 as reproduced in ST RM0082 13.7; QEMU; TI-SSI). */

@@ -1,8 +1,8 @@
 // Behavioural model of the PL061 GPIO (ARM DDI 0190B): eight pins, address-masked DATA, direction,
 // edge and level interrupts, AFSEL and the ID registers. Register facts: registers/pl061.json and
-// ../shared/PRIMECELL.md section 3.
+// docs/primecell.md, PL061 section 3.
 //
-// Choices where the sources leave room (PRIMECELL.md section 5):
+// Choices where the sources leave room (docs/primecell.md, PL061 3.6):
 // - A DATA write to an input pin is dropped, not stored (Linux gpio-pl061: the PL061 "doesn't allow
 //   to set value of a gpio pin before configuring it in OUT mode"; QEMU masks DATA writes with
 //   DIR). A pin made an output drives the value last written while it was an output, 0 after reset.

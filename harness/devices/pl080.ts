@@ -1,6 +1,6 @@
 // Behavioural model of the PrimeCell DMA controller (PL080), ARM DDI 0196G: eight channels, two AHB
 // masters (one bus here), sixteen request lines. Register facts and their sources:
-// registers/pl080.json and ../shared/PRIMECELL.md section 4.
+// registers/pl080.json and docs/primecell.md, PL080 section 4.
 //
 // The model is a bus master: it moves data with bus.masterRead/masterWrite, so every access it
 // makes is checked, recorded in the trace with FLAG_DMA and can fault. A master access that
@@ -10,9 +10,10 @@
 // Time: one master access (one AHB data beat, or one word of an LLI fetch) takes `cycleNs` of
 // virtual time (10 ns, a 100 MHz HCLK, unless told otherwise). The bus steps the model before the
 // CPU access that reaches the time it asked for; the model then does the work due by that time,
-// one burst at a time, channel 0 first (PRIMECELL 4.2: channel 0 has the highest priority). The
-// arbiter chooses again after every burst. A channel waiting for a request line polls it at each
-// step, because a peripheral model answers dmaRequests() for the current time only.
+// one burst at a time, channel 0 first (docs/primecell.md, PL080 4.2: channel 0 has the highest
+// priority). The arbiter chooses again after every burst. A channel waiting for a request line
+// polls it at each step, because a peripheral model answers dmaRequests() for the current time
+// only.
 //
 // Modelling choices where the sources leave room:
 // - Each channel has a 16-byte (four-word) FIFO. The source side reads up to a source burst
@@ -20,13 +21,14 @@
 //   (DBSize) or what the FIFO holds; a write burst goes first whenever there is data for it.
 //   Source and destination widths may differ: the FIFO packs and unpacks bytes. Bytes left over
 //   at the end of an item that do not fill a destination transfer are written one byte at a time.
-// - TransferSize counts down the source transfers still to do (Linux, QEMU, MUTEKH; PRIMECELL 5
-//   notes that the NXP text says "completed"). With a peripheral as flow controller it is left
-//   as written.
-// - Requests (PRIMECELL 4.6 and 4.7): with the DMAC as flow controller a burst request serves up
-//   to a burst and a single request one transfer, both capped by what is left; last requests are
-//   ignored (Linux reports the PL08x honours both BREQ and SREQ in this mode). With a peripheral
-//   as flow controller, LBREQ and LSREQ serve a burst or a single transfer and end the item.
+// - TransferSize counts down the source transfers still to do (Linux, QEMU, MUTEKH; the NXP text
+//   says "completed", docs/primecell.md, PL080 4.8). With a peripheral as flow controller it is
+//   left as written.
+// - Requests (docs/primecell.md, PL080 4.6, 4.7 and 4.8): with the DMAC as flow controller a
+//   burst request serves up to a burst and a single request one transfer, both capped by what is
+//   left; last requests are ignored (Linux reports the PL08x honours both BREQ and SREQ in this
+//   mode). With a peripheral as flow controller, LBREQ and LSREQ serve a burst or a single
+//   transfer and end the item.
 //   When the transfers a request asked for are done, the model clears the line: it calls
 //   dmaClear() (DMACCLR) and drops the line's software request bits.
 // - The source of a memory-to-peripheral channel reads only what the destination request being
@@ -60,9 +62,9 @@ import {
   PL080_ITCR, PL080_ITOP1, PL080_ITOP2, PL080_ITOP3,
 } from "../generated/pl080.js";
 
-/** Channels of a PL080 (PRIMECELL 4.5). */
+/** Channels of a PL080 (docs/primecell.md, PL080 4.5). */
 export const PL080_CHANNEL_COUNT = 8;
-/** DMA request lines of a PL080 (PRIMECELL 4.5). */
+/** DMA request lines of a PL080 (docs/primecell.md, PL080 4.5). */
 export const PL080_REQUEST_LINE_COUNT = 16;
 /** Bytes in each channel's FIFO (a modelling choice, see the file header). */
 export const PL080_FIFO_BYTES = 16;
@@ -81,13 +83,14 @@ const CONFIGURATION_WRITABLE = (PL080_C0Configuration_H | PL080_C0Configuration_
   | PL080_C0Configuration_SrcPeripheral_MASK | PL080_C0Configuration_E) >>> 0;
 /** Bits of a channel LLI register that a write stores: bit 1 is reserved. */
 const LLI_WRITABLE = (PL080_C0LLI_LLI_MASK | PL080_C0LLI_LM) >>> 0;
-/** Words of a linked-list item in memory: SrcAddr, DestAddr, LLI, Control (PRIMECELL 4.4). */
+/** Words of a linked-list item in memory: SrcAddr, DestAddr, LLI, Control (docs/primecell.md,
+ * PL080 4.4). */
 const LLI_WORDS = 4;
 
-/** Burst sizes of the SBSize/DBSize encoding (PRIMECELL 4.3). */
+/** Burst sizes of the SBSize/DBSize encoding (docs/primecell.md, PL080 4.3). */
 const BURST_TRANSFERS = [1, 4, 8, 16, 32, 64, 128, 256] as const;
 
-/** Who ends an item (PRIMECELL 4.3, FlowCntrl). */
+/** Who ends an item (docs/primecell.md, PL080 4.3, FlowCntrl). */
 const enum FlowController { Dmac, Source, Destination }
 
 interface Flow {
@@ -96,7 +99,7 @@ interface Flow {
   readonly controller: FlowController;
 }
 
-/** FlowCntrl 000..111 (PRIMECELL 4.3). */
+/** FlowCntrl 000..111 (docs/primecell.md, PL080 4.3). */
 const FLOWS: readonly Flow[] = [
   { sourceIsPeripheral: false, destinationIsPeripheral: false, controller: FlowController.Dmac },
   { sourceIsPeripheral: false, destinationIsPeripheral: true, controller: FlowController.Dmac },
@@ -503,7 +506,7 @@ export class Pl080Model implements Device, BusMaster, InterruptSource {
   }
 
   /** End of an item: terminal-count status when Control.I asks, then the next item from the
-   * LLI address, or the channel stops (PRIMECELL 4.4). Returns cycles. */
+   * LLI address, or the channel stops (docs/primecell.md, PL080 4.4). Returns cycles. */
   private completeItem(n: number): number {
     const c = this.channels[n]!;
     if (c.control & PL080_C0Control_I) this.rawTc |= 1 << n;
@@ -604,7 +607,8 @@ export class Pl080Model implements Device, BusMaster, InterruptSource {
           c.resetItem(true);
           this.wakeUp();
         } else if (!c.enabled && wasEnabled) {
-          // Clearing E stops the channel at once and loses the FIFO (PRIMECELL 4.6 "Stop").
+          // Clearing E stops the channel at once and loses the FIFO (docs/primecell.md, PL080 4.6
+          // "Stop").
           c.resetItem(true);
         } else if (c.enabled) {
           this.wakeUp(); // H cleared, or masks changed: let the engine look again

@@ -102,7 +102,7 @@ export const LEGALITY: Readonly<Record<string, BlockLegality>> = {
     hardwareBits: {
       IntStatus: "all", IntTCStatus: "all", IntErrorStatus: "all", RawIntTCStatus: "all", RawIntErrorStatus: "all",
       EnbldChns: "all", SoftBReq: "all", SoftSReq: "all", SoftLBReq: "all", SoftLSReq: "all",
-      // E reads back 1 once the controller is enabled: NXP drivers poll for it (PRIMECELL 4.6).
+      // E reads back 1 once the controller is enabled: NXP drivers poll for it (docs/primecell.md 4.6).
       Configuration: PL080_Configuration_E,
       // A running channel updates its addresses, LLI and count, clears E when done, and A
       // follows its FIFO (PL080 TRM 3.4).

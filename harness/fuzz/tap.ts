@@ -7,7 +7,7 @@ import type { Region } from "../bus.js";
 import type { LintRule } from "../lint.js";
 import { Trace, OP_READ, OP_WRITE, OP_BARRIER, OP_MASK, FLAG_DMA, FLAG_FAULT } from "../trace.js";
 
-/** barrier() kind of a DSB (DESIGN.md). */
+/** barrier() kind of a DSB (docs/abi.md 1.2). */
 const BARRIER_DSB = 1;
 import { fieldBits } from "./legal.js";
 import type { ReadScript } from "./replay.js";

@@ -149,7 +149,7 @@ export const PL080_LLI_SIZE = 0x10;
 export const PL080_MAX_ITEM_TRANSFERS = 0xFFF;
 /** bytes in one pl080_sg list entry: source bus address, destination bus address, length in bytes (three little-endian u32) */
 export const PL080_SG_ENTRY_SIZE = 0x0C;
-/** version of the import/export contract in DESIGN.md; hal_abi_version() returns it */
+/** version of the import/export contract in docs/abi.md; hal_abi_version() returns it */
 export const HAL_ABI_VERSION = 0x01;
 /** bytes in the static scratch buffer at hal_scratch() */
 export const HAL_SCRATCH_SIZE = 0x1000;

@@ -96,7 +96,7 @@ class Pl011Session extends Session {
   /** Bytes the driver wrote to DR during the current call. */
   private readonly drWrites: number[] = [];
 
-  /** TRM 3.3.7 note (PRIMECELL 1.6 item 2): LCR_H, IBRD and FBRD are not changed while the UART
+  /** TRM 3.3.7 note (docs/primecell.md 1.6 item 2): LCR_H, IBRD and FBRD are not changed while the UART
    * is enabled, nor while a character is still completing after a disable. */
   private watchWrite(offset: number, value: number): void {
     if (offset === PL011_DR) {

@@ -113,7 +113,7 @@ class Pl022Session extends Session {
     this.ssp.select(this.slave);
   }
 
-  /** PRIMECELL 2.5, TRM configuration order: CR0 and CPSR are programmed with SSE = 0, and MS
+  /** docs/primecell.md 2.5, TRM configuration order: CR0 and CPSR are programmed with SSE = 0, and MS
    * changes only while SSE = 0. */
   private watchWrite(offset: number, value: number): void {
     if (offset !== PL022_CR0 && offset !== PL022_CPSR && offset !== PL022_CR1) return;

@@ -46,7 +46,7 @@ const HALT_POLL_LIMIT = 2 ** 14;
 const WAIT_POLL_LIMIT = 2 ** 20;
 
 const START_BUDGET = 2 * IDLE_POLL_LIMIT + 16;
-/** Channel register groups: channel n at 0x100 + 0x20 n (PRIMECELL 4.1); Configuration at +0x10. */
+/** Channel register groups: channel n at 0x100 + 0x20 n (docs/primecell.md 4.1); Configuration at +0x10. */
 const CHANNEL_REGISTERS = PL080_C0SrcAddr;
 const CHANNEL_STRIDE = PL080_C1SrcAddr - PL080_C0SrcAddr;
 const CONFIGURATION_OFFSET = PL080_C0Configuration - PL080_C0SrcAddr;
@@ -204,7 +204,7 @@ class Pl080Session extends Session {
   }
 
   /**
-   * PRIMECELL 4.6 "Start a channel": a channel is reprogrammed only while idle, and Configuration
+   * docs/primecell.md 4.6 "Start a channel": a channel is reprogrammed only while idle, and Configuration
    * with E is written last. The driver's own rule (assembly/pl080.ts startChannel): a DSB comes
    * between programming the channel (and the LLIs and data in memory) and the enabling write.
    */
@@ -224,7 +224,7 @@ class Pl080Session extends Session {
       return;
     }
     // A replaced EnbldChns read may hide a running channel from the driver.
-    if (enabled && this.consistent) this.violate(`channel ${channel} register at 0x${offset.toString(16)} written while the channel is enabled (PRIMECELL 4.6: wait until it is idle)`);
+    if (enabled && this.consistent) this.violate(`channel ${channel} register at 0x${offset.toString(16)} written while the channel is enabled (docs/primecell.md 4.6: wait until it is idle)`);
   }
 
   reset(): void {

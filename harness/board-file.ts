@@ -54,6 +54,19 @@ function describe(value: Json | undefined): string {
   return JSON.stringify(value);
 }
 
+/** Two keys that differ only in case, or by one or two letters: a likely misspelling. */
+function closeTo(a: string, b: string): boolean {
+  if (a.toLowerCase() === b.toLowerCase()) return true;
+  if (Math.abs(a.length - b.length) > 2) return false;
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row.push(Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    previous = row;
+  }
+  return previous[b.length]! <= 2;
+}
+
 function isObject(value: Json | undefined): value is { [key: string]: Json } {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -86,14 +99,22 @@ export class JsonObject {
     throw new BoardFileError(this.fileName, key === null ? this.path : this.pathOf(key), problem);
   }
 
-  has(key: string): boolean {
-    return this.value[key] !== undefined;
+  /** For a key that is missing: a key of the object that looks like a misspelling of it is
+   * named as the unknown key it is, rather than the right key reported missing. */
+  private failMissing(key: string, expected: string): never {
+    const near = Object.keys(this.value).find((k) => !this.read.has(k) && k !== key && closeTo(k, key));
+    if (near !== undefined) this.fail(near, `unknown key (did you mean ${key}?): expected ${key}, ${expected}`);
+    this.fail(key, `missing: expected ${expected}`);
   }
 
-  /** The raw value of a key (marked as read). */
+  has(key: string): boolean {
+    return Object.prototype.hasOwnProperty.call(this.value, key) && this.value[key] !== undefined;
+  }
+
+  /** The raw value of a key (marked as read); never an inherited property. */
   raw(key: string): Json | undefined {
     this.read.add(key);
-    return this.value[key];
+    return Object.prototype.hasOwnProperty.call(this.value, key) ? this.value[key] : undefined;
   }
 
   /** An integer, written as a JSON number, a decimal string or a 0x-prefixed hex string. */
@@ -101,7 +122,7 @@ export class JsonObject {
     const value = this.raw(key);
     if (value === undefined) {
       if (options.default !== undefined) return options.default;
-      this.fail(key, "missing: expected an integer (a number, or a string such as \"0x1000\")");
+      this.failMissing(key, "an integer (a number, or a string such as \"0x1000\")");
     }
     return integerValue(value, options, (problem) => this.fail(key, problem));
   }
@@ -114,7 +135,7 @@ export class JsonObject {
     const value = this.raw(key);
     if (value === undefined) {
       if (options.default !== undefined) return options.default;
-      this.fail(key, `missing: expected ${options.what ?? "a string"}${options.oneOf ? ` (one of ${options.oneOf.join(", ")})` : ""}`);
+      this.failMissing(key, `${options.what ?? "a string"}${options.oneOf ? ` (one of ${options.oneOf.join(", ")})` : ""}`);
     }
     if (typeof value !== "string") this.fail(key, `${describe(value)} is not a string: expected ${options.what ?? "a string"}`);
     if (options.oneOf !== undefined && !options.oneOf.includes(value)) this.fail(key, `"${value}" is not allowed: expected one of ${options.oneOf.join(", ")}`);
@@ -233,6 +254,9 @@ export interface DeviceContext {
 export type DeviceFactory = (context: DeviceContext) => Device;
 
 export interface DeviceKindOptions {
+  /** The kind stands for the real peripheral (hardware through a bridge, a replay of a
+   * recording): a scenario cannot stimulate or inspect it as a model. */
+  readonly hardware?: boolean;
   /** The register block the kind implements (a block name; the board's registry must have it
    * when a board uses the kind), null for plain memory; absent
    * for a kind that fits any region (a replay, a bridge to hardware). */
@@ -243,6 +267,7 @@ export interface DeviceKindOptions {
 
 interface DeviceKind {
   readonly factory: DeviceFactory;
+  readonly hardware: boolean;
   readonly block: string | null | undefined;
   readonly doc: string;
 }
@@ -253,7 +278,12 @@ const KINDS = new Map<string, DeviceKind>();
 export function registerDeviceKind(kind: string, factory: DeviceFactory, options: DeviceKindOptions = {}): void {
   if (!/^[a-z][a-z0-9-]*$/.test(kind)) throw new Error(`device kind "${kind}": expected lower-case letters, digits and -`);
   if (KINDS.has(kind)) throw new Error(`device kind "${kind}" is already registered`);
-  KINDS.set(kind, { factory, block: options.block, doc: options.doc ?? "" });
+  KINDS.set(kind, { factory, block: options.block, doc: options.doc ?? "", hardware: options.hardware === true });
+}
+
+/** True for a kind that stands for the real peripheral (DeviceKindOptions.hardware). */
+export function isHardwareKind(kind: string): boolean {
+  return KINDS.get(kind)?.hardware === true;
 }
 
 /** The registered kinds, sorted, with the block each implements. */
@@ -280,6 +310,9 @@ export interface RegionDescription {
   readonly block: string | null;
   readonly doc: string;
   readonly device: DeviceDescription;
+  /** Facts of the board about the peripheral that driver calls need (a clock rate), whatever
+   * device backs the region: `"facts": { "uartclkHz": 24000000 }`. */
+  readonly facts: Readonly<Record<string, number>>;
   /** JSON path of the region (`regions[2]`). */
   readonly path: string;
 }
@@ -344,6 +377,15 @@ function parseRegion(o: JsonObject, before: readonly RegionDescription[], regist
     o.fail("block", `${describe(blockValue)}: expected a register block name (${registry.names().join(", ")}) or null for memory`);
   }
   const doc = o.string("doc", { default: "" });
+  const facts: Record<string, number> = {};
+  if (o.has("facts")) {
+    const f = o.object("facts");
+    for (const key of Object.keys(f.value)) {
+      if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(key)) f.fail(key, `a fact's name is an identifier (uartclkHz), got ${JSON.stringify(key)}`);
+      facts[key] = f.integer(key);
+    }
+    f.done();
+  }
 
   for (const r of before) {
     if (base < r.base + r.size && r.base < base + size) {
@@ -360,7 +402,7 @@ function parseRegion(o: JsonObject, before: readonly RegionDescription[], regist
     o.fail("block", `a ${kind} device needs block ${wants}, not ${block === null ? "null" : `"${block}"`}`);
   }
   o.done();
-  return { name, base, size, block, doc, device: { kind, options: deviceObject.value, path: deviceObject.path }, path: o.path };
+  return { name, base, size, block, doc, device: { kind, options: deviceObject.value, path: deviceObject.path }, facts, path: o.path };
 }
 
 /** The folder of the package's own board files. */
@@ -457,17 +499,47 @@ export class Board {
     return p as T;
   }
 
-  /** An integer option of a region's device (a clock the driver needs), from the file. */
-  deviceInteger(region: string, key: string): number {
+  /**
+   * A fact of the board about a region's peripheral that driver calls need (a clock rate): the
+   * region's `facts`, else the option of that name of its device (a model's own clock). Any
+   * device kind can have facts, so the same scenario runs on models, a replay or hardware.
+   */
+  fact(region: string, key: string): number {
     const r = this.regionDescription(region);
+    const fact = Object.prototype.hasOwnProperty.call(r.facts, key) ? r.facts[key] : undefined;
+    if (fact !== undefined) return fact;
     const o = new JsonObject(this.description.fileName, r.device.path, r.device.options);
-    if (!o.has(key)) o.fail(key, `missing: the ${r.device.kind} device of region ${region} has no ${key}, which is needed here`);
+    if (!o.has(key)) {
+      throw new BoardFileError(this.description.fileName, `${r.path}.facts`, `region ${region} has no fact ${key}, which this scenario needs: add "facts": { "${key}": ... } to the region (any device kind), or give its model the option ${key}`);
+    }
     return o.integer(key);
+  }
+
+  /** The same as fact(): the name older code uses. */
+  deviceInteger(region: string, key: string): number {
+    return this.fact(region, key);
+  }
+
+  /** True when the region's device stands for the real peripheral (devmem, replay): no model. */
+  isHardware(region: string): boolean {
+    return isHardwareKind(this.regionDescription(region).device.kind);
   }
 
   /** The chip-select wiring of an SPI slave part, or null when nothing on the board drives it. */
   chipSelectOf(part: string): ChipSelectWiring | null {
     return this.chipSelects.get(part) ?? null;
+  }
+
+  /** Ends the run on every device and part that checks its end (a replay: nothing recorded
+   * may be left). Throws what such a check finds. */
+  finish(): void {
+    const seen = new Set<object>();
+    for (const thing of [...this.devices.values(), ...this.parts.values()]) {
+      if (seen.has(thing)) continue;
+      seen.add(thing);
+      const finishing = thing as { finish?: () => void };
+      if (typeof finishing.finish === "function") finishing.finish();
+    }
   }
 
   /** Releases what the devices hold outside the process's memory (a /dev/mem window's mapping

@@ -2,12 +2,8 @@
 // The `wasm-hal` command: finds the project (--config, else the nearest wasm-hal.config.* at or
 // above the working folder) and dispatches to the commands in harness/commands/. A mistake in
 // the command line exits with 2, a failure with 1; either is one line on stderr.
-import { HalError, ModuleFileError } from "./hal.js";
 import { ConfigError, loadProject, loadProjectFile, packageProject, suggest, type Project } from "./project.js";
-import { RegisterMapError } from "./regmap-json.js";
-import { JsonFileError } from "./json-text.js";
-import { BoardFileError } from "./board-file.js";
-import { type Command, type CommandContext, UsageError } from "./commands/common.js";
+import { type Command, type CommandContext, UsageError, isReportedError } from "./commands/common.js";
 import { demo } from "./commands/demo.js";
 import { record } from "./commands/record.js";
 import { check } from "./commands/check.js";
@@ -73,11 +69,6 @@ function usage(): string {
   return lines.join("\n");
 }
 
-/** Errors that are the user's input, not a bug: one line, exit 1. */
-function isInputError(e: unknown): e is Error {
-  return e instanceof HalError || e instanceof ConfigError || e instanceof RegisterMapError || e instanceof JsonFileError
-    || e instanceof BoardFileError || e instanceof ModuleFileError || (e instanceof Error && e.name === "SvdError");
-}
 
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -96,7 +87,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`wasm-hal: ${e.message}\n`);
       return 2;
     }
-    if (isInputError(e)) {
+    if (isReportedError(e)) {
       process.stderr.write(`wasm-hal: ${e.message}\n`);
       return 1;
     }

@@ -1,4 +1,4 @@
-// `wasm-hal`: the harness API a project uses (docs/api-harness.md). Load a project (its config,
+// `wasm-hal`: the harness API a project uses (docs/guide.md, docs/config.md). Load a project (its config,
 // register maps and modules), build boards, run a module's exports against fake devices, record
 // and compare traces, assert on them, write device models, scenarios and fuzz targets.
 // `wasm-hal/vitest` adds the trace matchers, `wasm-hal/vitest/setup` the lint after every test.

@@ -5,7 +5,7 @@
 // golden file holds (`wasm-hal record`, `wasm-hal check`). A project's scenarios are modules its
 // config names; each default-exports a scenario or a list of them (defineScenario types one).
 import { relative, sep } from "node:path";
-import { type Board, type BuildOptions, loadBoard } from "./board-file.js";
+import { type Board, type BuildOptions, type ModelClass, isHardwareKind, loadBoard, loadBoardFile } from "./board-file.js";
 import { packageProject, type Project } from "./project.js";
 import { formatTrace, parseTrace } from "./trace-text.js";
 // ---------------------------------------------------------------------------------------------
@@ -26,6 +26,35 @@ export interface Scenario {
   readonly needsModels?: boolean;
   /** The calls and the stimulus, through the context (never the wall clock, never randomness). */
   run(s: ScenarioContext): void;
+}
+
+/** A step that needs a model of the harness: the outside world's stimulus, a model used for
+ * the run, or an inspection of a model's state (which a board without the model skips). */
+export interface ModelStep {
+  readonly kind: "stimulus" | "model" | "inspect";
+  /** The stimulus's or the inspection's text, or `the Pl011Model of uart0`. */
+  readonly text: string;
+  /** Made inside an inspection (then skipped where the model is absent). */
+  readonly inInspection: boolean;
+}
+
+/** A model step on a board whose region has no model (real hardware, a replay). */
+export class ModelUnavailable extends Error {
+  constructor(readonly region: string, readonly what: string) {
+    super(`${what}: region ${region} has no model on this board`);
+    this.name = "ModelUnavailable";
+  }
+}
+
+/** A scenario that cannot run on a board: its steps need models the board does not have. Said
+ * before the board is built, so no hardware is touched. */
+export class ScenarioCannotRun extends Error {
+  constructor(readonly scenario: string, readonly board: string, readonly steps: readonly ModelStep[]) {
+    const shown = steps.slice(0, 3).map((s) => `${s.kind} ${JSON.stringify(s.text)}`).join(", ") + (steps.length > 3 ? `, and ${steps.length - 3} more` : "");
+    super(`scenario ${scenario} cannot run on board ${board}: ${steps.length} of its steps need a model the board does not have (${shown}); ` +
+      "on real hardware or a replay only driver calls and inspections run, so record a scenario that is only driver calls (inspections are skipped there)");
+    this.name = "ScenarioCannotRun";
+  }
 }
 
 /** A scenario's own check failed: the drivers and models did not do what the scenario expects
@@ -56,8 +85,52 @@ const hex = (n: number): string => "0x" + (n >>> 0).toString(16);
 /** What a scenario works with: the board, driver calls, stimulus, checks and comments. */
 export class ScenarioContext {
   readonly notes: ScenarioNote[] = [];
+  /** The steps that needed a model, in order. */
+  readonly modelSteps: ModelStep[] = [];
+  private inspecting = false;
 
   constructor(readonly scenario: Scenario, readonly board: Board) {}
+
+  /** A fact of the board about a region's peripheral that driver calls need (a clock rate):
+   * from the region's `facts`, else its model's option (Board.fact). */
+  fact(region: string, key: string): number {
+    return this.board.fact(region, key);
+  }
+
+  /** The model of a region, for a stimulus or an inspection. On a board where the region is
+   * real hardware or a replay there is none: outside inspect() the scenario cannot run there. */
+  model<T>(region: string, type: ModelClass<T>): T {
+    const what = `the ${type.name} of ${region}`;
+    this.modelSteps.push({ kind: "model", text: what, inInspection: this.inspecting });
+    if (this.board.isHardware(region)) throw new ModelUnavailable(region, what);
+    return this.board.model(region, type);
+  }
+
+  /** A named part of a model (an SPI flash behind an SSP), as model(). */
+  part<T>(name: string, type: ModelClass<T>): T {
+    const what = `the ${type.name} ${name}`;
+    this.modelSteps.push({ kind: "model", text: what, inInspection: this.inspecting });
+    return this.board.part(name, type);
+  }
+
+  /**
+   * A check of models' state after driver calls (the bytes on the wire, the divisor a UART
+   * latched). It runs where the board has the models; on real hardware or a replay it is
+   * skipped, with a comment in the trace, and the driver calls around it still run.
+   */
+  inspect(text: string, check: () => void): void {
+    this.modelSteps.push({ kind: "inspect", text, inInspection: true });
+    const outer = this.inspecting;
+    this.inspecting = true;
+    try {
+      check();
+    } catch (e) {
+      if (!(e instanceof ModelUnavailable)) throw e;
+      this.mark("note", `not checked on this board (${e.message}): ${text}`);
+    } finally {
+      this.inspecting = outer;
+    }
+  }
 
   private mark(kind: ScenarioNote["kind"], text: string): void {
     if (text.includes("\n")) throw new Error(`a scenario comment is one line: ${JSON.stringify(text)}`);
@@ -76,8 +149,9 @@ export class ScenarioContext {
   }
 
   /** Something the outside world does to a model (a byte arriving, a pin driven): noted in the
-   * trace, then done. */
+   * trace, then done. A board without the model cannot run it. */
   stimulus(text: string, action: () => void): void {
+    this.modelSteps.push({ kind: "stimulus", text, inInspection: this.inspecting });
     this.mark("note", text);
     action();
   }
@@ -158,16 +232,55 @@ export interface RunOptions extends BuildOptions {
 export function runScenario(scenario: Scenario, options: RunOptions = {}): ScenarioRun {
   const project = options.project ?? packageProject();
   const variant = options.variant ?? "release";
-  const board = loadBoard(options.board ?? scenario.board, {
+  const build = {
     project,
     variant,
     modulePath: options.modulePath ?? project.modulePath(scenario.module, variant),
     buildHint: project.buildHint(scenario.module),
-  });
+  };
+  const target = options.board ?? scenario.board;
+  // A board with real hardware or a replay has no models: first find out, on the scenario's own
+  // board, which steps need one, and refuse before the other board is built (no window is
+  // opened, no register touched) when a step outside an inspection does.
+  if (target !== scenario.board) {
+    const description = loadBoardFile(target, project);
+    if (description.regions.some((r) => isHardwareKind(r.device.kind))) {
+      const needed = modelStepsOf(scenario, project, variant).filter((s) => !s.inInspection);
+      if (needed.length > 0) throw new ScenarioCannotRun(scenario.name, description.name, needed);
+    }
+  }
+  return runOn(scenario, loadBoard(target, build), project);
+}
+
+/** The model steps of a scenario, found by running it on its own board with the project's module
+ * (what a changed driver does there does not matter: only the steps are wanted, as far as the
+ * run gets). */
+function modelStepsOf(scenario: Scenario, project: Project, variant: "release" | "debug"): ModelStep[] {
+  const board = loadBoard(scenario.board, { project, variant, modulePath: project.modulePath(scenario.module, variant), buildHint: project.buildHint(scenario.module) });
   board.bus.setAccessBudget(SCENARIO_ACCESS_BUDGET);
   const context = new ScenarioContext(scenario, board);
-  scenario.run(context);
-  return { scenario, board, notes: context.notes, project };
+  try {
+    scenario.run(context);
+  } catch {
+    // The steps made before the failure are what there is; the real run reports the failure.
+  } finally {
+    board.close();
+  }
+  return context.modelSteps;
+}
+
+function runOn(scenario: Scenario, board: Board, project: Project): ScenarioRun & { readonly modelSteps: readonly ModelStep[] } {
+  board.bus.setAccessBudget(SCENARIO_ACCESS_BUDGET);
+  const context = new ScenarioContext(scenario, board);
+  try {
+    scenario.run(context);
+    // A replay must have seen every recorded access and call by the end of the scenario.
+    board.finish();
+  } catch (e) {
+    board.close();
+    throw e;
+  }
+  return { scenario, board, notes: context.notes, project, modelSteps: context.modelSteps };
 }
 
 /** A path as a golden file shows it: relative to the project's folder when inside it, with `/`. */

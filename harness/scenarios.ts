@@ -33,7 +33,7 @@ const quoted = (text: string): string => JSON.stringify(text);
 /** Initializes uart0 of the board at 115200 baud, 8N1. */
 function initUart(s: ScenarioContext): number {
   const base = s.board.base("uart0");
-  s.expect(OK, "pl011_init", base, s.board.deviceInteger("uart0", "uartclkHz"), BAUD, UART_8N1);
+  s.expect(OK, "pl011_init", base, s.fact("uart0", "uartclkHz"), BAUD, UART_8N1);
   return base;
 }
 
@@ -44,9 +44,11 @@ const pl011Init115200: Scenario = {
   run(s) {
     s.phase("test", "pl011_init: disable, wait while BUSY, flush the FIFOs, divisor, LCR_H, clear interrupts and errors, enable");
     initUart(s);
-    const uart = s.board.model("uart0", Pl011Model);
-    // 24 MHz / (16 x 115200) = 13.02: IBRD 13, FBRD round(0.0208 x 64) = 1 (TRM 3.3.6).
-    s.check(uart.latchedDivisor.ibrd === 13 && uart.latchedDivisor.fbrd === 1, `the UART latched IBRD ${uart.latchedDivisor.ibrd} FBRD ${uart.latchedDivisor.fbrd}: expected 13 and 1`);
+    s.inspect("the divisor the UART latched", () => {
+      const uart = s.model("uart0", Pl011Model);
+      // 24 MHz / (16 x 115200) = 13.02: IBRD 13, FBRD round(0.0208 x 64) = 1 (TRM 3.3.6).
+      s.check(uart.latchedDivisor.ibrd === 13 && uart.latchedDivisor.fbrd === 1, `the UART latched IBRD ${uart.latchedDivisor.ibrd} FBRD ${uart.latchedDivisor.fbrd}: expected 13 and 1`);
+    });
   },
 };
 
@@ -56,7 +58,6 @@ const pl011Hello: Scenario = {
   board: "versatile",
   run(s) {
     const hal = s.board.hal;
-    const uart = s.board.model("uart0", Pl011Model);
     s.phase("setup", "the UART at 115200 baud, 8N1");
     const base = initUart(s);
     s.phase("test", `pl011_write of ${quoted(GREETING)}, then pl011_flush`);
@@ -65,7 +66,7 @@ const pl011Hello: Scenario = {
     hal.writeBytes(text);
     s.expect(text.length, "pl011_write", base, hal.scratch, text.length);
     s.expect(OK, "pl011_flush", base);
-    s.expectBytes(uart.wire, text, "bytes on TXD");
+    s.inspect("the bytes on TXD", () => s.expectBytes(s.model("uart0", Pl011Model).wire, text, "bytes on TXD"));
   },
 };
 
@@ -75,7 +76,7 @@ const pl011ReceiveErrors: Scenario = {
   board: "versatile",
   run(s) {
     const hal = s.board.hal;
-    const uart = s.board.model("uart0", Pl011Model);
+    const uart = s.model("uart0", Pl011Model);
     const cap = 32;
     s.phase("setup", "the UART at 115200 baud, 8N1");
     const base = initUart(s);
@@ -112,13 +113,13 @@ const pl022Flash: Scenario = {
   board: "versatile",
   run(s) {
     const { hal } = s.board;
-    const flash = s.board.part("flash0", SpiNorFlash);
-    s.board.model("ssp0", Pl022Model);
+    const flash = s.part("flash0", SpiNorFlash);
+    s.model("ssp0", Pl022Model);
     const wiring = s.board.chipSelectOf("flash0");
     if (wiring === null) return s.fail(`board ${s.board.description.name} does not wire flash0's chip select to a GPIO pin`);
     const ssp = s.board.base(wiring.ssp);
     const gpio = s.board.base(wiring.gpio);
-    s.board.model(wiring.gpio, Pl061Model);
+    s.model(wiring.gpio, Pl061Model);
     const pin = 1 << wiring.pin;
     const level = (asserted: boolean): number => (asserted === wiring.activeLow ? 0 : pin);
 
@@ -129,7 +130,7 @@ const pl022Flash: Scenario = {
     s.expect(OK, "pl061_set_direction", gpio, pin, pin);
     s.expect(OK, "pl061_write", gpio, pin, level(false));
     // 24 MHz / (CPSDVSR 2 x (1 + SCR 0)) = 12 MHz (PL022 TRM 3.3.1).
-    s.expect(OK, "pl022_init", ssp, s.board.deviceInteger(wiring.ssp, "sspclkHz"), 12_000_000, 0);
+    s.expect(OK, "pl022_init", ssp, s.fact(wiring.ssp, "sspclkHz"), 12_000_000, 0);
 
     const port = halSpiPort(hal, ssp, { chipSelect: (active) => { s.expect(OK, "pl061_write", gpio, pin, level(active)); } });
     // Firmware sleeps between status reads; 5 ms keeps an erase to about ten polls.
@@ -155,7 +156,7 @@ const pl061PinToggle: Scenario = {
   board: "versatile",
   run(s) {
     const gpio = s.board.base("gpio0");
-    const model = s.board.model("gpio0", Pl061Model);
+    const model = s.model("gpio0", Pl061Model);
     const out = 1 << 2;
     const input = 1 << 3;
     s.phase("test", "pin 2 an output, toggled and read back; pin 3 an input, rising edge enabled");
@@ -187,8 +188,8 @@ const pl080Memcpy: Scenario = {
   run(s) {
     const { hal } = s.board;
     const dmac = s.board.base("dmac");
-    const ram = s.board.model("ram", Ram);
     const ramBase = s.board.base("ram");
+    const ram = (): Ram => s.model("ram", Ram);
     const linear = s.board.base("linear");
     s.phase("setup", "pl080_init: controller enabled, every channel stopped, status cleared");
     s.expect(OK, "pl080_init", dmac);
@@ -199,7 +200,7 @@ const pl080Memcpy: Scenario = {
     hal.writeBytes(data);
     s.expect(OK, "pl080_memcpy", dmac, 0, linear + hal.scratch, ramBase + 0x100, data.length, 0);
     s.expect(OK, "pl080_wait", dmac, 0);
-    s.expectBytes(ram.bytes.subarray(0x100, 0x140), data, "ram+0x100 after the copy");
+    s.inspect("ram+0x100 after the copy", () => s.expectBytes(ram().bytes.subarray(0x100, 0x140), data, "ram+0x100 after the copy"));
 
     // Two entries: ram+0x100 (16 bytes) and ram+0x130 (16 bytes), one after the other to ram+0x400.
     const list = hal.scratch + 0x100;
@@ -211,7 +212,7 @@ const pl080Memcpy: Scenario = {
     hal.writeBytes(bytes, list);
     s.expect(OK, "pl080_sg", dmac, 1, list, entries.length, 0);
     s.expect(OK, "pl080_wait", dmac, 1);
-    s.expectBytes(ram.bytes.subarray(0x400, 0x420), [...data.subarray(0, 16), ...data.subarray(0x30, 0x40)], "ram+0x400 after the gather");
+    s.inspect("ram+0x400 after the gather", () => s.expectBytes(ram().bytes.subarray(0x400, 0x420), [...data.subarray(0, 16), ...data.subarray(0x30, 0x40)], "ram+0x400 after the gather"));
   },
 };
 
@@ -223,7 +224,6 @@ const pl080UartTx: Scenario = {
     const { hal } = s.board;
     const dmac = s.board.base("dmac");
     const linear = s.board.base("linear");
-    const uart = s.board.model("uart0", Pl011Model);
     /** Request line of uart0's TX requests on this board (fixtures/boards/versatile.json). */
     const UART0_TX_LINE = 0;
     s.phase("setup", "the UART at 115200 baud, 8N1, its TX DMA requests enabled; the DMAC initialized");
@@ -239,7 +239,7 @@ const pl080UartTx: Scenario = {
     s.expect(OK, "pl080_mem_to_periph", dmac, 0, linear + hal.scratch, base, text.length, UART0_TX_LINE, PL080_CONFIG_BURST_4);
     s.expect(OK, "pl080_wait", dmac, 0);
     s.expect(OK, "pl011_flush", base);
-    s.expectBytes(uart.wire, text, "bytes on TXD");
+    s.inspect("the bytes on TXD", () => s.expectBytes(s.model("uart0", Pl011Model).wire, text, "bytes on TXD"));
   },
 };
 

@@ -95,7 +95,7 @@ describe("what the hardware does in each scenario", () => {
     expect(dma.filter((e) => e.op === 1)).toHaveLength(16 + 8);
     const linearReads = dma.filter((e) => e.op === 0 && e.addr >= 0x80000000);
     expect(linearReads).toHaveLength(16 + 4);
-    // The item is the four words SrcAddr, DestAddr, LLI, Control of the second entry (PRIMECELL 4.4):
+    // The item is the four words SrcAddr, DestAddr, LLI, Control of the second entry (docs/primecell.md 4.4):
     // ram+0x130 to ram+0x410, the last item, Control with I set and 4 word transfers.
     expect(linearReads.slice(16).map((e) => e.value >>> 0)).toEqual([0x20000130, 0x20000410, 0, 0x9c480004]);
   });

@@ -6,6 +6,17 @@ import type { Registry } from "../registry.js";
 /** A command-line mistake: the CLI prints one line on stderr and exits with status 2. */
 export class UsageError extends Error {}
 
+/** Errors that report the user's input or the run of their driver, not a bug of the harness:
+ * the CLI prints the message (no stack) and exits with status 1. */
+const REPORTED = new Set([
+  "HalError", "ScenarioFailure", "ScenarioCannotRun", "ModelUnavailable", "ReplayDivergence", "BoardFileError",
+  "ConfigError", "RegisterMapError", "JsonFileError", "ModuleFileError", "SvdError", "TraceParseError", "AccessBudgetExceeded",
+]);
+
+export function isReportedError(e: unknown): e is Error {
+  return e instanceof Error && REPORTED.has(e.name);
+}
+
 /** A command: takes the arguments after its name, returns the exit status. */
 export interface Command {
   readonly name: string;

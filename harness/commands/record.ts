@@ -4,12 +4,13 @@ import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { formatScenarioTrace, runScenario, type Scenario } from "../scenario.js";
 import { prepareProject } from "../project-modules.js";
-import { type Command, type CommandContext, UsageError } from "./common.js";
+import { resolve } from "node:path";
+import { type Command, type CommandContext, UsageError, isReportedError } from "./common.js";
 
-/** A problem with the scenario, its board or a call, reported on one line; a bug (TypeError and
- * the like) keeps its stack and is rethrown. */
+/** A problem with the scenario, its board or a call, reported as a message; a bug (TypeError
+ * and the like) keeps its stack and is rethrown. */
 export function reportRunError(e: unknown): number {
-  if (e instanceof Error && (e.name === "ScenarioFailure" || e.name === "BoardFileError" || e.constructor === Error)) {
+  if (isReportedError(e) || (e instanceof Error && e.constructor === Error)) {
     process.stderr.write(`wasm-hal: ${e.message}\n`);
     return 1;
   }
@@ -29,6 +30,7 @@ async function run(argv: string[], context: CommandContext): Promise<number> {
       output: { type: "string", short: "o" },
       board: { type: "string" },
       list: { type: "boolean" },
+      module: { type: "string" },
     },
     strict: true,
     allowPositionals: true,
@@ -44,7 +46,11 @@ async function run(argv: string[], context: CommandContext): Promise<number> {
   if (scenario === undefined) throw new UsageError(`no scenario named "${positionals[0]}" (scenarios: ${names})`);
   let text: string;
   try {
-    const run = runScenario(scenario, { project, ...(values.board === undefined ? {} : { board: values.board }) });
+    const run = runScenario(scenario, {
+      project,
+      ...(values.board === undefined ? {} : { board: values.board }),
+      ...(values.module === undefined ? {} : { modulePath: resolve(values.module) }),
+    });
     try {
       text = formatScenarioTrace(run);
     } finally {
@@ -67,7 +73,10 @@ export const record: Command = {
   summary: "run a scenario and print its trace (what a golden file holds)",
   usage: `  SCENARIO        the scenario to run (--list lists them)
   -o, --output F  write the trace to F instead of stdout
-  --board B       run it on board B (a built-in board's name or a board file) instead of its own
+  --board B       run it on board B (a board's name or a board file) instead of its own: real
+                  hardware (devmem) or a replay of a recording runs its driver calls, skips its
+                  inspections, and refuses, before touching anything, a scenario that stimulates models
+  --module F      run another .wasm with the same exports (a changed driver) instead of the project's
   --list          list the scenarios with one line each`,
   run,
 };

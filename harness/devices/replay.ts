@@ -600,5 +600,6 @@ registerDeviceKind("replay", (c: DeviceContext) => {
   }
   return replay.device(recordedName);
 }, {
+  hardware: true,
   doc: "a replay of a recorded trace (harness/devices/replay.ts, docs/replay.md): trace (file, relative to the board file), polls tolerant (default) or strict, region (its name in the recording, default the same), part (name of the shared Replay, default replay)",
 });

@@ -15,8 +15,8 @@ export function devmemFromBoard(c: DeviceContext): DevmemDevice {
   const offset = c.options.integer("offset", { default: uioMap === undefined ? c.region.base : 0, max: Number.MAX_SAFE_INTEGER });
   if (offset % 4 !== 0) c.options.fail("offset", `0x${offset.toString(16)} is not word-aligned: expected a multiple of 4`);
   const lock = c.options.boolean("lock", true);
-  // The peripheral's clock inputs (uartclkHz, sspclkHz, ...) are board facts the scenarios read
-  // with board.deviceInteger(); the bridge only checks that they are integers.
+  // The peripheral's clock inputs (uartclkHz, sspclkHz, ...) are board facts: the region's
+  // "facts" is their place for any kind; here, as device options, they are still accepted.
   for (const key of Object.keys(c.options.value)) if (/^[a-z]+clkHz$/.test(key)) c.options.integer(key, { min: 1 });
   let device: DevmemDevice;
   try {
@@ -29,8 +29,9 @@ export function devmemFromBoard(c: DeviceContext): DevmemDevice {
 }
 
 registerDeviceKind("devmem", devmemFromBoard, {
+  hardware: true,
   doc: "real hardware through the native /dev/mem bridge (harness/devmem/, docs/devmem.md): path (default /dev/mem; a UIO node, a PCI resourceN file or any file), " +
     "offset (where the window starts in the file: the physical address for /dev/mem, the default being the region's base; inside the map with uioMap), " +
     "uioMap (the map of a UIO node), lock (default true: refuse a window another process holds), " +
-    "and the peripheral's clocks (uartclkHz, sspclkHz, ...) for the scenarios",
+    "and the peripheral's clocks (uartclkHz, sspclkHz, ...; better in the region's facts) for the scenarios",
 });

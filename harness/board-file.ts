@@ -330,6 +330,8 @@ export interface BoardDescription {
 }
 
 const REGION_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+/** Regions a board file may have: checking them against each other stays quick. */
+export const MAX_BOARD_REGIONS = 4096;
 const hex8 = (n: number): string => "0x" + (n >>> 0).toString(16).padStart(8, "0");
 
 /** Parses and checks a board file's text. Device options are checked when the board is built. */
@@ -347,7 +349,9 @@ export function parseBoardFile(text: string, fileName: string, registry: Registr
   const doc = top.string("doc", { default: "" });
   const accessNs = top.integer("accessNs", { default: 100, min: 1, max: 1_000_000 });
   const regions: RegionDescription[] = [];
-  for (const item of top.array("regions", { required: true, nonEmpty: true })) {
+  const items = top.array("regions", { required: true, nonEmpty: true });
+  if (items.length > MAX_BOARD_REGIONS) top.fail("regions", `${items.length} regions: expected at most ${MAX_BOARD_REGIONS} (a SoC has a few hundred peripherals at most)`);
+  for (const item of items) {
     regions.push(parseRegion(item.object(), regions, registry));
   }
   top.done();
@@ -461,24 +465,27 @@ export class Board {
     return this.bus.clock;
   }
 
+  /** The region of that name; an error names the board file and the regions it has. */
   region(name: string): Region {
-    return this.bus.region(name);
+    const r = this.bus.regions.find((x) => x.name === name);
+    if (r === undefined) throw new Error(`board ${this.description.name} (${this.description.fileName}) has no region named ${name} (regions: ${this.bus.regions.map((x) => x.name).join(", ") || "none"})`);
+    return r;
   }
 
   /** A region's base address. */
   base(name: string): number {
-    return this.bus.region(name).base;
+    return this.region(name).base;
   }
 
   regionDescription(name: string): RegionDescription {
     const r = this.description.regions.find((x) => x.name === name);
-    if (r === undefined) throw new Error(`board ${this.description.name} has no region named ${name} (have: ${this.description.regions.map((x) => x.name).join(", ")})`);
+    if (r === undefined) throw new Error(`board ${this.description.name} (${this.description.fileName}) has no region named ${name} (regions: ${this.description.regions.map((x) => x.name).join(", ")})`);
     return r;
   }
 
   device(name: string): Device {
     const d = this.devices.get(name);
-    if (d === undefined) throw new Error(`board ${this.description.name} has no region named ${name} (have: ${[...this.devices.keys()].join(", ")})`);
+    if (d === undefined) throw new Error(`board ${this.description.name} (${this.description.fileName}) has no region named ${name} (regions: ${[...this.devices.keys()].join(", ")})`);
     return d;
   }
 

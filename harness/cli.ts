@@ -12,6 +12,7 @@ import { vcd } from "./commands/vcd.js";
 import { fuzzCommand } from "./commands/fuzz.js";
 import { gen } from "./commands/gen.js";
 import { svdCommand } from "./commands/svd.js";
+import { init } from "./commands/init.js";
 // Device kinds that board files may name besides the models: each module registers its kind.
 import "./devices/replay.js";
 import "./devmem/board-kind.js";
@@ -57,7 +58,7 @@ function contextFor(config: string | undefined): CommandContext {
   };
 }
 
-const COMMANDS: readonly Command[] = [demo, record, check, show, vcd, fuzzCommand, gen, svdCommand];
+const COMMANDS: readonly Command[] = [init, demo, record, check, show, vcd, fuzzCommand, gen, svdCommand];
 
 function usage(): string {
   const lines = ["usage: wasm-hal [--config FILE] <command> [options]", "", "commands:"];
@@ -70,7 +71,36 @@ function usage(): string {
 }
 
 
+/** `--runs -5` as `--runs=-5`: for node:util's parseArgs a token that starts with - is an
+ * option, so a negative value would be refused as ambiguous instead of reaching the check that
+ * says what is allowed. No command takes a negative number as a positional argument. */
+function negativeValues(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const next = args[i + 1];
+    if (/^--[a-z][a-z-]*$/.test(a) && next !== undefined && /^-[0-9.]/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
+}
+
+/** parseArgs's complaint in this CLI's words: an unknown option with the nearest known one. */
+function argumentError(e: TypeError, command: Command | undefined): string {
+  const unknown = /^Unknown option '([^']+)'/.exec(e.message)?.[1];
+  if (unknown !== undefined && command !== undefined) {
+    const known = [...new Set([...command.usage.matchAll(/^\s+(?:-[a-zA-Z], )?(--[a-z][a-z-]*)/gm)].map((m) => m[1]!))];
+    return `${command.name}: unknown option ${unknown}${suggest(unknown, known)} (options: ${known.join(", ") || "none"}; \`wasm-hal help\` explains them)`;
+  }
+  return `${command === undefined ? "" : `${command.name}: `}${e.message.replace(/\. To specify a positional argument starting with a '-'.*$/, "").replace(/\s*$/, "")}`;
+}
+
 export async function main(argv: string[]): Promise<number> {
+  let used: Command | undefined;
   try {
     const { config, rest } = takeConfig(argv);
     const [name, ...args] = rest;
@@ -81,9 +111,14 @@ export async function main(argv: string[]): Promise<number> {
     if (name === undefined) throw new UsageError("missing command (try `wasm-hal demo`, or `wasm-hal help`)");
     const command = COMMANDS.find((c) => c.name === name);
     if (command === undefined) throw new UsageError(`unknown command "${name}"${suggest(name, COMMANDS.map((c) => c.name))} (commands: ${COMMANDS.map((c) => c.name).join(", ")}, help)`);
-    return await command.run(args, contextFor(config));
+    used = command;
+    return await command.run(negativeValues(args), contextFor(config));
   } catch (e) {
-    if (e instanceof UsageError || (e instanceof TypeError && "code" in e && String(e.code).startsWith("ERR_PARSE_ARGS"))) {
+    if (e instanceof TypeError && "code" in e && String(e.code).startsWith("ERR_PARSE_ARGS")) {
+      process.stderr.write(`wasm-hal: ${argumentError(e, used)}\n`);
+      return 2;
+    }
+    if (e instanceof UsageError) {
       process.stderr.write(`wasm-hal: ${e.message}\n`);
       return 2;
     }

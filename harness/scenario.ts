@@ -278,6 +278,9 @@ function runOn(scenario: Scenario, board: Board, project: Project): ScenarioRun 
     board.finish();
   } catch (e) {
     board.close();
+    // A plain Error from a lookup (a region the board lacks) gets the scenario's name; the
+    // harness's own error classes and bugs keep theirs.
+    if (e instanceof Error && e.constructor === Error) throw new ScenarioFailure(scenario.name, e.message);
     throw e;
   }
   return { scenario, board, notes: context.notes, project, modelSteps: context.modelSteps };

@@ -321,7 +321,8 @@ export class TraceParseError extends Error {
     readonly text: string,
     readonly problem: string,
   ) {
-    super(`${fileName}:${line}: ${problem}\n    ${text}`);
+    // The line is quoted cut short: a file with no line breaks the parser knows is one line.
+    super(`${fileName}:${line}: ${excerpt(problem, 400)}\n    ${text.length <= 160 ? text : text.slice(0, 159) + "…"}`);
     this.name = "TraceParseError";
   }
 }
@@ -332,6 +333,10 @@ const HEX = /^0x[0-9a-fA-F]{1,8}$/;
 const DECIMAL = /^-?[0-9]+$/;
 const OP_TOKEN = /^([RW])([0-9]+)$/;
 const REPEAT = /^x([0-9]+)$/;
+/** The longest poll one line may stand for: 2^32 - 1 reads, far beyond any driver's poll limit. */
+export const MAX_REPEAT = 2 ** 32 - 1;
+/** Regions a trace may declare (a SoC has a few hundred peripherals at most). */
+export const MAX_REGIONS = 4096;
 const REGISTER_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export interface ParseOptions {
@@ -359,7 +364,8 @@ class TraceParser {
   private seenEvent = false;
 
   constructor(text: string, private readonly fileName: string, private readonly registry: Registry) {
-    this.lines = text.split(/\r?\n/);
+    // CR LF, LF and a lone CR (old Mac files) all end a line.
+    this.lines = text.split(/\r\n|\r|\n/);
     if (this.lines.length > 0 && this.lines[this.lines.length - 1] === "") this.lines.pop();
   }
 
@@ -432,6 +438,7 @@ class TraceParser {
 
   private region(words: string[]): void {
     if (this.seenEvent) this.fail("region declared after the first call or access: expected every region line right after the header");
+    if (this.regions.length >= MAX_REGIONS) this.fail(`more than ${MAX_REGIONS} regions: expected at most ${MAX_REGIONS}`);
     if (words.length !== 5) this.fail(`a region line has ${words.length - 1} fields: expected "region NAME BASE SIZE BLOCK" (BLOCK a register block or ${NO_BLOCK})`);
     const name = words[1]!;
     if (!REGION_NAME.test(name)) this.fail(`bad region name "${name}": expected a letter or _ followed by letters, digits, _ . or -`);
@@ -555,7 +562,7 @@ class TraceParser {
     if (repeatWord !== undefined && REPEAT.test(repeatWord)) {
       if (isWrite) this.fail(`repeat count ${repeatWord} on a write: expected counts on reads only (only polls are collapsed)`);
       repeat = Number(repeatWord.slice(1));
-      if (!(repeat >= 1 && Number.isSafeInteger(repeat))) this.fail(`bad repeat count ${repeatWord}: expected x1 or more`);
+      if (!(repeat >= 1 && repeat <= MAX_REPEAT)) this.fail(`bad repeat count ${excerpt(repeatWord, 24)}: expected x1 to x${MAX_REPEAT} (no poll is longer than that)`);
       at++;
     }
     if (at < words.length) this.fail(`unexpected "${words[at]}" after the value: expected a repeat count xN, or "${FIELDS_MARK}" before decoded fields`);

@@ -11,6 +11,20 @@ export interface VcdOptions {
   /** A parsed trace has no times: entry n (counts expanded) is placed at (n + 1) x accessNs,
    * where the bus would have put it. Default 100, the bus's default. Not used for a Trace. */
   accessNs?: number;
+  /** The most entries (repeat counts expanded) to write: every access is a strobe in the VCD, so a
+   * recorded poll of millions of reads makes gigabytes. Default VCD_MAX_ENTRIES. */
+  maxEntries?: number;
+}
+
+/** Entries a VCD holds by default: about 1 GB of text at the most. */
+export const VCD_MAX_ENTRIES = 10_000_000;
+
+/** A trace too long for a VCD under the limit. */
+export class VcdTooLarge extends Error {
+  constructor(readonly entries: number, readonly limit: number) {
+    super(`the trace has ${entries} entries (repeat counts expanded), more than the ${limit} a VCD is written for: every access is a strobe, so the file would be gigabytes; raise the limit (vcd --max-entries) or cut the trace`);
+    this.name = "VcdTooLarge";
+  }
 }
 
 /** The VCD timescale: the virtual clock counts nanoseconds. */
@@ -143,6 +157,8 @@ export function traceToVcd(source: Trace | ParsedTrace, regions?: readonly Trace
   const accessNs = options.accessNs ?? 100;
   if (!(accessNs > 0)) throw new RangeError(`accessNs ${accessNs} is not a positive number of ns`);
   const calls = callsOf(source, places);
+  const limit = options.maxEntries ?? VCD_MAX_ENTRIES;
+  if (source.length > limit) throw new VcdTooLarge(source.length, limit);
 
   // The signals, in a first pass: registers are declared only if touched.
   let nextId = 0;

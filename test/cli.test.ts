@@ -58,7 +58,11 @@ describe("wasm-hal demo", () => {
 
   it.each([
     [["demo", "--only", "pl011-helo"], 'wasm-hal: no scenario named "pl011-helo" (scenarios: pl011-init-115200, pl011-hello,'],
-    [["demo", "--colour"], "wasm-hal: Unknown option '--colour'"],
+    [["demo", "--colour"], "wasm-hal: demo: unknown option --colour (options: --only, --no-trace, --no-collapse;"],
+    [["check", "--updat"], "wasm-hal: check: unknown option --updat (did you mean --update?)"],
+    [["fuzz", "pl011", "--runs", "-5"], 'wasm-hal: --runs expects a positive integer, got "-5"'],
+    [["fuzz", "pl011", "--seed", "99999999999999999999"], "wasm-hal: --seed must be a 32-bit integer (-2147483648 to 4294967295), got 99999999999999999999"],
+    [["fuzz", "pl011", "--jobs", "4294967295"], "wasm-hal: --jobs must be at most 64, got 4294967295"],
     [["frobnicate"], 'wasm-hal: unknown command "frobnicate"'],
     [["demp"], 'wasm-hal: unknown command "demp" (did you mean demo?)'],
     [[], "wasm-hal: missing command"],

@@ -329,7 +329,7 @@ describe("parseTrace", () => {
     ["a repeat count on a write", "  W32 uart0+0x000 DR 0x00000041 x2",
       "repeat count x2 on a write: expected counts on reads only (only polls are collapsed)"],
     ["a repeat count of zero", "  R32 uart0+0x018 FR 0x00000090 x0",
-      "bad repeat count x0: expected x1 or more"],
+      "bad repeat count x0: expected x1 to x4294967295 (no poll is longer than that)"],
     ["a repeat count on a barrier", "  DSB x2",
       'unexpected "x2" after the barrier: expected nothing (a barrier takes no repeat count)'],
     ["words after the value", "  R32 uart0+0x018 FR 0x00000090 TXFE",

@@ -3,7 +3,7 @@
 // traces, with register names and the fields whose values changed. `--update` rewrites the
 // golden files (and is the only thing that ever writes them); `--coverage` reports which
 // registers the scenarios read and wrote.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { packageProject, displayPath, type Project } from "../project.js";
@@ -16,7 +16,7 @@ import {
   type ParsedTrace, type TraceDifference, type TraceRegion, type AccessGroup,
 } from "../trace-text.js";
 import { formatScenarioTrace, runScenario, type Scenario, type ScenarioRun } from "../scenario.js";
-import { type Command, type CommandContext, UsageError } from "./common.js";
+import { type Command, type CommandContext, InputFileError, UsageError, isReportedError, writeOutputFile } from "./common.js";
 
 // ---------------------------------------------------------------------------------------------
 // Golden files
@@ -74,10 +74,8 @@ export interface CheckOptions {
 
 /** Errors a scenario run reports as its own (everything else is a bug and keeps its stack). */
 function problemOf(e: unknown): string {
-  if (e instanceof Error) {
-    const expected = e.name === "ScenarioFailure" || e.name === "HalError" || e.name === "BoardFileError" || e.name === "TraceParseError" || e.constructor === Error;
-    return expected ? e.message : (e.stack ?? e.message);
-  }
+  if (isReportedError(e)) return e.message;
+  if (e instanceof Error) return e.constructor === Error ? e.message : (e.stack ?? e.message);
   return String(e);
 }
 
@@ -96,12 +94,24 @@ export function checkScenario(scenario: Scenario, options: CheckOptions = {}): C
   } catch (e) {
     return result("error", problemOf(e), undefined);
   }
-  const golden = existsSync(file) ? readFileSync(file, "utf8") : undefined;
+  let golden: string | undefined;
+  try {
+    golden = existsSync(file) ? readFileSync(file, "utf8") : undefined;
+  } catch (e) {
+    return result("error", `${displayPath(file)}: cannot read the golden file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, run);
+  }
 
   if (options.update) {
     if (golden === text) return result("unchanged", "", run);
-    mkdirSync(resolve(file, ".."), { recursive: true });
-    writeFileSync(file, text);
+    // A file that cannot be written is this scenario's error; the other scenarios go on, and the
+    // summary says which files were written and which not.
+    try {
+      mkdirSync(resolve(file, ".."), { recursive: true });
+      writeOutputFile(file, text);
+    } catch (e) {
+      const why = e instanceof InputFileError ? e.message : `${displayPath(file)}: cannot write it: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+      return result("error", `not written: ${why}`, run);
+    }
     return result(golden === undefined ? "created" : "updated", golden === undefined ? "" : changeSummary(golden, text, file, scenario.name, project), run);
   }
   if (golden === undefined) {
@@ -361,6 +371,9 @@ async function run(argv: string[], context: CommandContext): Promise<number> {
     allowPositionals: true,
   });
   const { project, scenarios } = await prepareProject(await context.project());
+  if (values.golden !== undefined && existsSync(values.golden) && !statSync(values.golden).isDirectory()) {
+    throw new UsageError(`--golden ${values.golden}: is a file: expected the folder of the golden traces`);
+  }
   const options: CheckOptions = { project, update: values.update === true, ...(values.golden === undefined ? {} : { goldenDir: resolve(values.golden) }) };
   const results = checkScenarios(scenarios, positionals, options);
   const out: string[] = [];

@@ -1,5 +1,7 @@
-// Pieces every `wasm-hal` command shares: argument errors, the project, number parsing, byte
-// quoting.
+// Pieces every `wasm-hal` command shares: argument errors, the project, files, number parsing,
+// byte quoting.
+import { readFileSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { packageRegistry, type Project } from "../project.js";
 import type { Registry } from "../registry.js";
 
@@ -11,6 +13,7 @@ export class UsageError extends Error {}
 const REPORTED = new Set([
   "HalError", "ScenarioFailure", "ScenarioCannotRun", "ModelUnavailable", "ReplayDivergence", "BoardFileError",
   "ConfigError", "RegisterMapError", "JsonFileError", "ModuleFileError", "SvdError", "TraceParseError", "AccessBudgetExceeded",
+  "InputFileError",
 ]);
 
 export function isReportedError(e: unknown): e is Error {
@@ -45,6 +48,43 @@ export function positiveInteger(option: string, text: string | undefined, fallba
   return n;
 }
 
+/** The text of an input file, or a one-line error naming it: the same words for every command. */
+export function readInputFile(file: string, what = "file"): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? `no such ${what}` : code === "EISDIR" ? `is a folder: expected a ${what}` : code === "EACCES" ? "permission denied" : (e as Error).message;
+    throw new InputFileError(`${file}: cannot read it: ${why}`);
+  }
+}
+
+/** Writes an output file, or fails with one line naming it and why (a missing folder, a folder
+ * given as the file, no permission, a full disk). */
+export function writeOutputFile(file: string, text: string): void {
+  try {
+    writeFileSync(file, text);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? `the folder ${dirname(file)} does not exist`
+      : code === "EISDIR" ? "is a folder: expected a file name"
+      : code === "EACCES" || code === "EPERM" ? "permission denied"
+      : code === "EROFS" ? "the file system is read-only"
+      : code === "ENOSPC" ? "no space left on the device"
+      : code === "ENOTDIR" ? `a part of the path is not a folder`
+      : (e as Error).message;
+    throw new InputFileError(`${file}: cannot write it: ${why}`);
+  }
+}
+
+/** An input or output file that cannot be used: the CLI prints the line and exits with 1. */
+export class InputFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "InputFileError";
+  }
+}
+
 /** A byte string as people read it: printable ASCII, escapes for the rest. */
 export function quote(bytes: ArrayLike<number>): string {
   let s = "";
@@ -64,3 +104,4 @@ export function quote(bytes: ArrayLike<number>): string {
 export function result(value: number, exportName = "", registry: Registry = packageRegistry()): string {
   return registry.formatResult(exportName, value);
 }
+

@@ -31,8 +31,15 @@ function seconds(text: string | undefined): number | undefined {
 function seedOf(text: string | undefined): number {
   if (text === undefined) return (Date.now() ^ (process.pid << 16)) | 0;
   if (!/^-?[0-9]+$/.test(text)) throw new UsageError(`--seed expects an integer, got "${text}"`);
-  return Number(text) | 0;
+  const n = Number(text);
+  // fast-check seeds are 32-bit: a larger number would silently become another seed.
+  if (!Number.isSafeInteger(n) || n < -(2 ** 31) || n > 2 ** 32 - 1) throw new UsageError(`--seed must be a 32-bit integer (-2147483648 to 4294967295), got ${text}`);
+  return n | 0;
 }
+
+/** Worker threads beyond this buy nothing on any machine this runs on, and each costs a module
+ * instance and its memory. */
+const MAX_JOBS = 64;
 
 const number = (n: number): string => Math.round(n).toLocaleString("en-US");
 
@@ -148,6 +155,7 @@ async function run(argv: string[], context: CommandContext): Promise<number> {
   const runs = values.runs === undefined ? (timeMs === undefined ? DEFAULT_RUNS : Infinity) : positiveInteger("runs", values.runs, DEFAULT_RUNS);
   const seed = seedOf(values.seed);
   const jobs = positiveInteger("jobs", values.jobs, 1);
+  if (jobs > MAX_JOBS) throw new UsageError(`--jobs must be at most ${MAX_JOBS}, got ${jobs}`);
   const legalOnly = values["legal-only"] === true;
   const maxSteps = positiveInteger("max-steps", values["max-steps"], 12);
   const stepAccessLimit = positiveInteger("step-limit", values["step-limit"], DEFAULT_STEP_ACCESS_LIMIT);

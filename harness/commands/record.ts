@@ -1,11 +1,10 @@
 // `wasm-hal record`: runs one scenario and prints its trace in the text form of
 // docs/trace-format.md (what a golden file holds), or writes it to a file.
-import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { formatScenarioTrace, runScenario, type Scenario } from "../scenario.js";
 import { prepareProject } from "../project-modules.js";
 import { resolve } from "node:path";
-import { type Command, type CommandContext, UsageError, isReportedError } from "./common.js";
+import { type Command, type CommandContext, UsageError, isReportedError, writeOutputFile } from "./common.js";
 
 /** A problem with the scenario, its board or a call, reported as a message; a bug (TypeError
  * and the like) keeps its stack and is rethrown. */
@@ -62,7 +61,7 @@ async function run(argv: string[], context: CommandContext): Promise<number> {
   if (values.output === undefined) {
     process.stdout.write(text);
   } else {
-    writeFileSync(values.output, text);
+    writeOutputFile(values.output, text);
     process.stdout.write(`wrote ${values.output}: ${scenario.name}, ${text.split("\n").length - 1} lines\n`);
   }
   return 0;

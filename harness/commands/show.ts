@@ -2,7 +2,6 @@
 // line number in the file and, for an access, the index of the trace entry it stands for (what a
 // diff names: "entry #872"), register names and fields decoded afresh from the register maps,
 // filters by region and register, and colour on a terminal.
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { OP_BARRIER, OP_WRITE, FLAG_DMA, FLAG_FAULT } from "../trace.js";
 import {
@@ -10,7 +9,7 @@ import {
   TraceParseError, type ParsedAccess, type ParsedCall, type ParsedTrace, type TraceRegion,
 } from "../trace-text.js";
 import { formatCoverage, registerCoverage } from "./check.js";
-import { type Command, type CommandContext, UsageError } from "./common.js";
+import { type Command, type CommandContext, UsageError, readInputFile } from "./common.js";
 import type { Registry } from "../registry.js";
 
 export interface ShowOptions {
@@ -186,13 +185,7 @@ async function run(argv: string[], context: CommandContext): Promise<number> {
   });
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? "show needs a trace file" : `show takes one trace file, got ${positionals.length}`);
   const file = positionals[0]!;
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    process.stderr.write(`wasm-hal: ${file}: cannot read it: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}\n`);
-    return 1;
-  }
+  const text = readInputFile(file, "trace file");
   const registry = (await context.projectOrPackage()).registry;
   let listing: string;
   let parsed: ParsedTrace;

@@ -16,8 +16,8 @@
  *
  * ARGs are 32-bit integers in decimal or 0x hex. Exit status: 0 when the call returned (its
  * result is printed, negative status codes included), 1 when it did not (trap, refused access),
- * 2 for bad usage or a module that does not load. Build: the CMake file listed in
- * docs/deploy.md, "Building".
+ * 2 for bad usage or a module that does not load. Build: boards/linux/CMakeLists.txt against
+ * a WAMR checkout (docs/deploy.md, "Building").
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE

@@ -104,7 +104,7 @@ export function renderApi(api: ApiMap, options: RenderOptions): { assembly: stri
   const tsRows = api.status.map((c) => `  { name: ${JSON.stringify(c.name)}, value: ${c.value}, doc: ${JSON.stringify(c.doc)} },`);
   const tsStatus = api.status.map((c) => `/** ${docText(c.doc)} */\nexport const ${c.name} = ${c.value};`);
   const tsConsts = api.constants.map((c) => `/** ${docText(c.doc)} */\nexport const ${c.name} = ${hex(c.value, 2)};`);
-  const about = api.doc === "" ? "" : `// ${api.doc}\n`;
+  const about = api.doc === "" ? "" : api.doc.split("\n").map((line) => `// ${line}\n`).join("");
   return {
     assembly: `${header(options.sourceName)}${about}\n${asStatus.join("\n")}\n\n${asConsts.join("\n")}\n`,
     typescript: `${header(options.sourceName)}${about}

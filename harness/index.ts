@@ -76,7 +76,9 @@ export * from "./assert.js";
 export { lintTrace, lintReport, type LintFinding } from "./lint.js";
 export { traceToVcd } from "./vcd.js";
 
-// Fuzzing: the target API (docs/fuzzing.md)
+// Fuzzing: the target API (docs/fuzzing.md), and the fast-check the harness uses, so that a
+// project's target builds its arbitraries with the same instance.
+export { default as fc } from "fast-check";
 export {
   fuzz, fuzzTarget, Fuzzer, findingKey, defineFuzzTarget, targetByName, targetNames, importFuzzTargets,
   FuzzFailure, readRegression, saveRegression, rerunRegression, replayRecordedReads, listRegressions,

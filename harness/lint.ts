@@ -290,7 +290,13 @@ class SequenceLint {
         state.w1cReads.delete(offset);
         if (read !== undefined) {
           const cleared = (read.value & a.value) >>> 0;
-          if (cleared !== 0) {
+          // Acknowledging the flag just read (read STATUS, see one source, write 1 to it) is the
+          // right way to serve it. What the rule is for: every pending source written back (a
+          // read-modify-write: `reg |= bit`, or the value read written again), when two or more
+          // were pending, or after a read whose value the register does not define.
+          const writesBackAll = read.value !== 0 && (read.value & ~a.value) === 0;
+          const several = (read.value & (read.value - 1)) !== 0;
+          if (cleared !== 0 && (reg.read === "undefined" || (writesBackAll && several))) {
             find("w1c-read-modify-write", SEVERITY["w1c-read-modify-write"], `writes back bits 0x${cleared.toString(16)} that read as set at #${read.seq}: a read-modify-write of write-1-to-clear ${reg.name} clears every source that was pending, not only those meant (${cite(reg.section)})`);
           } else if (reg.read === "undefined") {
             find("w1c-read-modify-write", SEVERITY["w1c-read-modify-write"], `follows a read of ${reg.name} at #${read.seq}: a read-modify-write of a write-1-to-clear register, whose read value is not defined, may write back 1s and clear sources nobody serviced (${cite(reg.section)})`);

@@ -179,13 +179,13 @@ export function expandPaths(root: string, entries: readonly string[], file: stri
   entries.forEach((entry, i) => {
     const full = resolve(root, entry);
     const name = basename(full);
+    if (dirname(full).includes("*")) throw new ConfigError(file, `${key}[${i}]`, `${entry}: a * may stand only in the file name, not in a folder`);
     if (!name.includes("*")) {
       if (!existsSync(full)) throw new ConfigError(file, `${key}[${i}]`, `${entry} does not exist`);
       out.push(full);
       return;
     }
     const dir = dirname(full);
-    if (dir.includes("*")) throw new ConfigError(file, `${key}[${i}]`, `${entry}: a * may stand only in the file name, not in a folder`);
     const pattern = new RegExp("^" + name.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join("[^/]*") + "$");
     const matches = existsSync(dir) ? readdirSync(dir).filter((f) => pattern.test(f) && statSync(join(dir, f)).isFile()).sort() : [];
     if (matches.length === 0) throw new ConfigError(file, `${key}[${i}]`, `${entry} matches no file`);

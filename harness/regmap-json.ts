@@ -370,9 +370,9 @@ export function mergeApiMaps(parts: readonly { readonly api: ApiMap; readonly so
   const status: StatusCode[] = [];
   const constants: ApiConstant[] = [];
   const exports: ExportSignature[] = [];
-  let doc = "";
+  const docs: string[] = [];
   for (const { api, source } of parts) {
-    if (doc === "") doc = api.doc;
+    if (api.doc !== "") docs.push(api.doc);
     for (const item of [...api.status, ...api.constants]) {
       const first = owner.get(item.name);
       if (first !== undefined) throw new RegisterMapError(source, item.name, `already defined in ${first}`);
@@ -392,5 +392,5 @@ export function mergeApiMaps(parts: readonly { readonly api: ApiMap; readonly so
     }
   }
   status.sort((a, b) => b.value - a.value);
-  return { doc, status, constants, exports };
+  return { doc: docs.join("\n"), status, constants, exports };
 }

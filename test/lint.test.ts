@@ -7,6 +7,7 @@ import { PL080_MAP } from "../harness/generated/pl080.js";
 import { parseTrace } from "../harness/trace-text.js";
 import { lintTrace, lintParsedTrace, lintReport, expectLintClean, LintError, SEQUENCE_RULES, type LintFinding } from "../harness/lint.js";
 import { RegisterFile as Registers } from "../harness/devices/register-file.js";
+import { parseRegisterMap } from "../harness/regmap-json.js";
 
 // Register facts from docs/primecell.md, PL011 1.1 (PL011 TRM 3.3): FR, RIS, MIS and the ID
 // registers are read-only, ICR is write-only (write 1 to clear), RSR/ECR clears on any write,
@@ -340,5 +341,34 @@ describe("rules over sequences of accesses", () => {
       bus.write(SSP0 + 0x004, 0, 4);
       bus.write(DMAC + 0x110, 0, 4);
     })).not.toThrow();
+  });
+});
+
+describe("w1c-read-modify-write on a readable status register of a project's own block", () => {
+  // A made-up block: STATUS holds two write-1-to-clear flags and reads back what is pending.
+  const TIMER = parseRegisterMap({
+    block: "tmr", size: "0x10",
+    registers: [{ name: "STATUS", offset: "0x0", bits: 2, read: "value", write: "w1c", reset: "0x0", section: "2.4",
+      fields: [{ name: "EXPIRED", bits: "0" }, { name: "OVERRUN", bits: "1" }] }],
+  }, "tmr.json");
+  const findings = (pending: number, written: number): string[] => {
+    const bus = new Bus();
+    const registers = new Registers();
+    registers.values.set(0, pending);
+    bus.map({ name: "t0", base: 0x4000_0000, size: 0x10, device: registers, map: TIMER });
+    bus.read(0x4000_0000, 4);
+    bus.write(0x4000_0000, written, 4);
+    return lintTrace(bus.trace, bus.regions).map((f) => `${f.rule}: ${f.message}`);
+  };
+
+  it("is clean for the acknowledgement of the flag just read", () => {
+    expect(findings(0b01, 0b01)).toEqual([]);
+    expect(findings(0b11, 0b01)).toEqual([]); // one of two pending sources served
+  });
+
+  it("finds the value read written back when two sources were pending", () => {
+    expect(findings(0b11, 0b11)).toEqual([
+      "w1c-read-modify-write: W32 t0+0x000 STATUS 0x00000003: writes back bits 0x3 that read as set at #0: a read-modify-write of write-1-to-clear STATUS clears every source that was pending, not only those meant (tmr 2.4)",
+    ]);
   });
 });

@@ -3,7 +3,7 @@
 import { parseArgs } from "node:util";
 import { existsSync } from "node:fs";
 import { resolve, relative } from "node:path";
-import { wasmPath } from "../hal.js";
+import { compileModule, wasmPath } from "../hal.js";
 import { displayPath } from "../project.js";
 import { loadDeviceKinds } from "../project-modules.js";
 import { importFuzzTargets, targetModule } from "../fuzz/target-table.js";
@@ -173,14 +173,27 @@ async function run(argv: string[], context: CommandContext): Promise<number> {
     return zoo(targets, { runs, seed, timeMs, legalOnly, maxSteps, jobs, saveDir, stepAccessLimit });
   }
 
+  // The module is checked before any worker starts: a missing or broken file is one line.
+  compileModule(modulePath ?? targetModule(targets[0]!) ?? wasmPath("release"), `run \`${project.buildHint()}\` first`);
   const label = `wasm-hal fuzz ${which}`;
   const progress = progressPrinter(label);
-  const result = await fuzz({
+  let result: CampaignResult;
+  try {
+    result = await fuzz({
     targets, runs, seed, jobs, legalOnly, maxSteps, stepAccessLimit,
     ...(timeMs === undefined ? {} : { timeMs }),
     ...(modulePath === undefined ? {} : { modulePath }),
     onProgress: progress.update,
-  });
+    });
+  } catch (e) {
+    progress.done();
+    // A worker thread's failure arrives as an Error naming the job: its message, on one line.
+    if (e instanceof Error && e.constructor === Error) {
+      process.stderr.write(`wasm-hal: ${e.message.split("\n")[0]}\n`);
+      return 1;
+    }
+    throw e;
+  }
   progress.done();
   const fuzzed = modulePath ?? targetModule(targets[0]!) ?? wasmPath("release");
   const out = [`${label} (${moduleLabel(fuzzed)}):`, ...summary(result, legalOnly)];

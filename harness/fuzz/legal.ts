@@ -127,6 +127,22 @@ export function fieldBits(reg: RegisterInfo): number {
   return bits;
 }
 
+/**
+ * For a block without a table above (a project's own): the bits the hardware changes, as its
+ * register map tells them. A register whose read consumes, that software cannot write, or whose
+ * writes clear bits is status: all its bits. Otherwise the fields with a kind of their own
+ * (cleared by reading, by writing 1 or 0, read-only) are. The rest is storage.
+ */
+function mapHardwareBits(reg: RegisterInfo, fields: number): number {
+  if (reg.read === "consumes" || reg.write === "ignored" || reg.write === "w1c" || reg.write === "clears") return fields;
+  let bits = 0;
+  for (const f of reg.fields) {
+    const status = f.read === "consumes" || (f.write !== undefined && f.write !== "value");
+    if (status) bits = (bits | ((2 ** (f.msb - f.lsb + 1) - 1) * 2 ** f.lsb)) >>> 0;
+  }
+  return bits;
+}
+
 /** What response fuzzing needs to know about one readable register. */
 export interface RegisterLegality {
   readonly reg: RegisterInfo;
@@ -142,10 +158,10 @@ const cache = new Map<RegisterInfo, RegisterLegality>();
 export function registerLegality(block: RegisterBlock, reg: RegisterInfo): RegisterLegality {
   let found = cache.get(reg);
   if (found === undefined) {
-    const legality = LEGALITY[block.block];
+    const legality = Object.prototype.hasOwnProperty.call(LEGALITY, block.block) ? LEGALITY[block.block] : undefined;
     const name = genericName(reg.name);
     const fields = fieldBits(reg);
-    const hw = legality?.hardwareBits[name];
+    const hw = legality === undefined ? mapHardwareBits(reg, fields) : legality.hardwareBits[name];
     const hardware = hw === undefined ? 0 : hw === "all" ? fields : (hw & fields) >>> 0;
     found = { reg, fields, hardware, rules: legality?.rules.filter((r) => r.register === name) ?? [] };
     cache.set(reg, found);

@@ -5,6 +5,7 @@ import { runJob, cumulativeProgress, type JobPlan, type WorkerMessage } from "./
 import { fuzzVariant, type Variant, type VariantOptions } from "./variants.js";
 import { importFuzzTargets } from "./target-table.js";
 import { loadProjectFile } from "../project.js";
+import { loadDeviceKinds } from "../project-modules.js";
 // The package's own targets are known in every worker; a project's come from plan.imports.
 import "./targets/index.js";
 
@@ -21,6 +22,8 @@ try {
   if (task.kind === "job") {
     for (const i of task.plan.imports) {
       const project = i.configFile === null ? null : await loadProjectFile(i.configFile);
+      // A target's board may use the project's own device kinds.
+      if (project !== null) await loadDeviceKinds(project);
       await importFuzzTargets([i.file], i.modulePath, project);
     }
     const results = runJob(task.plan, cumulativeProgress((target, progress) => post({ kind: "progress", target, progress })));

@@ -69,8 +69,9 @@ export class World {
     const memory = exports["memory"];
     if (!(memory instanceof WebAssembly.Memory)) throw new Error(`${modulePath} exports no memory`);
     this.memory = memory;
-    this.scratch = this.fn("hal_scratch")();
-    this.scratchSize = this.fn("hal_scratch_size")();
+    // A module without a scratch buffer (no buffer arguments) has none to fuzz with.
+    this.scratch = this.functions.has("hal_scratch") ? this.fn("hal_scratch")() : 0;
+    this.scratchSize = this.functions.has("hal_scratch_size") ? this.fn("hal_scratch_size")() : 0;
     this.pristine = new Uint8Array(memory.buffer).slice();
     this.trace.enabled = false;
   }

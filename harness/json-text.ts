@@ -43,7 +43,7 @@ export function parseJsonText(text: string, fileName: string): Json {
     const { line, column } = lineColumn(body, offset);
     const lineText = body.split("\n")[line - 1] ?? "";
     // V8 quotes the input in some messages ("…" is not valid JSON): keep only the first clause.
-    const what = message.replace(/ in JSON at position \d+.*$/, "").replace(/, ".*$/s, "");
+    const what = message.replace(/ in JSON at position \d+.*$/, "").replace(/ JSON at position \d+.*$/, " the JSON").replace(/, ".*$/s, "");
     throw new JsonFileError(fileName, `line ${line}, column ${column}`, `invalid JSON (${excerpt(what, 80)}) near ${JSON.stringify(excerpt(lineText.trim()))}`);
   }
 }
@@ -73,6 +73,14 @@ function firstErrorOffset(text: string): number {
   // Each frame: the container and what it expects next.
   const stack: { kind: "{" | "["; expect: "key-or-end" | "key" | "colon" | "value" | "comma-or-end" | "value-or-end" }[] = [];
   let topExpect: "value" | "end" = "value";
+  /** A container ends: what holds it now expects a comma or its own end. */
+  const close = (): void => {
+    at++;
+    stack.pop();
+    const outer = stack[stack.length - 1];
+    if (outer === undefined) topExpect = "end";
+    else outer.expect = "comma-or-end";
+  };
   for (;;) {
     skip();
     if (at >= text.length) return at;
@@ -91,21 +99,13 @@ function firstErrorOffset(text: string): number {
         at++;
         frame!.expect = frame!.kind === "{" ? "key" : "value";
       } else if ((c === "}" && frame!.kind === "{") || (c === "]" && frame!.kind === "[")) {
-        at++;
-        stack.pop();
-        const outer = stack[stack.length - 1];
-        if (outer === undefined) topExpect = "end";
-        else outer.expect = "comma-or-end";
+        close();
       } else return at;
       continue;
     }
     if (want === "key" || want === "key-or-end") {
       if (want === "key-or-end" && c === "}") {
-        at++;
-        stack.pop();
-        const outer = stack[stack.length - 1];
-        if (outer === undefined) topExpect = "end";
-        else outer.expect = "comma-or-end";
+        close();
         continue;
       }
       if (!token(STRING)) return at;
@@ -114,11 +114,7 @@ function firstErrorOffset(text: string): number {
     }
     // A value.
     if (want === "value-or-end" && c === "]") {
-      at++;
-      stack.pop();
-      const outer = stack[stack.length - 1];
-      if (outer === undefined) topExpect = "end";
-      else outer.expect = "comma-or-end";
+      close();
       continue;
     }
     if (c === "{" || c === "[") {

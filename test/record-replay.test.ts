@@ -72,7 +72,7 @@ describe.runIf(bridgeStatus().available)("record on a board, replay in CI", () =
   });
 
   it("records pl011-hello on the hardware, then replays it in CI; a changed driver diverges", async () => {
-    const peer = spawn(process.execPath, [join(HERE, "devmem", "uart-stream-peer.mjs"), addonPath(), device]);
+    const peer = spawn(process.execPath, [join(HERE, "devmem", "uart-peer.mjs"), addonPath(), device, "line"]);
     let peerOut = "";
     let peerErr = "";
     peer.stdout.on("data", (d: Buffer) => { peerOut += d.toString(); });

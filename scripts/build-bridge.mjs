@@ -5,7 +5,7 @@
 // bridge quotes when someone tries to use it; so does an error of this script's own. Everything
 // else in the package works without the bridge.
 //
-// In this repository `npm ci` runs it (the `prepare` script). The published package has no
+// In this repository `npm test` runs it (the `pretest` script). The published package has no
 // install script at all, so installing it never runs, waits for or fails on a compiler, whatever
 // npm's policy on dependencies' install scripts (allowScripts, --ignore-scripts, pnpm, bun): a
 // user who wants the bridge runs `node node_modules/wasm-hal/scripts/build-bridge.mjs`, which the

@@ -1,10 +1,8 @@
 #!/usr/bin/env node
 // Runs `npm run build` only when the outputs are missing or older than their sources, so that
-// `npm run demo` or `bench` right after `npm ci` (whose `prepare` has just built everything) starts
-// at once instead of rebuilding for half a minute. `npm pack` runs `prepack` (a fresh full build,
-// --fresh below) and then `prepare`, which through this script finds that build fresh instead of
-// making a second one. `npm test` does not use it: its pretest always builds in full, since the
-// tests must test fresh builds.
+// `npm run demo` or `bench` after a build (`npm test`'s pretest, `npm pack`'s prepack) starts at
+// once instead of rebuilding for half a minute, and right after `npm ci` builds once. `npm test`
+// does not use it: its pretest always builds in full, since the tests must test fresh builds.
 //
 // A full build ends with `node scripts/ensure-built.mjs --record`, which writes build/.built; the
 // build is fresh when that file and every output exist and no source is newer than the file. A

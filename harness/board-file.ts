@@ -224,7 +224,7 @@ function integerValue(value: Json, options: IntegerOptions, fail: (problem: stri
   }
   const min = options.min ?? 0;
   const max = options.max ?? 0xffffffff;
-  if (n < min || n > max) fail(`${n} (0x${n.toString(16)}) is out of range: expected ${min}..${max}`);
+  if (n < min || n > max) fail(`${n < 0 ? n : `${n} (0x${n.toString(16)})`} is out of range: expected ${min}..${max}`);
   return n;
 }
 
@@ -382,7 +382,7 @@ function parseRegion(o: JsonObject, before: readonly RegionDescription[], regist
   }
   const doc = o.string("doc", { default: "" });
   const facts: Record<string, number> = {};
-  if (o.has("facts")) {
+  if (o.raw("facts") !== undefined) {
     const f = o.object("facts");
     for (const key of Object.keys(f.value)) {
       if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(key)) f.fail(key, `a fact's name is an identifier (uartclkHz), got ${JSON.stringify(key)}`);
@@ -496,6 +496,11 @@ export class Board {
       throw new Error(`board ${this.description.name}: region ${name} holds a ${this.regionDescription(name).device.kind} device, not a ${type.name}`);
     }
     return d as T;
+  }
+
+  /** True when a device of the board gave a part this name. */
+  hasPart(name: string): boolean {
+    return this.parts.has(name);
   }
 
   /** A named part (an SPI slave), checked to be of a class. */

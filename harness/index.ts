@@ -73,8 +73,11 @@ export {
 
 // Assertions and lint
 export * from "./assert.js";
-export { lintTrace, lintReport, type LintFinding } from "./lint.js";
-export { traceToVcd } from "./vcd.js";
+export { lintTrace, lintParsedTrace, lintReport, expectLintClean, type LintFinding } from "./lint.js";
+export { traceToVcd, parseVcd, vcdValues, VcdTooLarge, VCD_MAX_ENTRIES } from "./vcd.js";
+export { expandAccesses } from "./trace-text.js";
+export { scenarioCoverage, mergeCoverage } from "./commands/check.js";
+export { bridgeStatus } from "./devmem/devmem.js";
 
 // Fuzzing: the target API (docs/fuzzing.md), and the fast-check the harness uses, so that a
 // project's target builds its arbitraries with the same instance.

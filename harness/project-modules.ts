@@ -15,6 +15,9 @@ export interface DeviceKindDefinition {
   readonly block?: string | null;
   /** One line for documentation and error messages. */
   readonly doc?: string;
+  /** The kind stands for the real peripheral (a bridge to hardware): scenarios cannot use it
+   * as a model (DeviceKindOptions.hardware). */
+  readonly hardware?: boolean;
   /** Makes the device of one region; reads its options through `context.options`. */
   readonly create: DeviceFactory;
 }
@@ -54,6 +57,7 @@ export async function loadDeviceKinds(project: Project): Promise<void> {
         registerDeviceKind(k.kind, k.create, {
           ...(k.block === undefined ? {} : { block: k.block }),
           ...(k.doc === undefined ? {} : { doc: k.doc }),
+          ...(k.hardware === undefined ? {} : { hardware: k.hardware }),
         });
       } catch (e) {
         throw new ConfigError(displayPath(file), where, (e as Error).message);

@@ -20,10 +20,6 @@ export interface Scenario {
   readonly board: string;
   /** The project module it runs (a key of the config's `modules`); the default module if absent. */
   readonly module?: string;
-  /** For `record` on real hardware (a devmem board): the scenario stimulates or inspects models,
-   * which a real board does not have. Default true when it uses stimulus(); set it false for a
-   * scenario of driver calls only. */
-  readonly needsModels?: boolean;
   /** The calls and the stimulus, through the context (never the wall clock, never randomness). */
   run(s: ScenarioContext): void;
 }
@@ -110,6 +106,7 @@ export class ScenarioContext {
   part<T>(name: string, type: ModelClass<T>): T {
     const what = `the ${type.name} ${name}`;
     this.modelSteps.push({ kind: "model", text: what, inInspection: this.inspecting });
+    if (!this.board.hasPart(name)) throw new ModelUnavailable(name, what);
     return this.board.part(name, type);
   }
 

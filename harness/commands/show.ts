@@ -108,7 +108,7 @@ export function renderTrace(text: string, fileName: string, options: ShowOptions
     if (c.endLine > 0) endByLine.set(c.endLine, c);
   });
 
-  const lines = text.split(/\r?\n/);
+  const lines = text.split(/\r\n|\r|\n/);
   const numberWidth = String(lines.length).length;
   const seqWidth = String(Math.max(0, parsed.length - 1)).length + 1;
   const gutter = (line: number, seq: number | null): string =>

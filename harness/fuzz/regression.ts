@@ -10,7 +10,7 @@ import { packageProject } from "../project.js";
 import { parseTrace, diffTraces, formatTrace, TRACE_HEADER, type ParsedTrace } from "../trace-text.js";
 import { FLAG_DMA } from "../trace.js";
 import { Fuzzer, findingKey, moduleLabel, modulePathFrom, type Finding, type FuzzCase, type Generation, type WorldLabel } from "./engine.js";
-import { targetByName, targetNames, targetModule } from "./target-table.js";
+import { targetByName, targetNames, targetModule, targetRegistry } from "./target-table.js";
 import { ReadScript } from "./replay.js";
 // Regression files of the package's own targets read without loading a project.
 import "./targets/index.js";
@@ -129,13 +129,15 @@ function parseGeneration(text: string | undefined): Generation {
 export function readRegression(file: string): Regression {
   const text = readFileSync(file, "utf8");
   if (!text.startsWith(TRACE_HEADER)) throw new Error(`${file}: not a trace file (expected "${TRACE_HEADER}" first)`);
-  const trace = parseTrace(text, file);
   const keys = new Map<string, string>();
   for (const line of text.split("\n")) {
     if (!line.startsWith(KEY_PREFIX)) continue;
     const colon = line.indexOf(":");
     keys.set(line.slice(KEY_PREFIX.length, colon), line.slice(colon + 1).trim());
   }
+  // The blocks the trace names are those of the project whose target made it.
+  const registry = targetRegistry(keys.get("target") ?? "") ?? undefined;
+  const trace = parseTrace(text, file, registry === undefined ? {} : { registry });
   const need = (key: string): string => {
     const v = keys.get(key);
     if (v === undefined) throw new Error(`${file}: no "${KEY_PREFIX}${key}:" line`);
@@ -196,7 +198,7 @@ export function rerunRegression(regression: Regression, modulePath = modulePathF
   const { failure } = fuzzer.runCase({ target: fuzzCase.target, steps: fuzzCase.steps });
   fuzzer.runCase(fuzzCase, { mode: "report" });
   const trace = formatTrace(fuzzer.world.trace, fuzzer.world.bus.regions);
-  const difference = diffTraces(regression.trace, parseTrace(trace, "re-run"));
+  const difference = diffTraces(regression.trace, parseTrace(trace, "re-run", { registry: regression.trace.registry }));
   return { failure, traceDifference: difference === null ? null : difference.text, trace };
 }
 

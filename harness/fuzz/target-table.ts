@@ -64,6 +64,11 @@ export function targetNames(): string[] {
   return [...TABLE.keys()];
 }
 
+/** The registry of the project that loaded a target, or null for the package's own. */
+export function targetRegistry(name: TargetName): Registry | null {
+  return TABLE.get(name)?.registry ?? null;
+}
+
 /** The module a target fuzzes when no other is given, or null for the package's own. */
 export function targetModule(name: TargetName): string | null {
   return TABLE.get(name)?.modulePath ?? null;

@@ -179,9 +179,9 @@ class TimerSession extends Session {
 }
 
 /**
- * The steps, weighted. Response overrides are made here rather than with wasm-hal's
- * respondSteps, which needs the legality rules (which bits the hardware changes) that it knows
- * only for its own blocks so far: every override here counts as an "impossible world".
+ * The steps, weighted. Response overrides are made here by hand, each counted as an "impossible
+ * world" (a value the hardware may never produce); wasm-hal's respondSteps can make legal ones
+ * instead, taking the bits the hardware changes from the register map (docs/fuzzing.md).
  *
  * @param {import("wasm-hal").StepOptions} _options
  */

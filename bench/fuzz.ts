@@ -13,7 +13,7 @@ import { Fuzzer, type FuzzCase } from "../harness/fuzz/engine.js";
 import { targetByName } from "../harness/fuzz/targets/index.js";
 import { fuzzTarget } from "../harness/fuzz/runner.js";
 import { openFindings } from "../harness/fuzz/regression.js";
-import { TARGET_NAMES, type Step, type TargetName, type PrimeCellTargetName } from "../harness/fuzz/target.js";
+import { TARGET_NAMES, type Step, type PrimeCellTargetName } from "../harness/fuzz/target.js";
 import { PL011_FUZZ_BASE, PL011_FUZZ_UARTCLK } from "../harness/fuzz/targets/pl011.js";
 import { PL022_FUZZ_BASE, PL022_FUZZ_SSPCLK } from "../harness/fuzz/targets/pl022.js";
 import { PL061_FUZZ_BASE } from "../harness/fuzz/targets/pl061.js";

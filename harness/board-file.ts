@@ -9,7 +9,7 @@
 // kind (a replay of a recorded trace, a bridge to real hardware) with registerDeviceKind(),
 // without editing this file.
 import { readFileSync } from "node:fs";
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { dirname, isAbsolute, resolve } from "node:path";
 import { Bus, VirtualClock, type Device, type Region } from "./bus.js";
 import { Hal, type HalVariant } from "./hal.js";
 import type { RegisterBlock } from "./regmap.js";

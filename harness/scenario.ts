@@ -76,7 +76,6 @@ export interface ScenarioNote {
  * that a driver that never returns is stopped in seconds (AccessBudgetExceeded). */
 export const SCENARIO_ACCESS_BUDGET = 20_000_000;
 
-const hex = (n: number): string => "0x" + (n >>> 0).toString(16);
 
 /** What a scenario works with: the board, driver calls, stimulus, checks and comments. */
 export class ScenarioContext {

@@ -2,7 +2,7 @@
 // (fixtures/boards/versatile.json), one golden trace each in fixtures/golden/. Its
 // wasm-hal.config.json names this module like any project names its scenario modules; the
 // default export is the list. The scenario framework itself is harness/scenario.ts.
-import { type Scenario, type ScenarioContext, defineScenario } from "./scenario.js";
+import type { Scenario, ScenarioContext } from "./scenario.js";
 import { Pl011Model } from "./devices/pl011.js";
 import { Pl022Model } from "./devices/pl022.js";
 import { Pl061Model } from "./devices/pl061.js";

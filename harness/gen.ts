@@ -89,7 +89,7 @@ export const ${P}_MAP: RegisterBlock = {
   widths: ${JSON.stringify(b.widths)},
   registers: [
 ${regs.join("\n")}
-  ],
+  ],${b.rules === undefined ? "" : `\n  rules: ${JSON.stringify(b.rules)},`}
 };
 
 ${constantLines(b, emit).join("\n")}

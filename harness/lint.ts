@@ -9,7 +9,7 @@
 // the map's write kinds), a side-effect read nothing said there was data for, and a write to a
 // register while the block's enable bit forbids it. The last two are tables per block
 // (SEQUENCE_RULES), each row citing the manual.
-import type { RegisterIndex, RegisterInfo } from "./regmap.js";
+import type { BlockSequenceRules, ConsumingReadRule, EnableRule, RegisterIndex, RegisterInfo } from "./regmap.js";
 import { OP_READ, OP_WRITE, FLAG_DMA, FLAG_FAULT, type Trace, type TraceEntry } from "./trace.js";
 import { traceRegions, type AccessGroup, type ParsedTrace, type TraceRegion } from "./trace-text.js";
 
@@ -114,36 +114,7 @@ function strayBits(reg: RegisterInfo, value: number, byteOffset: number): { abov
 // ---------------------------------------------------------------------------------------------
 // Rules over sequences of accesses
 
-/**
- * A register whose read has a side effect (read kind "consumes": the read pops a FIFO entry). A
- * driver means to consume only what a status read told it was there: one read of the guard
- * register showing the guard value allows one consuming read. Without it the read takes a
- * character nobody asked for, or reads an empty FIFO and acts on a value that means nothing.
- */
-export interface ConsumingReadRule {
-  readonly register: string;
-  /** The status register, its field and the value that says there is data. */
-  readonly guard: { readonly register: string; readonly field: string; readonly value: number };
-  /** Where the manual says so. */
-  readonly section: string;
-}
-
-/** Registers the manual forbids writing while an enable bit is set. The enable state is the
- * value last read from or written to the enable register (its reset value before that). */
-export interface EnableRule {
-  readonly registers: readonly string[];
-  /** When given, only a write that changes one of these fields breaks the rule (a mode bit that
-   * lives in the enable register itself). */
-  readonly fields?: readonly string[];
-  readonly enable: { readonly register: string; readonly field: string };
-  readonly severity: LintSeverity;
-  readonly section: string;
-}
-
-export interface BlockSequenceRules {
-  readonly consumingReads: readonly ConsumingReadRule[];
-  readonly enableGuards: readonly EnableRule[];
-}
+export type { ConsumingReadRule, EnableRule, BlockSequenceRules } from "./regmap.js";
 
 /** Channel registers of each of the eight PL080 channels (docs/primecell.md, PL080 4.5),
  * programmed only while the channel is idle (PL080 4.6). */
@@ -156,7 +127,8 @@ const PL080_CHANNEL_GUARDS: readonly EnableRule[] = Array.from({ length: 8 }, (_
   section: "docs/primecell.md 4.6, start a channel",
 }));
 
-/** The sequence rules of each block, by block name (registers/<block>.json "block"). */
+/** The sequence rules of the package's blocks, by block name: used for a block whose map has no
+ * "rules" of its own (a project writes its rules in its map, docs/register-maps.md). */
 export const SEQUENCE_RULES: Readonly<Record<string, BlockSequenceRules>> = {
   pl011: {
     consumingReads: [{ register: "DR", guard: { register: "FR", field: "RXFE", value: 0 }, section: "3.3.1, 3.3.3" }],
@@ -221,8 +193,10 @@ function rulesFor(index: RegisterIndex): CompiledRules {
   let compiled = compiledRules.get(index);
   if (compiled !== undefined) return compiled;
   const block = index.block.block;
-  const rows = SEQUENCE_RULES[block] ?? { consumingReads: [], enableGuards: [] };
-  const where = `SEQUENCE_RULES.${block}`;
+  const own = index.block.rules;
+  const table = Object.prototype.hasOwnProperty.call(SEQUENCE_RULES, block) ? SEQUENCE_RULES[block] : undefined;
+  const rows = own ?? table ?? { consumingReads: [], enableGuards: [] };
+  const where = own !== undefined ? `the rules of block ${block}` : `SEQUENCE_RULES.${block}`;
   compiled = {
     consumingReads: rows.consumingReads.map((rule) => {
       const guard = registerNamed(index, rule.guard.register, where);

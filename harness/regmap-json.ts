@@ -5,7 +5,7 @@
 // TypeScript metadata from the same parsed maps, so the module and the harness cannot disagree.
 //
 // Every error names the file and the JSON path of the bad entry and says what was expected.
-import type { FieldInfo, FieldReadKind, FieldWriteKind, ReadKind, RegisterBlock, RegisterInfo, WriteKind } from "./regmap.js";
+import type { BlockSequenceRules, EnableRule, FieldInfo, FieldReadKind, FieldWriteKind, ReadKind, RegisterBlock, RegisterInfo, WriteKind } from "./regmap.js";
 import { excerpt, type Json } from "./json-text.js";
 
 export const READ_KINDS: readonly ReadKind[] = ["value", "consumes", "undefined"];
@@ -123,7 +123,7 @@ function bitsOf(text: Json | undefined, fail: (problem: string) => never): { msb
   return { msb, lsb };
 }
 
-const BLOCK_KEYS = ["block", "title", "manual", "size", "widths", "notes", "source", "registers", "layouts"];
+const BLOCK_KEYS = ["block", "title", "manual", "size", "widths", "notes", "source", "registers", "layouts", "rules"];
 const REGISTER_KEYS = ["name", "writeName", "offset", "span", "repeat", "bits", "widths", "read", "write", "reset", "test", "section", "doc", "fields", "layout"];
 const FIELD_KEYS = ["name", "bits", "doc", "values", "read", "write"];
 
@@ -158,6 +158,8 @@ export function parseRegisterMap(raw: unknown, source: string): RegisterBlock {
     }
   });
   registers.sort((a, b) => a.offset - b.offset);
+  const rulesRaw = top.record("rules");
+  const rules = rulesRaw === undefined ? undefined : parseRules(new Reader(source, "rules", rulesRaw, ["consumingReads", "enableGuards"]), registers);
   return {
     block,
     title: top.string("title", block),
@@ -165,7 +167,62 @@ export function parseRegisterMap(raw: unknown, source: string): RegisterBlock {
     size,
     widths,
     registers,
+    ...(rules === undefined ? {} : { rules }),
   };
+}
+
+/**
+ * The block's rules over sequences of accesses (docs/register-maps.md, "Rules"): consuming reads
+ * and the status read that must come first; registers written only while an enable bit is clear.
+ * Every register and field they name must be in the map.
+ */
+function parseRules(r: Reader, registers: readonly RegisterInfo[]): BlockSequenceRules {
+  const register = (rr: Reader, key: string, name: Json | undefined): RegisterInfo => {
+    if (typeof name !== "string") rr.fail(key, `${shown(name)}: expected a register name`);
+    const reg = registers.find((x) => x.name === name || x.writeName === name);
+    if (reg === undefined) rr.fail(key, `no register ${excerpt(name, 40)} in this map (registers: ${registers.map((x) => x.name).join(", ")})`);
+    return reg;
+  };
+  const field = (rr: Reader, key: string, reg: RegisterInfo, name: Json | undefined): string => {
+    if (typeof name !== "string" || !reg.fields.some((f) => f.name === name)) rr.fail(key, `${shown(name)}: expected a field of ${reg.name} (${reg.fields.map((f) => f.name).join(", ") || "it has none"})`);
+    return name;
+  };
+  const object = (parent: Reader, key: string | number, value: Json | undefined, keys: readonly string[]): Reader => {
+    if (!isRecord(value)) parent.fail(key, `${shown(value)}: expected an object`);
+    return new Reader(parent.file, parent.at(key), value, keys);
+  };
+  const consumingReads = r.list("consumingReads").map((entry, i) => {
+    const c = object(new Reader(r.file, r.at("consumingReads"), {}, []), i, entry, ["register", "guard", "section"]);
+    const consumed = register(c, "register", c.get("register"));
+    if (consumed.read !== "consumes") c.fail("register", `${consumed.name} has read kind ${consumed.read}: a consuming-read rule is for a register whose read consumes`);
+    const g = object(c, "guard", c.get("guard"), ["register", "field", "value"]);
+    const guard = register(g, "register", g.get("register"));
+    return { register: consumed.name, guard: { register: guard.name, field: field(g, "field", guard, g.get("field")), value: g.integer("value") }, section: c.string("section", "") };
+  });
+  const enableGuards = r.list("enableGuards").map((entry, i) => {
+    const e = object(new Reader(r.file, r.at("enableGuards"), {}, []), i, entry, ["registers", "fields", "enable", "severity", "section"]);
+    const names = e.list("registers");
+    if (names.length === 0) e.fail("registers", "empty: expected the registers the rule guards");
+    const guarded = names.map((n, j) => register(e, `registers[${j}]`, n).name);
+    const en = object(e, "enable", e.get("enable"), ["register", "field"]);
+    const enable = register(en, "register", en.get("register"));
+    const fieldsRaw = e.get("fields");
+    const rule: { -readonly [K in keyof EnableRule]: EnableRule[K] } = {
+      registers: guarded,
+      enable: { register: enable.name, field: field(en, "field", enable, en.get("field")) },
+      severity: e.oneOf("severity", ["error", "warning"] as const, "error"),
+      section: e.string("section", ""),
+    };
+    if (fieldsRaw !== undefined) {
+      const regs = guarded.map((n) => registers.find((x) => x.name === n)!);
+      rule.fields = e.list("fields").map((f, j) => {
+        if (typeof f !== "string" || !regs.some((reg) => reg.fields.some((x) => x.name === f))) e.fail(`fields[${j}]`, `${shown(f)}: expected a field of ${guarded.join(" or ")}`);
+        return f as string;
+      });
+    }
+    return rule;
+  });
+  return { consumingReads, enableGuards };
 }
 
 interface Instance {

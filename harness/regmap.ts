@@ -62,6 +62,38 @@ export interface RegisterInfo {
   readonly instance?: number;
 }
 
+/**
+ * A register whose read has a side effect (read kind "consumes": the read pops a FIFO entry). A
+ * driver means to consume only what a status read told it was there: one read of the guard
+ * register showing the guard value allows one consuming read. Without it the read takes a
+ * character nobody asked for, or reads an empty FIFO and acts on a value that means nothing.
+ */
+export interface ConsumingReadRule {
+  readonly register: string;
+  /** The status register, its field and the value that says there is data. */
+  readonly guard: { readonly register: string; readonly field: string; readonly value: number };
+  /** Where the manual says so. */
+  readonly section: string;
+}
+
+/** Registers the manual forbids writing while an enable bit is set. The enable state is the
+ * value last read from or written to the enable register (its reset value before that). */
+export interface EnableRule {
+  readonly registers: readonly string[];
+  /** When given, only a write that changes one of these fields breaks the rule (a mode bit that
+   * lives in the enable register itself). */
+  readonly fields?: readonly string[];
+  readonly enable: { readonly register: string; readonly field: string };
+  readonly severity: "error" | "warning";
+  readonly section: string;
+}
+
+/** The rules over sequences of accesses the lint checks for a block. */
+export interface BlockSequenceRules {
+  readonly consumingReads: readonly ConsumingReadRule[];
+  readonly enableGuards: readonly EnableRule[];
+}
+
 export interface RegisterBlock {
   readonly block: string;
   readonly title: string;
@@ -71,6 +103,9 @@ export interface RegisterBlock {
   /** Default access widths, also used for reserved offsets. */
   readonly widths: readonly number[];
   readonly registers: readonly RegisterInfo[];
+  /** Rules over sequences of accesses, from the map's "rules" (the lint's own table for a block
+   * whose map has none). */
+  readonly rules?: BlockSequenceRules;
 }
 
 /** Bit mask of widths: bit 1 = 1 byte, bit 2 = 2 bytes, bit 4 = 4 bytes. */

@@ -64,6 +64,8 @@ export interface RegisterMapJson {
   widths: number[];
   notes: string;
   registers: RegisterJson[];
+  /** Rules over sequences of accesses (docs/register-maps.md, "Rules"): an overlay adds them. */
+  rules?: unknown;
 }
 
 export interface SvdDevice {
@@ -981,6 +983,7 @@ interface MapGroup {
   title?: string;
   manual?: string;
   notes?: string;
+  rules?: unknown;
   sizeOrigin?: Origin;
 }
 
@@ -1024,6 +1027,8 @@ export interface PeripheralPatch {
   readonly manual?: string;
   readonly notes?: string;
   readonly size?: number;
+  /** The block's rules as the register-map format has them, checked with the imported map. */
+  readonly rules?: unknown;
   readonly registers: readonly RegisterPatch[];
   readonly addRegisters: readonly NewRegister[];
 }
@@ -1199,7 +1204,7 @@ function shown(value: unknown): string {
   return excerpt(JSON.stringify(value) ?? String(value));
 }
 
-const PERIPHERAL_KEYS = ["block", "title", "manual", "notes", "size", "registers", "addRegisters"];
+const PERIPHERAL_KEYS = ["block", "title", "manual", "notes", "size", "rules", "registers", "addRegisters"];
 const REGISTER_PATCH_KEYS = ["read", "write", "widths", "reset", "doc", "section", "bits", "offset", "fields", "addFields"];
 const NEW_REGISTER_KEYS = ["offset", "bits", "read", "write", "reset", "widths", "section", "doc", "fields"];
 const FIELD_PATCH_KEYS = ["read", "write", "doc", "values", "bits"];
@@ -1218,7 +1223,7 @@ export function parseOverlay(raw: unknown, overlayFile: string): Overlay {
     return {
       pattern,
       path,
-      ...optional({ block, title: p.string("title"), manual: p.string("manual"), notes: p.string("notes"), size }),
+      ...optional({ block, title: p.string("title"), manual: p.string("manual"), notes: p.string("notes"), size, rules: p.get("rules") }),
       registers: p.entries("registers", PATTERN, "register name or pattern").map(([name, v, at]) => registerPatch(overlayFile, name, v, at)),
       addRegisters: p.entries("addRegisters", IDENTIFIER, "register name (an identifier)").map(([name, v, at]) => newRegister(overlayFile, name, v, at)),
     };
@@ -1327,6 +1332,7 @@ function patchGroup(file: string, patch: PeripheralPatch, group: MapGroup, perip
   if (patch.title !== undefined) group.title = patch.title;
   if (patch.manual !== undefined) group.manual = patch.manual;
   if (patch.notes !== undefined) group.notes = patch.notes;
+  if (patch.rules !== undefined) group.rules = patch.rules;
   if (patch.size !== undefined) {
     group.draft.size = patch.size;
     group.sizeOrigin = origin(`${patch.path}.size`);
@@ -1522,6 +1528,7 @@ function mapJson(g: MapGroup, block: string, title: string, notes: string, regis
     size: hex(g.draft.size),
     widths: [...g.draft.widths],
     notes,
+    ...(g.rules === undefined ? {} : { rules: g.rules }),
     registers: registers.map((r): RegisterJson => ({
       name: r.name,
       offset: hex(r.offset, offsetDigits),
@@ -1554,6 +1561,7 @@ export function formatRegisterMap(map: RegisterMapJson): string {
   const j = (v: unknown): string => JSON.stringify(v);
   const lines = ["{"];
   for (const key of ["block", "title", "manual", "size", "widths", "notes"] as const) lines.push(`  ${j(key)}: ${j(map[key])},`);
+  if (map.rules !== undefined) lines.push(`  "rules": ${j(map.rules)},`);
   lines.push(`  "registers": [`);
   map.registers.forEach((r, i) => {
     const { fields, ...head } = r;

@@ -372,3 +372,54 @@ describe("w1c-read-modify-write on a readable status register of a project's own
     ]);
   });
 });
+
+describe("rules a project's map declares", () => {
+  // A made-up UART-like block: DATA pops a FIFO (a read must follow a STAT read showing
+  // RXNE = 1), and BAUD may be written only while CTRL.EN = 0.
+  const map = {
+    block: "myuart", size: "0x10",
+    registers: [
+      { name: "DATA", offset: "0x0", bits: 8, read: "consumes", write: "value", reset: null, fields: [{ name: "BYTE", bits: "7:0" }] },
+      { name: "STAT", offset: "0x4", bits: 1, read: "value", write: "ignored", reset: "0x0", fields: [{ name: "RXNE", bits: "0" }] },
+      { name: "CTRL", offset: "0x8", bits: 1, read: "value", write: "value", reset: "0x0", fields: [{ name: "EN", bits: "0" }] },
+      { name: "BAUD", offset: "0xC", bits: 16, read: "value", write: "value", reset: "0x0" },
+    ],
+    rules: {
+      consumingReads: [{ register: "DATA", guard: { register: "STAT", field: "RXNE", value: 1 }, section: "4.1" }],
+      enableGuards: [{ registers: ["BAUD"], enable: { register: "CTRL", field: "EN" }, section: "4.3" }],
+    },
+  };
+  const lintOf = (run: (bus: Bus, base: number) => void): string[] => {
+    const bus = new Bus();
+    const registers = new Registers();
+    bus.map({ name: "u0", base: 0x5000_0000, size: 0x10, device: registers, map: parseRegisterMap(map, "myuart.json") });
+    run(bus, 0x5000_0000);
+    return lintTrace(bus.trace, bus.regions).map((f) => `${f.severity} ${f.rule}: ${f.message}`);
+  };
+
+  it("finds a write while enabled and an unguarded consuming read, citing the map's sections", () => {
+    expect(lintOf((bus, base) => {
+      bus.write(base + 0x8, 1, 4); // CTRL.EN = 1
+      bus.write(base + 0xc, 26, 4); // BAUD while enabled
+      bus.read(base + 0x0, 4); // DATA without a STAT read
+    })).toEqual([
+      "error write-while-enabled: W32 u0+0x00c BAUD 0x0000001a: BAUD written while CTRL.EN = 1 (last seen 0x1); write it only while CTRL.EN = 0 (myuart 4.3)",
+      expect.stringMatching(/^error unguarded-consuming-read: R32 u0\+0x000 DATA 0x00000000: .*STAT\.RXNE.*\(myuart 4\.1\)$/),
+    ]);
+  });
+
+  it("is clean for the order the rules ask for", () => {
+    expect(lintOf((bus, base) => {
+      bus.write(base + 0xc, 26, 4);
+      bus.write(base + 0x8, 1, 4);
+      (bus.region("u0").device as Registers).values.set(0x4, 1);
+      bus.read(base + 0x4, 4);
+      bus.read(base + 0x0, 4);
+    })).toEqual([]);
+  });
+
+  it("refuses a rule naming a register the map does not have, by its JSON path", () => {
+    const bad = { ...map, rules: { enableGuards: [{ registers: ["BUAD"], enable: { register: "CTRL", field: "EN" } }] } };
+    expect(() => parseRegisterMap(bad, "myuart.json")).toThrow("myuart.json: rules.enableGuards[0].registers[0]: no register BUAD in this map (registers: DATA, STAT, CTRL, BAUD)");
+  });
+});

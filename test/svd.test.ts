@@ -745,3 +745,32 @@ describe("wasm-hal svd", () => {
     await expect(runSvd([SVD_FILE, "--peripherals", ","])).rejects.toThrow(UsageError);
   });
 });
+
+describe("rules an overlay adds", () => {
+  // RM0090 28.5.1 (SPI_CR1): "BR ... should not be changed when communication is ongoing", and
+  // CPOL/CPHA likewise; the SPI is programmed with SPE = 0. The SVD cannot say so; the overlay
+  // does, and the lint then knows it for every trace of the block.
+  const overlay = {
+    peripherals: {
+      SPI1: {
+        rules: {
+          enableGuards: [{ registers: ["CR1"], fields: ["BR", "CPOL", "CPHA"], enable: { register: "CR1", field: "SPE" }, severity: "error", section: "RM0090 28.5.1" }],
+        },
+      },
+    },
+  };
+  const imported = stm32Svd.import({ overlay, overlayFile: "spi.overlay.json", peripherals: ["SPI1"] });
+  const spi = imported.blocks.find((b) => b.block === "spi1")!;
+
+  it("carries them into the map, where the register-map checker takes them", () => {
+    expect(spi.rules).toEqual(overlay.peripherals.SPI1.rules);
+    const block = parseRegisterMap(JSON.parse(formatRegisterMap(spi)), "spi1.json");
+    expect(block.rules?.enableGuards[0]).toEqual({ registers: ["CR1"], fields: ["BR", "CPOL", "CPHA"], enable: { register: "CR1", field: "SPE" }, severity: "error", section: "RM0090 28.5.1" });
+  });
+
+  it("refuses a rule naming a field the register does not have, by its path", () => {
+    const bad = { peripherals: { SPI1: { rules: { enableGuards: [{ registers: ["CR1"], enable: { register: "CR1", field: "SPEN" } }] } } } };
+    const map = stm32Svd.import({ overlay: bad, overlayFile: "bad.json", peripherals: ["SPI1"] }).blocks.find((b) => b.block === "spi1")!;
+    expect(() => parseRegisterMap(map, "spi1.json")).toThrow('spi1.json: rules.enableGuards[0].enable.field: "SPEN": expected a field of CR1 (BIDIMODE, BIDIOE, CRCEN, CRCNEXT, DFF, RXONLY, SSM, SSI, LSBFIRST, SPE, BR, MSTR, CPOL, CPHA)');
+  });
+});

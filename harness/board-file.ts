@@ -16,6 +16,7 @@ import type { RegisterBlock } from "./regmap.js";
 import type { Registry } from "./registry.js";
 import { packageProject, packageRegistry, type Project } from "./project.js";
 import { JsonFileError, excerpt, parseJsonText } from "./json-text.js";
+import { closeTo } from "./near-miss.js";
 import { Pl011Model, type Pl011Revision } from "./devices/pl011.js";
 import { Pl022Model } from "./devices/pl022.js";
 import { Pl061Model, PL061_PIN_COUNT } from "./devices/pl061.js";
@@ -52,19 +53,6 @@ function describe(value: Json | undefined): string {
   if (Array.isArray(value)) return "an array";
   if (typeof value === "object") return "an object";
   return JSON.stringify(value);
-}
-
-/** Two keys that differ only in case, or by one or two letters: a likely misspelling. */
-function closeTo(a: string, b: string): boolean {
-  if (a.toLowerCase() === b.toLowerCase()) return true;
-  if (Math.abs(a.length - b.length) > 2) return false;
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row.push(Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
-    previous = row;
-  }
-  return previous[b.length]! <= 2;
 }
 
 function isObject(value: Json | undefined): value is { [key: string]: Json } {

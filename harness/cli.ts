@@ -2,7 +2,8 @@
 // The `wasm-hal` command: finds the project (--config, else the nearest wasm-hal.config.* at or
 // above the working folder) and dispatches to the commands in harness/commands/. A mistake in
 // the command line exits with 2, a failure with 1; either is one line on stderr.
-import { ConfigError, loadProject, loadProjectFile, packageProject, suggest, type Project } from "./project.js";
+import { ConfigError, loadProject, loadProjectFile, packageProject, type Project } from "./project.js";
+import { suggest } from "./near-miss.js";
 import { type Command, type CommandContext, UsageError, isReportedError } from "./commands/common.js";
 import { demo } from "./commands/demo.js";
 import { record } from "./commands/record.js";

@@ -54,11 +54,6 @@ export function compileModule(path: string, buildHint = "run `npm run build` fir
   return module;
 }
 
-/** The name of a status code of the package's API, or undefined for a count or an unknown
- * value. A project's own codes: Registry.statusName. */
-export function statusName(value: number): string | undefined {
-  return packageRegistry().statusName(value);
-}
 
 /** A module call that did not return: a trap in the module or a bus fault. */
 export class HalError extends Error {

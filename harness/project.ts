@@ -10,6 +10,7 @@ import { JsonFileError, parseJsonText, type Json } from "./json-text.js";
 import { Registry, loadRegistry } from "./registry.js";
 import type { RegisterBlock } from "./regmap.js";
 import { parseRegisterMap } from "./regmap-json.js";
+import { suggest } from "./near-miss.js";
 
 export const CONFIG_NAMES = ["wasm-hal.config.json", "wasm-hal.config.mjs", "wasm-hal.config.js"] as const;
 
@@ -143,31 +144,6 @@ function checkConfig(raw: unknown, file: string): ProjectConfig {
   return o as ProjectConfig;
 }
 
-/** ` (did you mean X?)` for a near miss among `known`, else "". */
-export function suggest(word: string, known: readonly string[]): string {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const k of known) {
-    const d = editDistance(word.toLowerCase(), k.toLowerCase());
-    if (d < bestDistance) {
-      bestDistance = d;
-      best = k;
-    }
-  }
-  return best !== undefined && bestDistance <= Math.max(1, Math.floor(word.length / 3)) ? ` (did you mean ${best}?)` : "";
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row.push(Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
-    }
-    previous = row;
-  }
-  return previous[b.length]!;
-}
 
 /**
  * The files a config entry names: a path, or a pattern with `*` in its last part
@@ -194,9 +170,10 @@ export function expandPaths(root: string, entries: readonly string[], file: stri
   return [...new Set(out)];
 }
 
-/** A path for messages: relative to the working folder when inside it. */
-export function displayPath(path: string): string {
-  const rel = relative(process.cwd(), path);
+/** A path for messages and files: relative to `from` (the working folder) when inside it,
+ * with `/`; else as it is. */
+export function displayPath(path: string, from: string = process.cwd()): string {
+  const rel = relative(from, path);
   return rel !== "" && !rel.startsWith("..") && !isAbsolute(rel) ? rel.split(sep).join("/") : path;
 }
 

@@ -23,6 +23,7 @@ export class Registry {
   private readonly blocks = new Map<string, RegisterBlock>();
   private readonly sources = new Map<string, string>();
   private readonly statusByValue = new Map<number, StatusCode>();
+  private readonly statusByName = new Map<string, StatusCode>();
   private readonly exportsByName = new Map<string, ExportSignature>();
 
   /**
@@ -36,7 +37,10 @@ export class Registry {
       this.blocks.set(block.block, block);
       this.sources.set(block.block, source);
     }
-    for (const c of api.status) this.statusByValue.set(c.value, c);
+    for (const c of api.status) {
+      this.statusByValue.set(c.value, c);
+      this.statusByName.set(c.name, c);
+    }
     for (const e of api.exports) this.exportsByName.set(e.name, e);
   }
 
@@ -71,6 +75,11 @@ export class Registry {
 
   statusName(value: number): string | undefined {
     return this.statusByValue.get(value)?.name;
+  }
+
+  /** The value of the status code of that name, or undefined where the API has none. */
+  statusValue(name: string): number | undefined {
+    return this.statusByName.get(name)?.value;
   }
 
   signature(exportName: string): ExportSignature | undefined {

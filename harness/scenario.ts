@@ -4,9 +4,8 @@
 // docs/trace-format.md with the scenario's phases and stimulus as comment lines, is what a
 // golden file holds (`wasm-hal record`, `wasm-hal check`). A project's scenarios are modules its
 // config names; each default-exports a scenario or a list of them (defineScenario types one).
-import { relative, sep } from "node:path";
-import { type Board, type BuildOptions, type ModelClass, isHardwareKind, loadBoard, loadBoardFile } from "./board-file.js";
-import { packageProject, type Project } from "./project.js";
+import { type Board, type BuildOptions, type ModelClass, buildBoard, isHardwareKind, loadBoardFile } from "./board-file.js";
+import { displayPath, packageProject, type Project } from "./project.js";
 import { formatTrace, parseTrace } from "./trace-text.js";
 // ---------------------------------------------------------------------------------------------
 // What a scenario is
@@ -228,33 +227,34 @@ export interface RunOptions extends BuildOptions {
 export function runScenario(scenario: Scenario, options: RunOptions = {}): ScenarioRun {
   const project = options.project ?? packageProject();
   const variant = options.variant ?? "release";
-  const build = {
-    project,
+  const build: BuildOptions = {
     variant,
     modulePath: options.modulePath ?? project.modulePath(scenario.module, variant),
     buildHint: project.buildHint(scenario.module),
   };
   const target = options.board ?? scenario.board;
+  const description = loadBoardFile(target, project);
   // A board with real hardware or a replay has no models: first find out, on the scenario's own
   // board, which steps need one, and refuse before the other board is built (no window is
   // opened, no register touched) when a step outside an inspection does.
-  if (target !== scenario.board) {
-    const description = loadBoardFile(target, project);
-    if (description.regions.some((r) => isHardwareKind(r.device.kind))) {
-      const needed = modelStepsOf(scenario, project, variant).filter((s) => !s.inInspection);
-      if (needed.length > 0) throw new ScenarioCannotRun(scenario.name, description.name, needed);
-    }
+  if (target !== scenario.board && description.regions.some((r) => isHardwareKind(r.device.kind))) {
+    // With the project's own module: what a changed driver does there does not matter.
+    const own = buildBoard(loadBoardFile(scenario.board, project), { ...build, modulePath: project.modulePath(scenario.module, variant) });
+    const needed = modelStepsOf(scenario, own).filter((s) => !s.inInspection);
+    if (needed.length > 0) throw new ScenarioCannotRun(scenario.name, description.name, needed);
   }
-  return runOn(scenario, loadBoard(target, build), project);
+  return runOn(scenario, buildBoard(description, build), project);
 }
 
-/** The model steps of a scenario, found by running it on its own board with the project's module
- * (what a changed driver does there does not matter: only the steps are wanted, as far as the
- * run gets). */
-function modelStepsOf(scenario: Scenario, project: Project, variant: "release" | "debug"): ModelStep[] {
-  const board = loadBoard(scenario.board, { project, variant, modulePath: project.modulePath(scenario.module, variant), buildHint: project.buildHint(scenario.module) });
+/** A scenario's context on a board, with the scenario's access budget set. */
+function contextOn(scenario: Scenario, board: Board): ScenarioContext {
   board.bus.setAccessBudget(SCENARIO_ACCESS_BUDGET);
-  const context = new ScenarioContext(scenario, board);
+  return new ScenarioContext(scenario, board);
+}
+
+/** The model steps of a scenario, found by running it on `board` as far as the run gets. */
+function modelStepsOf(scenario: Scenario, board: Board): ModelStep[] {
+  const context = contextOn(scenario, board);
   try {
     scenario.run(context);
   } catch {
@@ -266,8 +266,7 @@ function modelStepsOf(scenario: Scenario, project: Project, variant: "release" |
 }
 
 function runOn(scenario: Scenario, board: Board, project: Project): ScenarioRun & { readonly modelSteps: readonly ModelStep[] } {
-  board.bus.setAccessBudget(SCENARIO_ACCESS_BUDGET);
-  const context = new ScenarioContext(scenario, board);
+  const context = contextOn(scenario, board);
   try {
     scenario.run(context);
     // A replay must have seen every recorded access and call by the end of the scenario.
@@ -283,9 +282,8 @@ function runOn(scenario: Scenario, board: Board, project: Project): ScenarioRun 
 }
 
 /** A path as a golden file shows it: relative to the project's folder when inside it, with `/`. */
-export function displayPath(path: string, root: string = packageProject().root): string {
-  const rel = relative(root, path);
-  return rel.startsWith("..") || rel === "" ? path : rel.split(sep).join("/");
+export function scenarioPath(path: string, project: Project = packageProject()): string {
+  return displayPath(path, project.root);
 }
 
 /**
@@ -317,7 +315,7 @@ export function formatScenarioTrace(run: ScenarioRun): string {
   const description = run.board.description;
   const header = [
     `# scenario ${run.scenario.name}: ${run.scenario.summary}`,
-    `# board ${description.name} (${displayPath(description.fileName, run.project.root)})`,
+    `# board ${description.name} (${scenarioPath(description.fileName, run.project)})`,
     ...run.board.setupCalls.map((c) => `# board setup, not traced: ${run.board.hal.registry.formatCall(c.name, c.args, run.board.bus.regions)} returned ${run.board.hal.registry.formatResult(c.name, c.result)}`),
   ];
   let firstEvent = lines.findIndex((l, i) => i > 0 && l !== "" && !l.startsWith("region "));

@@ -199,14 +199,13 @@ function importForProject(config: SvdConfig, root: string, configFile: string): 
   if (!existsSync(svdPath)) throw new ConfigError(configFile, "svd", `${config.file} does not exist`);
   const overlayPath = config.overlay === undefined ? undefined : resolve(root, config.overlay);
   if (overlayPath !== undefined && !existsSync(overlayPath)) throw new ConfigError(configFile, "svd", `overlay ${config.overlay ?? ""} does not exist`);
+  // The files by their paths for messages (relative to the working folder), which read the same.
   const shown = displayPath(svdPath);
-  const opts: SvdImportOptions = {};
-  if (config.peripherals !== undefined) opts.peripherals = config.peripherals;
-  if (overlayPath !== undefined) {
-    opts.overlayFile = displayPath(overlayPath);
-    opts.overlay = parseJsonText(readFileSync(overlayPath, "utf8"), opts.overlayFile);
-  }
-  return importSvd(readFileSync(svdPath, "utf8"), shown, opts).blocks.map((map) => {
+  const imported = importSvdFile(shown, {
+    ...(overlayPath === undefined ? {} : { overlayPath: displayPath(overlayPath) }),
+    ...(config.peripherals === undefined ? {} : { peripherals: config.peripherals }),
+  });
+  return imported.blocks.map((map) => {
     const source = `${shown} (${map.block})`;
     return { block: parseRegisterMap(map, source), source };
   });

@@ -3,7 +3,7 @@
 // harness uses at run time (harness/regmap-json.ts). With --check it writes nothing and fails,
 // naming each stale file. Paths come from the project config, or from the command line.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join, relative, resolve, sep } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { renderApi, renderAssembly, renderTypeScript } from "../gen.js";
 import { Project, displayPath, type ProjectConfig } from "../project.js";
@@ -22,10 +22,7 @@ export interface GenOptions {
 /** The files `gen` would write for a registry: absolute path -> text. */
 export function renderRegistry(registry: Registry, root: string, options: GenOptions): Map<string, string> {
   const files = new Map<string, string>();
-  const shown = (source: string): string => {
-    const rel = relative(root, resolve(source));
-    return rel.startsWith("..") ? source : rel.split(sep).join("/");
-  };
+  const shown = (source: string): string => displayPath(resolve(source), root);
   const typesFrom = options.typesFrom ?? "wasm-hal";
   for (const { block, source } of registry.entries()) {
     const sourceName = shown(source);
@@ -65,7 +62,7 @@ export function writeRendered(files: ReadonlyMap<string, string>, check: boolean
       mkdirSync(dirname(path), { recursive: true });
       writeFileSync(path, text);
     } catch (e) {
-      throw new Error(`cannot write ${displayPath(path)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}${written.length > 0 ? ` (written before it: ${written.map(displayPath).join(", ")})` : ""}`);
+      throw new Error(`cannot write ${displayPath(path)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}${written.length > 0 ? ` (written before it: ${written.map((p) => displayPath(p)).join(", ")})` : ""}`);
     }
     written.push(path);
   }
@@ -113,13 +110,13 @@ async function run(argv: string[], project: () => Promise<Project>): Promise<num
   const result = writeRendered(files, values.check === true);
   if (values.check === true) {
     if (result.stale.length > 0) {
-      process.stderr.write(`wasm-hal: out of date (run \`wasm-hal gen\`): ${result.stale.map(displayPath).join(", ")}\n`);
+      process.stderr.write(`wasm-hal: out of date (run \`wasm-hal gen\`): ${result.stale.map((p) => displayPath(p)).join(", ")}\n`);
       return 1;
     }
     process.stdout.write(`gen: ${files.size} files up to date\n`);
     return 0;
   }
-  const wrote = result.written.length === 0 ? "nothing to write" : `wrote ${result.written.map(displayPath).join(", ")}`;
+  const wrote = result.written.length === 0 ? "nothing to write" : `wrote ${result.written.map((p) => displayPath(p)).join(", ")}`;
   process.stdout.write(`gen: ${wrote}; ${result.unchanged} file${result.unchanged === 1 ? "" : "s"} already up to date\n`);
   return 0;
 }

@@ -100,9 +100,7 @@ export interface Target {
 
 /** A result with its status name (the package's codes, or a registry's), for messages. */
 export function showResult(value: number | undefined, registry: Registry = packageRegistry()): string {
-  if (value === undefined) return "no result";
-  const name = registry.statusName(value);
-  return name === undefined ? String(value) : `${value} (${name})`;
+  return value === undefined ? "no result" : registry.formatResult("", value);
 }
 
 export const hex = (n: number, digits = 1): string => "0x" + (n >>> 0).toString(16).padStart(digits, "0");
@@ -140,23 +138,24 @@ export abstract class Session {
     this.beforeCall(name);
     const outcome = this.world.call(name, args, spec.budget(args));
     const registry = this.world.registry;
-    const shown = registry.formatCall(name, args, this.world.bus.regions);
-    if (outcome.error !== undefined) throw this.callError(shown, name, outcome);
+    // The call as a message shows it: made only when a property fails (this runs per call).
+    const shown = (): string => registry.formatCall(name, args, this.world.bus.regions);
+    if (outcome.error !== undefined) throw this.callError(shown(), name, outcome);
     const result = outcome.result!;
     const lint = this.world.trace.finding;
     if (lint !== null) {
       const what = `${lint.op & 1 ? "write" : "read"} of ${hex(lint.value)} at ${this.world.bus.describe(lint.addr, (lint.op & 1) === 1)}`;
-      throw new FuzzFailure("lint", `${shown}: ${lint.rule}: ${what}`, name);
+      throw new FuzzFailure("lint", `${shown()}: ${lint.rule}: ${what}`, name);
     }
-    this.checkProtocol(shown);
+    this.checkProtocol(shown, name);
     const count = spec.count?.(args);
     const documented = spec.statuses.includes(result) || (count !== undefined && result >= 0 && result <= count);
     if (!documented) {
       const listed = spec.statuses.map((s) => registry.statusName(s) ?? String(s)).join(", ");
-      throw new FuzzFailure("status", `${shown} returned ${showResult(result, registry)}; documented: ${listed}${count !== undefined ? `, or a count 0..${count}` : ""}`, name);
+      throw new FuzzFailure("status", `${shown()} returned ${showResult(result, registry)}; documented: ${listed}${count !== undefined ? `, or a count 0..${count}` : ""}`, name);
     }
-    if (result === registry.statusCodes.find((c) => c.name === "ERR_INVALID_ARG")?.value && outcome.accesses > (spec.refusalAccesses ?? 0)) {
-      throw new FuzzFailure("refusal", `${shown} returned ERR_INVALID_ARG after ${outcome.accesses} bus accesses: arguments must be refused before the first register access`, name);
+    if (result === registry.statusValue("ERR_INVALID_ARG") && outcome.accesses > (spec.refusalAccesses ?? 0)) {
+      throw new FuzzFailure("refusal", `${shown()} returned ERR_INVALID_ARG after ${outcome.accesses} bus accesses: arguments must be refused before the first register access`, name);
     }
     return result;
   }
@@ -202,10 +201,10 @@ export abstract class Session {
   protected violation: string | null = null;
 
   /** Throws the protocol violation of the call just made, if any. */
-  private checkProtocol(shown: string): void {
+  private checkProtocol(shown: () => string, name: string): void {
     const v = this.violation;
     this.violation = null;
-    if (v !== null) throw new FuzzFailure("protocol", `${shown}: ${v}`, shown.slice(0, shown.indexOf("(")));
+    if (v !== null) throw new FuzzFailure("protocol", `${shown()}: ${v}`, name);
   }
 
   /** Called right before each export call. */

@@ -16,7 +16,7 @@ import type { RegisterBlock } from "./regmap.js";
 import type { Registry } from "./registry.js";
 import { packageProject, packageRegistry, type Project } from "./project.js";
 import { JsonFileError, excerpt, parseJsonText } from "./json-text.js";
-import { closeTo } from "./near-miss.js";
+import { closeTo, suggest } from "./near-miss.js";
 import { Pl011Model, type Pl011Revision } from "./devices/pl011.js";
 import { Pl022Model } from "./devices/pl022.js";
 import { Pl061Model, PL061_PIN_COUNT } from "./devices/pl061.js";
@@ -362,7 +362,7 @@ function parseRegion(o: JsonObject, before: readonly RegionDescription[], regist
     block = null;
   } else if (typeof blockValue === "string") {
     map = registry.block(blockValue);
-    if (map === undefined) o.fail("block", `unknown register block "${excerpt(blockValue, 40)}": ${registry.expected()}, or null for memory`);
+    if (map === undefined) o.fail("block", `unknown register block "${excerpt(blockValue, 40)}"${suggest(blockValue, registry.names())}: ${registry.expected()}, or null for memory`);
     block = blockValue;
     if (size > map.size) o.fail("size", `0x${size.toString(16)} exceeds the ${block} block (0x${map.size.toString(16)}): expected at most 0x${map.size.toString(16)}`);
   } else {

@@ -4,12 +4,14 @@
 // DMA accesses are left out: a DMA controller is wired to a data register by the board, not by
 // the driver's choice of register.
 //
-// Most rules look at one access. Three look at the accesses before it, keeping a little state per
-// region as the trace is read in order: a read-modify-write of a write-1-to-clear register (from
-// the map's write kinds), a side-effect read nothing said there was data for, and a write to a
-// register while the block's enable bit forbids it. The last two are tables per block
-// (SEQUENCE_RULES), each row citing the manual.
-import type { BlockSequenceRules, ConsumingReadRule, EnableRule, RegisterIndex, RegisterInfo } from "./regmap.js";
+// Most rules look at one access. Five look at the accesses before it, keeping a little state per
+// region as the trace is read in order: a read-modify-write of a write-1-to-clear register or of
+// flags that clear by writing 0 (both from the map's write kinds), a side-effect read nothing said
+// there was data for, a write to a register while the block's enable bit forbids it, and a
+// read-modify-write of a register the manual says to change through its set/reset register. The
+// last three come from the map's "rules" (or, for the package's PrimeCell maps, which have none,
+// the table SEQUENCE_RULES), each row citing the manual.
+import type { BlockSequenceRules, ConsumingReadRule, EnableRule, RegisterIndex, RegisterInfo, SetResetRule } from "./regmap.js";
 import { OP_READ, OP_WRITE, FLAG_DMA, FLAG_FAULT, type Trace, type TraceEntry } from "./trace.js";
 import { traceRegions, type AccessGroup, type ParsedTrace, type TraceRegion } from "./trace-text.js";
 
@@ -24,6 +26,8 @@ export type LintRule =
   | "test-register" // an integration-test register: not for normal operation
   | "reserved-bits" // a write that sets bits above the register's width or outside its fields
   | "w1c-read-modify-write" // a write-1-to-clear register read, then written back
+  | "w0c-read-modify-write" // flags that clear by writing 0 read, then written back with 0s
+  | "set-reset-read-modify-write" // a register read and written back where one set/reset write does it
   | "unguarded-consuming-read" // a side-effect read (a FIFO pop) no status read said had data
   | "write-while-enabled"; // a register written while the block's enable bit forbids it
 
@@ -36,6 +40,8 @@ const SEVERITY: Readonly<Record<LintRule, LintSeverity>> = {
   "test-register": "warning",
   "reserved-bits": "warning",
   "w1c-read-modify-write": "error",
+  "w0c-read-modify-write": "error",
+  "set-reset-read-modify-write": "error",
   "unguarded-consuming-read": "error",
   // The table row says how sure the manual is (SEQUENCE_RULES); this is the default.
   "write-while-enabled": "error",
@@ -114,7 +120,7 @@ function strayBits(reg: RegisterInfo, value: number, byteOffset: number): { abov
 // ---------------------------------------------------------------------------------------------
 // Rules over sequences of accesses
 
-export type { ConsumingReadRule, EnableRule, BlockSequenceRules } from "./regmap.js";
+export type { ConsumingReadRule, EnableRule, BlockSequenceRules, SetResetRule } from "./regmap.js";
 
 /** Channel registers of each of the eight PL080 channels (docs/primecell.md, PL080 4.5),
  * programmed only while the channel is idle (PL080 4.6). */
@@ -171,6 +177,10 @@ interface CompiledEnableRule {
 interface CompiledRules {
   readonly consumingReads: readonly CompiledConsumingRead[];
   readonly enableGuards: readonly CompiledEnableRule[];
+  /** Set/reset rules by the offset of the register not to read-modify-write. */
+  readonly setReset: ReadonlyMap<number, SetResetRule>;
+  /** Bits of fields that clear by writing 0 (write kind "w0c"), by register offset. */
+  readonly w0cMasks: ReadonlyMap<number, number>;
 }
 
 function fieldMask(reg: RegisterInfo, fieldName: string, where: string): { mask: number; lsb: number } {
@@ -216,6 +226,12 @@ function rulesFor(index: RegisterIndex): CompiledRules {
         enableOffset: enable.offset, enableMask: fieldMask(enable, rule.enable.field, where).mask, enableReset: enable.reset,
       };
     }),
+    setReset: new Map((rows.setReset ?? []).map((rule) => [registerNamed(index, rule.register, where).offset, rule])),
+    w0cMasks: new Map(index.block.registers.flatMap((reg) => {
+      let mask = 0;
+      for (const f of reg.fields) if (f.write === "w0c") mask = (mask | fieldMask(reg, f.name, where).mask) >>> 0;
+      return mask === 0 ? [] : [[reg.offset, mask] as const];
+    })),
   };
   compiledRules.set(index, compiled);
   return compiled;
@@ -229,6 +245,10 @@ interface RegionState {
   readonly w1cReads: Map<number, { readonly seq: number; readonly value: number }>;
   /** Consuming reads allowed by the last guard read, per consuming register offset. */
   readonly allowed: Map<number, number>;
+  /** The last read of each register with write-0-to-clear flags, until it is written. */
+  readonly w0cReads: Map<number, { readonly seq: number; readonly value: number }>;
+  /** The last read of each set/reset-rule register, forgotten at the region's next write. */
+  readonly setResetReads: Map<number, number>;
 }
 
 /** The rules that need the accesses before the one checked; feed it every access in order. */
@@ -249,7 +269,7 @@ class SequenceLint {
     if (reg === undefined || offset !== reg.offset) return;
     let state = this.states.get(region);
     if (state === undefined) {
-      state = { seen: new Map(), w1cReads: new Map(), allowed: new Map() };
+      state = { seen: new Map(), w1cReads: new Map(), allowed: new Map(), w0cReads: new Map(), setResetReads: new Map() };
       this.states.set(region, state);
     }
     const rules = rulesFor(index);
@@ -277,6 +297,26 @@ class SequenceLint {
           }
         }
       }
+      const w0c = rules.w0cMasks.get(offset);
+      const w0cRead = state.w0cReads.get(offset);
+      state.w0cReads.delete(offset);
+      if (w0c !== undefined && w0cRead !== undefined) {
+        // The value read with some flags taken out (`SR &= ~TC`) writes 0 to every flag that was
+        // clear when read: one that sets between the read and the write (a byte arriving) is
+        // cleared unseen. A write meant to clear one flag has 1s in all the others (`SR = ~TC`).
+        const writtenOnes = (a.value & w0c) >>> 0;
+        const lost = (w0c & ~a.value & ~w0cRead.value) >>> 0;
+        if (lost !== 0 && (writtenOnes & ~w0cRead.value) === 0) {
+          const names = reg.fields.filter((f) => f.write === "w0c" && (lost & fieldMask(reg, f.name, "").mask) !== 0).map((f) => f.name);
+          find("w0c-read-modify-write", SEVERITY["w0c-read-modify-write"], `writes 0 to ${names.join(", ")}, read as 0 at #${w0cRead.seq}: a read-modify-write of ${reg.name}, whose flags clear by writing 0, clears a flag that sets between the read and the write; write 1 to every flag not meant to be cleared (${cite(reg.section)})`);
+        }
+      }
+      const setReset = rules.setReset.get(offset);
+      const setResetRead = state.setResetReads.get(offset);
+      state.setResetReads.clear();
+      if (setReset !== undefined && setResetRead !== undefined) {
+        find("set-reset-read-modify-write", SEVERITY["set-reset-read-modify-write"], `writes back ${reg.name} read at #${setResetRead}: a read-modify-write undoes what another context changes between the read and the write; set and clear bits through ${setReset.through} in one write (${cite(setReset.section)})`);
+      }
       for (const g of rules.enableGuards) {
         if (!g.offsets.has(offset)) continue;
         const enable = state.seen.get(g.enableOffset) ?? g.enableReset;
@@ -294,6 +334,8 @@ class SequenceLint {
 
     // A read.
     if (reg.write === "w1c") state.w1cReads.set(offset, { seq, value: a.value });
+    if (rules.w0cMasks.has(offset)) state.w0cReads.set(offset, { seq, value: a.value });
+    if (rules.setReset.has(offset)) state.setResetReads.set(offset, seq);
     for (const c of rules.consumingReads) {
       if (offset === c.guardOffset) state.allowed.set(c.offset, ((a.value & c.guardMask) >>> 0) === c.guardValue ? 1 : 0);
       if (offset !== c.offset) continue;

@@ -159,7 +159,7 @@ export function parseRegisterMap(raw: unknown, source: string): RegisterBlock {
   });
   registers.sort((a, b) => a.offset - b.offset);
   const rulesRaw = top.record("rules");
-  const rules = rulesRaw === undefined ? undefined : parseRules(new Reader(source, "rules", rulesRaw, ["consumingReads", "enableGuards"]), registers);
+  const rules = rulesRaw === undefined ? undefined : parseRules(new Reader(source, "rules", rulesRaw, ["consumingReads", "enableGuards", "setReset"]), registers);
   return {
     block,
     title: top.string("title", block),
@@ -222,7 +222,15 @@ function parseRules(r: Reader, registers: readonly RegisterInfo[]): BlockSequenc
     }
     return rule;
   });
-  return { consumingReads, enableGuards };
+  if (r.get("setReset") === undefined) return { consumingReads, enableGuards };
+  const setReset = r.list("setReset").map((entry, i) => {
+    const s = object(new Reader(r.file, r.at("setReset"), {}, []), i, entry, ["register", "through", "section"]);
+    const reg = register(s, "register", s.get("register"));
+    const through = register(s, "through", s.get("through"));
+    if (through === reg) s.fail("through", `${reg.name} cannot be its own set/reset register`);
+    return { register: reg.name, through: through.name, section: s.string("section", "") };
+  });
+  return { consumingReads, enableGuards, setReset };
 }
 
 interface Instance {

@@ -88,10 +88,22 @@ export interface EnableRule {
   readonly section: string;
 }
 
+/** A register the manual says to change through another one in a single write (an output
+ * register and its bit set/reset register): reading it and writing it back is a race with any
+ * other context that changes it in between. */
+export interface SetResetRule {
+  readonly register: string;
+  /** The register that sets and clears bits in one write. */
+  readonly through: string;
+  readonly section: string;
+}
+
 /** The rules over sequences of accesses the lint checks for a block. */
 export interface BlockSequenceRules {
   readonly consumingReads: readonly ConsumingReadRule[];
   readonly enableGuards: readonly EnableRule[];
+  /** Absent: none. */
+  readonly setReset?: readonly SetResetRule[];
 }
 
 export interface RegisterBlock {

@@ -9,6 +9,7 @@ import { OP_READ, OP_WRITE, OP_BARRIER, FLAG_FAULT, FLAG_DMA, BARRIER_NAMES, typ
 import type { Registry } from "./registry.js";
 import { packageRegistry } from "./project.js";
 import { excerpt } from "./json-text.js";
+import { suggest } from "./near-miss.js";
 
 export const TRACE_FORMAT_VERSION = 1;
 export const TRACE_MAGIC = "wasm-hal-trace";
@@ -451,7 +452,7 @@ class TraceParser {
     let block: string | null = null;
     if (blockWord !== NO_BLOCK) {
       const map = this.registry.block(blockWord);
-      if (map === undefined) this.fail(`unknown register block "${excerpt(blockWord, 40)}": ${this.registry.expected([NO_BLOCK])}`);
+      if (map === undefined) this.fail(`unknown register block "${excerpt(blockWord, 40)}"${suggest(blockWord, this.registry.names())}: ${this.registry.expected([NO_BLOCK])}`);
       if (size > map.size) this.fail(`region ${name}: size ${hex(size)} exceeds the ${blockWord} block (${hex(map.size)}): expected at most ${hex(map.size)}`);
       block = blockWord;
     }

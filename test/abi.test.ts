@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { abiViolations, readModuleAbi } from "../harness/wasm-abi.js";
 import { wasmPath } from "../harness/hal.js";
+import { packageProject } from "../harness/project.js";
 
 // Hand-assembled modules, byte by byte, so that the checker is tested against known input.
 const HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
@@ -68,8 +69,11 @@ describe("the ABI checker", () => {
   });
 });
 
-describe.each(["release", "debug"] as const)("build/hal %s", (variant) => {
-  const path = wasmPath(variant);
+// Every module of the package, each family's own (a board links only its family's drivers).
+const MODULES = packageProject().moduleNames().flatMap((name) => (["release", "debug"] as const).map((variant) => [name, variant] as const));
+
+describe.each(MODULES)("module %s (%s)", (name, variant) => {
+  const path = packageProject().modulePath(name, variant);
   const abi = readModuleAbi(readFileSync(path), path);
 
   it("imports only env.mmio_read, env.mmio_write and env.barrier, with the ABI's signatures", () => {
@@ -78,20 +82,33 @@ describe.each(["release", "debug"] as const)("build/hal %s", (variant) => {
   });
 
   if (variant === "release") {
-    it("keeps all four drivers under 8 KiB, the budget a microcontroller board plans for", () => {
+    it("keeps its drivers under 8 KiB, the budget a microcontroller board plans for", () => {
       expect(readFileSync(path).length).toBeLessThan(8 * 1024);
     });
   }
 
-  it("exports the scratch buffer and the PL011 driver as i32 functions", () => {
+  it("exports the contract's version and the scratch buffer as i32 functions", () => {
+    const sigs = Object.fromEntries(abi.exports.map((e) => [e.name, e.signature]));
+    expect(sigs).toMatchObject({ hal_abi_version: "()->i32", hal_scratch: "()->i32", hal_scratch_size: "()->i32" });
+  });
+});
+
+describe("the PrimeCell module, build/hal.wasm", () => {
+  const abi = readModuleAbi(readFileSync(wasmPath("release")));
+
+  it("exports the PL011 driver as i32 functions", () => {
     const sigs = Object.fromEntries(abi.exports.map((e) => [e.name, e.signature]));
     expect(sigs).toMatchObject({
-      hal_scratch: "()->i32",
-      hal_scratch_size: "()->i32",
       pl011_init: "(i32,i32,i32,i32)->i32",
       pl011_write: "(i32,i32,i32)->i32",
       pl011_read: "(i32,i32,i32)->i32",
       pl011_flush: "(i32)->i32",
     });
+  });
+
+  it("links no STM32F4 driver, and the STM32F4 module no PrimeCell one", () => {
+    const stm32 = readModuleAbi(readFileSync(packageProject().modulePath("stm32f4", "release")));
+    expect(abi.exports.filter((e) => e.name.startsWith("stm32_"))).toEqual([]);
+    expect(stm32.exports.filter((e) => /^pl0\d\d_/.test(e.name))).toEqual([]);
   });
 });

@@ -138,7 +138,7 @@ describe("bad board files are refused with the file, the JSON path and what was 
     ["bad hex in a base", () => edited((b) => { b.regions[2]!.base = "0x101g1000"; }), ["bad.json: regions[2].base:", 'bad hex "0x101g1000"', "expected 0x followed by hex digits"]],
     ["an overlap", () => edited((b) => { b.regions[3]!.base = "0x101f1800"; }), ["regions[3].base:", "overlaps regions[2] uart0 (0x101f1000..0x101f1fff)", "expected disjoint regions"]],
     ["an unknown device kind", () => edited((b) => { deviceOf(b, "uart0").kind = "pl999"; }), ["regions[2].device.kind:", 'unknown device kind "pl999"', "expected one of", "pl011"]],
-    ["an unknown block", () => edited((b) => { b.regions[2]!.block = "pl010"; }), ["regions[2].block:", 'unknown register block "pl010"', "expected one of pl011"]],
+    ["an unknown block", () => edited((b) => { b.regions[2]!.block = "pl010"; }), ["regions[2].block:", 'unknown register block "pl010"', "(did you mean pl011?)"]],
     ["a kind in the wrong block", () => edited((b) => { b.regions[2]!.block = "pl022"; }), ["regions[2].block:", 'a pl011 device needs block "pl011", not "pl022"']],
     ["an unaligned base", () => edited((b) => { b.regions[4]!.base = "0x20000002"; }), ["regions[4].base:", "0x20000002 is not word-aligned"]],
     ["a name used twice", () => edited((b) => { b.regions[3]!.name = "uart0"; }), ["regions[3].name:", "region name uart0 is used twice (also regions[2])"]],
@@ -220,7 +220,7 @@ describe("registerDeviceKind", () => {
   it("checks a kind's block against the registry of the board that uses it", () => {
     registerDeviceKind("test-unknown-block", () => new Constant(0), { block: "pl999" });
     const text = JSON.stringify({ regions: [{ name: "x", base: "0x1000", size: "0x1000", block: "pl999", device: { kind: "test-unknown-block" } }] });
-    expect(() => parseBoardFile(text, "odd.json")).toThrow('odd.json: regions[0].block: unknown register block "pl999": expected one of pl011, pl022, pl061, pl080, or null for memory');
+    expect(() => parseBoardFile(text, "odd.json")).toThrow('odd.json: regions[0].block: unknown register block "pl999": expected one of dma, gpio, pl011, pl022, pl061, pl080, rcc, spi, usart, or null for memory');
     const pl999 = { block: "pl999", size: "0x1000", registers: [{ name: "ID", offset: "0x0", bits: 8, read: "value", write: "ignored", reset: "0x99" }] };
     const board = buildBoard(parseBoardFile(text, "odd.json", registryOf([pl999])));
     expect(board.region("x").index?.block.block).toBe("pl999");

@@ -4,6 +4,8 @@ import { PL011_MAP } from "../harness/generated/pl011.js";
 import { PL022_MAP } from "../harness/generated/pl022.js";
 import { PL061_MAP } from "../harness/generated/pl061.js";
 import { PL080_MAP } from "../harness/generated/pl080.js";
+import { USART_MAP } from "../harness/generated/usart.js";
+import { GPIO_MAP } from "../harness/generated/gpio.js";
 import { parseTrace } from "../harness/trace-text.js";
 import { lintTrace, lintParsedTrace, lintReport, expectLintClean, LintError, SEQUENCE_RULES, type LintFinding } from "../harness/lint.js";
 import { RegisterFile as Registers } from "../harness/devices/register-file.js";
@@ -421,5 +423,68 @@ describe("rules a project's map declares", () => {
   it("refuses a rule naming a register the map does not have, by its JSON path", () => {
     const bad = { ...map, rules: { enableGuards: [{ registers: ["BUAD"], enable: { register: "CTRL", field: "EN" } }] } };
     expect(() => parseRegisterMap(bad, "myuart.json")).toThrow("myuart.json: rules.enableGuards[0].registers[0]: no register BUAD in this map (registers: DATA, STAT, CTRL, BAUD)");
+  });
+});
+
+describe("rules for flags that clear by writing 0, and for a set/reset register (STM32F4 maps)", () => {
+  // RM0090 30.6.1: USART SR's CTS (bit 9), LBD (8), TC (6) and RXNE (5) are rc_w0. RM0090 8.4.6,
+  // 8.4.7: GPIO ODR at 0x14, BSRR at 0x18 sets (bits 15:0) and resets (31:16) ODR bits in one write.
+  const USART1 = 0x40011000;
+  const GPIOA = 0x40020000;
+  function stm32(run: (bus: Bus) => void): string[] {
+    const bus = new Bus();
+    bus.map({ name: "usart1", base: USART1, size: 0x400, device: new Registers(), map: USART_MAP });
+    bus.map({ name: "gpioa", base: GPIOA, size: 0x400, device: new Registers(), map: GPIO_MAP });
+    run(bus);
+    return lintTrace(bus.trace, bus.regions).map((f) => `#${f.seq} ${f.severity} ${f.rule}: ${f.message}`);
+  }
+  /** A register file whose next read of `offset` returns `value`. */
+  const answer = (bus: Bus, offset: number, value: number, base = USART1): void => {
+    bus.write(base + offset, value, 4);
+    bus.trace.clear();
+  };
+
+  it("w0c-read-modify-write: SR &= ~TC writes 0 to RXNE, CTS and LBD, which read as 0", () => {
+    expect(stm32((bus) => {
+      answer(bus, 0x00, 0xc0); // TXE and TC set, RXNE clear
+      const sr = bus.read(USART1 + 0x00, 4);
+      bus.write(USART1 + 0x00, sr & ~0x40, 4);
+    })).toEqual([
+      "#1 error w0c-read-modify-write: W32 usart1+0x000 SR 0x00000080: writes 0 to CTS, LBD, RXNE, read as 0 at #0: a read-modify-write of SR, whose flags clear by writing 0, clears a flag that sets between the read and the write; write 1 to every flag not meant to be cleared (usart 30.6.1)",
+    ]);
+  });
+
+  it("w0c-read-modify-write: SR = ~TC after reading SR clears TC alone, as RM0090 30.6.1 says to", () => {
+    expect(stm32((bus) => {
+      answer(bus, 0x00, 0xc0);
+      bus.read(USART1 + 0x00, 4);
+      bus.write(USART1 + 0x00, ~0x40 & 0x3ff, 4);
+    })).toEqual([]);
+    // No read before it: nothing was written back.
+    expect(stm32((bus) => bus.write(USART1 + 0x00, 0x3bf, 4))).toEqual([]);
+  });
+
+  it("set-reset-read-modify-write: toggling a pin by ODR ^= 1 instead of one BSRR write", () => {
+    expect(stm32((bus) => {
+      answer(bus, 0x14, 0x0001, GPIOA);
+      const odr = bus.read(GPIOA + 0x14, 4);
+      bus.write(GPIOA + 0x14, odr ^ 0x20, 4);
+    })).toEqual([
+      "#1 error set-reset-read-modify-write: W32 gpioa+0x014 ODR 0x00000021: writes back ODR read at #0: a read-modify-write undoes what another context changes between the read and the write; set and clear bits through BSRR in one write (gpio RM0090 8.3.5, 8.4.7 (BSRR sets and resets ODR bits in one write, so no read-modify-write of ODR is needed))",
+    ]);
+  });
+
+  it("set-reset-read-modify-write: a read of ODR then one BSRR write (a toggle done right), and a plain ODR write", () => {
+    expect(stm32((bus) => {
+      answer(bus, 0x14, 0x0001, GPIOA);
+      bus.read(GPIOA + 0x14, 4);
+      bus.write(GPIOA + 0x18, 0x0001_0020, 4); // reset pin 0, set pin 5
+      bus.write(GPIOA + 0x14, 0x0000, 4); // a later plain write: the read was for BSRR
+    })).toEqual([]);
+  });
+
+  it("a map's setReset rule must name registers of the map", () => {
+    const map = { block: "port", title: "t", size: "0x400", widths: [4], registers: [{ name: "ODR", offset: "0x14", bits: 16, read: "value", write: "value", reset: "0x0", doc: "out" }], rules: { setReset: [{ register: "ODR", through: "BSRX" }] } };
+    expect(() => parseRegisterMap(map, "port.json")).toThrow("port.json: rules.setReset[0].through: no register BSRX in this map (registers: ODR)");
   });
 });

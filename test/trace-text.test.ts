@@ -356,7 +356,7 @@ describe("parseTrace", () => {
   it("refuses an unknown register block, listing the known ones", () => {
     const e = rejection("region spi0 0x10010000 0x1000 pl099\n");
     expect(e.line).toBe(4);
-    expect(e.message).toMatch(/^bad\.trace:4: unknown register block "pl099": expected one of pl011, .*none\n {4}region spi0 0x10010000 0x1000 pl099$/);
+    expect(e.message).toMatch(/^bad\.trace:4: unknown register block "pl099": expected one of dma, gpio, pl011, .*none\n {4}region spi0 0x10010000 0x1000 pl099$/);
   });
 
   it("refuses a call before the previous call ended, and a region after the first access", () => {

@@ -22,8 +22,12 @@ import { Pl022Model } from "./devices/pl022.js";
 import { Pl061Model, PL061_PIN_COUNT } from "./devices/pl061.js";
 import { Pl080Model, PL080_REQUEST_LINE_COUNT } from "./devices/pl080.js";
 import { LinearMemoryRam, Ram } from "./devices/ram.js";
-import { SpiNorFlash } from "./devices/spi.js";
-import type { DmaDirection, DmaRequester } from "./devices/signals.js";
+import { SpiNorFlash, type SpiSlave } from "./devices/spi.js";
+import type { DmaDirection, DmaRequester, PinListener } from "./devices/signals.js";
+import { ClockGate, fieldsMask } from "./devices/stm32f4/common.js";
+import { Stm32GpioModel, STM32_GPIO_PIN_COUNT } from "./devices/stm32f4/gpio.js";
+import { Stm32RccModel, busOfEnableRegister, resetRegisterOf } from "./devices/stm32f4/rcc.js";
+import { registerStm32f4DeviceKinds } from "./devices/stm32f4/kinds.js";
 
 // ---------------------------------------------------------------------------------------------
 // Errors and JSON reading
@@ -301,7 +305,21 @@ export interface RegionDescription {
   /** Facts of the board about the peripheral that driver calls need (a clock rate), whatever
    * device backs the region: `"facts": { "uartclkHz": 24000000 }`. */
   readonly facts: Readonly<Record<string, number>>;
+  /** The RCC enable bit that gates the region's clock (`"clock": { "rcc": "rcc", "enable":
+   * "APB2ENR.USART1EN" }`), or absent for a region whose clock is always on. */
+  readonly clock?: RegionClock;
   /** JSON path of the region (`regions[2]`). */
+  readonly path: string;
+}
+
+/** A region's clock gate: the RCC region and the enable bit, checked against the RCC's map. */
+export interface RegionClock {
+  /** The region of the RCC model. */
+  readonly rcc: string;
+  /** The enable register (AHB1ENR, APB1ENR, APB2ENR ...) and its one-bit field. */
+  readonly register: string;
+  readonly field: string;
+  /** JSON path of the clock object (`regions[3].clock`). */
   readonly path: string;
 }
 
@@ -339,14 +357,18 @@ export function parseBoardFile(text: string, fileName: string, registry: Registr
   const regions: RegionDescription[] = [];
   const items = top.array("regions", { required: true, nonEmpty: true });
   if (items.length > MAX_BOARD_REGIONS) top.fail("regions", `${items.length} regions: expected at most ${MAX_BOARD_REGIONS} (a SoC has a few hundred peripherals at most)`);
+  const clocks = new Map<RegionDescription, JsonObject>();
   for (const item of items) {
-    regions.push(parseRegion(item.object(), regions, registry));
+    const o = item.object();
+    const region = parseRegion(o, regions, registry, clocks);
+    regions.push(region);
   }
+  for (const [region, clock] of clocks) checkRegionClock(region, clock, regions, registry);
   top.done();
   return { fileName, name, doc, accessNs, regions, registry };
 }
 
-function parseRegion(o: JsonObject, before: readonly RegionDescription[], registry: Registry): RegionDescription {
+function parseRegion(o: JsonObject, before: readonly RegionDescription[], registry: Registry, clocks: Map<RegionDescription, JsonObject>): RegionDescription {
   const name = o.string("name", { pattern: REGION_NAME, what: "a region name (a letter or _, then letters, digits, _ . or -)" });
   const twice = before.find((r) => r.name === name);
   if (twice !== undefined) o.fail("name", `region name ${name} is used twice (also ${twice.path}): expected each name once`);
@@ -393,8 +415,40 @@ function parseRegion(o: JsonObject, before: readonly RegionDescription[], regist
     const wants = registered.block === null ? "null (memory)" : `"${registered.block}"`;
     o.fail("block", `a ${kind} device needs block ${wants}, not ${block === null ? "null" : `"${block}"`}`);
   }
+  let clock: RegionClock | undefined;
+  let clockObject: JsonObject | undefined;
+  if (o.raw("clock") !== undefined) {
+    clockObject = o.object("clock");
+    const rcc = clockObject.string("rcc", { what: "the name of the region of the RCC that gates this region's clock" });
+    const enable = clockObject.string("enable", { pattern: /^[A-Za-z0-9_]+\.[A-Za-z0-9_]+$/, what: "an enable bit as REGISTER.FIELD (APB2ENR.USART1EN)" });
+    clockObject.done();
+    const [register, field] = enable.split(".") as [string, string];
+    clock = { rcc, register, field, path: clockObject.path };
+  }
   o.done();
-  return { name, base, size, block, doc, device: { kind, options: deviceObject.value, path: deviceObject.path }, facts, path: o.path };
+  const region: RegionDescription = {
+    name, base, size, block, doc, device: { kind, options: deviceObject.value, path: deviceObject.path }, facts,
+    ...(clock === undefined ? {} : { clock }), path: o.path,
+  };
+  if (clockObject !== undefined) clocks.set(region, clockObject);
+  return region;
+}
+
+/** A region's `clock`: the RCC region exists, has a register map, and its map has the enable
+ * register (an AHBxENR, APB1ENR or APB2ENR) with a one-bit field of that name. */
+function checkRegionClock(region: RegionDescription, o: JsonObject, regions: readonly RegionDescription[], registry: Registry): void {
+  const clock = region.clock!;
+  const rcc = regions.find((r) => r.name === clock.rcc);
+  if (rcc === undefined) o.fail("rcc", `no region named ${clock.rcc}: expected the name of the RCC region (one of ${regions.map((r) => r.name).join(", ")})`);
+  const map = rcc.block === null ? undefined : registry.block(rcc.block);
+  if (map === undefined) o.fail("rcc", `region ${clock.rcc} has no register map (block null): expected the RCC region, block "rcc"`);
+  const reg = map.registers.find((r) => r.name === clock.register);
+  const enableRegisters = map.registers.filter((r) => busOfEnableRegister(r.name) !== null).map((r) => r.name);
+  if (reg === undefined) o.fail("enable", `block ${map.block} has no register ${clock.register}: expected one of ${enableRegisters.join(", ")}`);
+  if (busOfEnableRegister(reg.name) === null) o.fail("enable", `${reg.name} is not a peripheral clock enable register: expected one of ${enableRegisters.join(", ")}`);
+  const field = reg.fields.find((f) => f.name === clock.field);
+  if (field === undefined) o.fail("enable", `${reg.name} has no field ${clock.field}: expected one of ${reg.fields.map((f) => f.name).join(", ")}`);
+  if (field.msb !== field.lsb) o.fail("enable", `${reg.name}.${field.name} is ${field.msb - field.lsb + 1} bits wide: expected a one-bit enable`);
 }
 
 /** The folder of the package's own board files. */
@@ -447,7 +501,20 @@ export class Board {
     private readonly devices: ReadonlyMap<string, Device>,
     private readonly parts: ReadonlyMap<string, object>,
     private readonly chipSelects: ReadonlyMap<string, ChipSelectWiring>,
+    private readonly gates: ReadonlyMap<string, ClockGate> = new Map(),
   ) {}
+
+  /** The clock gate of a region with a `clock` entry (its gated-access count and record), or
+   * null for a region whose clock is always on. */
+  clockGate(region: string): ClockGate | null {
+    this.regionDescription(region);
+    return this.gates.get(region) ?? null;
+  }
+
+  /** Every clock gate of the board, by region. */
+  get clockGates(): ReadonlyMap<string, ClockGate> {
+    return this.gates;
+  }
 
   get clock(): VirtualClock {
     return this.bus.clock;
@@ -581,6 +648,7 @@ export function buildBoard(description: BoardDescription, options: BuildOptions 
   const parts = new Map<string, object>();
   const partPaths = new Map<string, string>();
   const steps: ((board: Board) => void)[] = [];
+  const gates = new Map<string, ClockGate>();
   const baseDir = dirname(isAbsolute(description.fileName) ? description.fileName : resolve(description.fileName));
 
   for (const region of description.regions) {
@@ -609,17 +677,41 @@ export function buildBoard(description: BoardDescription, options: BuildOptions 
     deviceOptions.done();
     devices.set(region.name, device);
     const map = region.block === null ? undefined : description.registry.block(region.block);
-    bus.map({ name: region.name, base: region.base, size: region.size, device, ...(map === undefined ? {} : { map }) });
+    const onBus = region.clock === undefined ? device : gateOf(description, region, device, clock, gates);
+    bus.map({ name: region.name, base: region.base, size: region.size, device: onBus, ...(map === undefined ? {} : { map }) });
+  }
+  for (const region of description.regions) {
+    const clockEntry = region.clock;
+    if (clockEntry === undefined) continue;
+    const rcc = devices.get(clockEntry.rcc);
+    if (!(rcc instanceof Stm32RccModel)) {
+      const kindName = description.regions.find((r) => r.name === clockEntry.rcc)!.device.kind;
+      throw new BoardFileError(description.fileName, `${clockEntry.path}.rcc`, `region ${clockEntry.rcc} holds a ${kindName} device: expected an stm32f4-rcc, whose enable registers gate the clock`);
+    }
+    rcc.addGate(gates.get(region.name)!, clockEntry.register);
   }
 
   const hal = new Hal(bus, options.variant ?? "release", options.modulePath, {
     registry: description.registry,
     ...(options.buildHint === undefined ? {} : { buildHint: options.buildHint }),
   });
-  const board = new Board(description, bus, hal, devices, parts, chipSelectsOf(bus));
+  const board = new Board(description, bus, hal, devices, parts, chipSelectsOf(bus), gates);
   for (const step of steps) step(board);
   bus.trace.clear();
   return board;
+}
+
+/** The clock gate in front of a region's device, from its checked `clock` entry. */
+function gateOf(description: BoardDescription, region: RegionDescription, device: Device, clock: VirtualClock, gates: Map<string, ClockGate>): ClockGate {
+  const entry = region.clock!;
+  const rccRegion = description.regions.find((r) => r.name === entry.rcc)!;
+  const map = description.registry.block(rccRegion.block!)!;
+  const reg = map.registers.find((r) => r.name === entry.register)!;
+  const resetName = resetRegisterOf(entry.register);
+  const resetReg = resetName === null ? undefined : map.registers.find((r) => r.name === resetName);
+  const gate = new ClockGate(region.name, device, clock, reg.offset, fieldsMask(map, reg.name, new RegExp(`^${entry.field}$`)), `${entry.register}.${entry.field}`, resetReg === undefined ? -1 : resetReg.offset);
+  gates.set(region.name, gate);
+  return gate;
 }
 
 /** Loads, parses and builds a board file in one go, with the project's module by default. */
@@ -667,8 +759,22 @@ function chipSelectsOf(bus: Bus): Map<string, ChipSelectWiring> {
   return wiring;
 }
 
-/** An SPI slave entry of a pl022 device: `{ "kind": "spi-nor", "name": ..., "chipSelect": ... }`. */
-function attachSlave(c: DeviceContext, ssp: Pl022Model, o: JsonObject): void {
+/** What an SPI master model offers the board for its slaves (the PL022 and STM32F4 SPI models). */
+export interface SpiMasterModel {
+  attach(slave: SpiSlave): number;
+  chipSelectListener(index: number, options?: { pin?: number; activeLow?: boolean }): PinListener;
+}
+
+/** The GPIO models whose output pins can drive a chip select, with their pin counts. */
+function chipSelectGpio(device: Device): { model: Pl061Model | Stm32GpioModel; pins: number } | null {
+  if (device instanceof Pl061Model) return { model: device, pins: PL061_PIN_COUNT };
+  if (device instanceof Stm32GpioModel) return { model: device, pins: STM32_GPIO_PIN_COUNT };
+  return null;
+}
+
+/** An SPI slave entry of a pl022 or stm32f4-spi device: `{ "kind": "spi-nor", "name": ...,
+ * "chipSelect": ... }`. */
+export function attachSlave(c: DeviceContext, ssp: SpiMasterModel, o: JsonObject): void {
   const kind = o.string("kind", { oneOf: ["spi-nor"] });
   let slave: SpiNorFlash;
   if (kind === "spi-nor") {
@@ -701,19 +807,20 @@ function attachSlave(c: DeviceContext, ssp: Pl022Model, o: JsonObject): void {
   const cs: JsonObject | undefined = o.optionalObject("chipSelect");
   if (cs !== undefined) {
     const wiring: JsonObject = cs;
-    const gpio = cs.string("gpio", { what: "the name of a pl061 region" });
-    const pin = cs.integer("pin", { max: PL061_PIN_COUNT - 1 });
+    const gpio = cs.string("gpio", { what: "the name of a GPIO region (pl061 or stm32f4-gpio)" });
+    const pin = cs.integer("pin", { max: STM32_GPIO_PIN_COUNT - 1 });
     const activeLow = cs.boolean("activeLow", true);
     cs.done();
     if (name !== undefined) chipSelectsOf(c.bus).set(name, { gpio, pin, activeLow, ssp: c.region.name, index });
     c.connect((board) => {
       const target = referencedRegion(board, wiring, "gpio", gpio);
-      const device = board.device(target.name);
-      if (!(device instanceof Pl061Model)) wiring.fail("gpio", `region ${gpio} holds a ${target.device.kind} device: expected a pl061, whose output pin drives the chip select`);
+      const found = chipSelectGpio(board.device(target.name));
+      if (found === null) wiring.fail("gpio", `region ${gpio} holds a ${target.device.kind} device: expected a pl061 or stm32f4-gpio, whose output pin drives the chip select`);
+      if (pin >= found.pins) wiring.fail("pin", `${pin} is out of range: expected 0..${found.pins - 1} (the pins of ${target.device.kind} region ${gpio})`);
       const listener = ssp.chipSelectListener(index, { pin, activeLow });
-      device.onOutputChange(listener);
+      found.model.onOutputChange(listener);
       // The line starts at the pin's present level (an input pulled up or down).
-      listener(pin, device.pinLevel(pin));
+      listener(pin, found.model.pinLevel(pin));
     });
   }
   o.done();
@@ -777,3 +884,6 @@ registerDeviceKind("linear-memory", (c) => {
   });
   return device;
 }, { block: null, doc: "the module's own linear memory, offset 0 at the region's base (harness/devices/ram.ts), for a DMA master" });
+
+// The STM32F4 family's models (harness/devices/stm32f4/kinds.ts), beside the PrimeCells.
+registerStm32f4DeviceKinds(registerDeviceKind, { attachSlave });

@@ -2,6 +2,7 @@
 // pl022_init config word. Bits 4:0 data bits per frame (0 = 8, else 4..16); bits 6:5 SPI mode (CPHA bit 5, CPOL bit 6); bits 8:7 frame format (0 Motorola, 1 TI, 2 Microwire); bit 9 loopback. 0 = 8-bit Motorola SPI mode 0, no loopback.
 // PL061 GPIO driver: pin masks and interrupt trigger modes. A mode is the IS, IBE, IEV bit triple that PL061 TRM 3.3.3 to 3.3.5 give a pin for that trigger.
 // PL080 driver numbers: the config argument of pl080_memcpy, pl080_sg, pl080_mem_to_periph and pl080_periph_to_mem, and the sizes of the driver's static areas (docs/drivers/pl080.md).
+// STM32F4 family driver numbers (build/stm32f4.wasm): clock ids, bus ids, the config words of the GPIO, USART, SPI and DMA drivers, and the DMA request mapping of RM0090 Tables 43 and 44 (docs/drivers/stm32f4.md).
 // The exported API's shared numbers. Status codes: every exported driver function returns 0 or a non-negative count on success and one of the negative codes on failure; invalid arguments are refused before the first register access.
 
 /** success */
@@ -24,6 +25,14 @@
 @inline export const ERR_DMA: i32 = -8;
 /** the channel or device is still running a previous operation */
 @inline export const ERR_BUSY: i32 = -9;
+/** a configuration lock did not take: after the key sequence the lock bit did not read 1 (the port was already locked with another mask, or the block does not implement the lock) */
+@inline export const ERR_LOCK_FAILED: i32 = -10;
+/** noise was detected on a received character (its samples disagreed); the character is not returned */
+@inline export const ERR_RX_NOISE: i32 = -11;
+/** the DMA stream reported a FIFO or direct-mode error: the stream was disabled by a FIFO threshold / burst mismatch, or an item was lost in direct mode */
+@inline export const ERR_DMA_FIFO: i32 = -12;
+/** the clock registers hold a setting the driver cannot evaluate (a reserved clock switch code, a PLL divider of 0, HSE in use while its frequency was given as 0, or a frequency above 2^31 - 1 Hz) */
+@inline export const ERR_CLOCK_CONFIG: i32 = -13;
 
 /** pl022_init config bits 4:0: data bits per frame, 4..16; 0 means 8. 1..3 and 17..31 are refused */
 @inline export const PL022_CONFIG_BITS_MASK: u32 = 0x1F;
@@ -133,6 +142,300 @@
 @inline export const PL080_MAX_ITEM_TRANSFERS: u32 = 0xFFF;
 /** bytes in one pl080_sg list entry: source bus address, destination bus address, length in bytes (three little-endian u32) */
 @inline export const PL080_SG_ENTRY_SIZE: u32 = 0x0C;
+/** a clock id is (offset of its RCC enable register << 8) | bit number; the reset register of the same bus is 0x20 lower (RM0090 7.3.5 to 7.3.14) */
+@inline export const STM32_CLOCK_REGISTER_SHIFT: u32 = 0x08;
+/** clock id bits 4:0: the bit number in the enable register; bits 7:5 and 31:16 must be 0 */
+@inline export const STM32_CLOCK_BIT_MASK: u32 = 0x1F;
+/** GPIOA: AHB1ENR (0x30) bit 0, GPIOAEN */
+@inline export const STM32_CLOCK_GPIOA: u32 = 0x3000;
+/** GPIOB: AHB1ENR (0x30) bit 1, GPIOBEN */
+@inline export const STM32_CLOCK_GPIOB: u32 = 0x3001;
+/** GPIOC: AHB1ENR (0x30) bit 2, GPIOCEN */
+@inline export const STM32_CLOCK_GPIOC: u32 = 0x3002;
+/** GPIOD: AHB1ENR (0x30) bit 3, GPIODEN */
+@inline export const STM32_CLOCK_GPIOD: u32 = 0x3003;
+/** GPIOE: AHB1ENR (0x30) bit 4, GPIOEEN */
+@inline export const STM32_CLOCK_GPIOE: u32 = 0x3004;
+/** GPIOF: AHB1ENR (0x30) bit 5, GPIOFEN */
+@inline export const STM32_CLOCK_GPIOF: u32 = 0x3005;
+/** GPIOG: AHB1ENR (0x30) bit 6, GPIOGEN */
+@inline export const STM32_CLOCK_GPIOG: u32 = 0x3006;
+/** GPIOH: AHB1ENR (0x30) bit 7, GPIOHEN */
+@inline export const STM32_CLOCK_GPIOH: u32 = 0x3007;
+/** GPIOI: AHB1ENR (0x30) bit 8, GPIOIEN */
+@inline export const STM32_CLOCK_GPIOI: u32 = 0x3008;
+/** CRC: AHB1ENR bit 12 */
+@inline export const STM32_CLOCK_CRC: u32 = 0x300C;
+/** DMA1: AHB1ENR bit 21 */
+@inline export const STM32_CLOCK_DMA1: u32 = 0x3015;
+/** DMA2: AHB1ENR bit 22 */
+@inline export const STM32_CLOCK_DMA2: u32 = 0x3016;
+/** SPI2: APB1ENR (0x40) bit 14 (kernel clock PCLK1) */
+@inline export const STM32_CLOCK_SPI2: u32 = 0x400E;
+/** SPI3: APB1ENR bit 15 (PCLK1) */
+@inline export const STM32_CLOCK_SPI3: u32 = 0x400F;
+/** USART2: APB1ENR bit 17 (PCLK1) */
+@inline export const STM32_CLOCK_USART2: u32 = 0x4011;
+/** USART3: APB1ENR bit 18 (PCLK1) */
+@inline export const STM32_CLOCK_USART3: u32 = 0x4012;
+/** UART4: APB1ENR bit 19 (PCLK1) */
+@inline export const STM32_CLOCK_UART4: u32 = 0x4013;
+/** UART5: APB1ENR bit 20 (PCLK1) */
+@inline export const STM32_CLOCK_UART5: u32 = 0x4014;
+/** USART1: APB2ENR (0x44) bit 4 (PCLK2) */
+@inline export const STM32_CLOCK_USART1: u32 = 0x4404;
+/** USART6: APB2ENR bit 5 (PCLK2) */
+@inline export const STM32_CLOCK_USART6: u32 = 0x4405;
+/** SPI1: APB2ENR bit 12 (PCLK2) */
+@inline export const STM32_CLOCK_SPI1: u32 = 0x440C;
+/** SYSCFG: APB2ENR bit 14 */
+@inline export const STM32_CLOCK_SYSCFG: u32 = 0x440E;
+/** stm32_rcc_bus_clock_hz bus: HCLK, the AHB clock (GPIO, DMA) */
+@inline export const STM32_BUS_AHB: u32 = 0x00;
+/** stm32_rcc_bus_clock_hz bus: PCLK1 (USART2/3, UART4/5, SPI2/3) */
+@inline export const STM32_BUS_APB1: u32 = 0x01;
+/** stm32_rcc_bus_clock_hz bus: PCLK2 (USART1/6, SPI1) */
+@inline export const STM32_BUS_APB2: u32 = 0x02;
+/** the internal RC oscillator, the system clock after reset (RM0090 7.2.2) */
+@inline export const STM32_HSI_HZ: u32 = 0xF42400;
+/** every pin of one port (bit n = pin n); mask or value bits above 15 are refused */
+@inline export const STM32_GPIO_PINS_MASK: u32 = 0xFFFF;
+/** highest pin number of a port */
+@inline export const STM32_GPIO_PIN_MAX: u32 = 0x0F;
+/** stm32_gpio_configure config bits 1:0: mode, the MODER code */
+@inline export const STM32_GPIO_MODE_MASK: u32 = 0x03;
+/** input (the reset mode of most pins) */
+@inline export const STM32_GPIO_MODE_INPUT: u32 = 0x00;
+/** general-purpose output */
+@inline export const STM32_GPIO_MODE_OUTPUT: u32 = 0x01;
+/** alternate function (the number in config bits 10:7) */
+@inline export const STM32_GPIO_MODE_AF: u32 = 0x02;
+/** analog: Schmitt trigger off, IDR reads 0 */
+@inline export const STM32_GPIO_MODE_ANALOG: u32 = 0x03;
+/** config bit 2: open-drain output (OTYPER = 1); push-pull otherwise */
+@inline export const STM32_GPIO_OPEN_DRAIN: u32 = 0x04;
+/** config bits 4:3: output speed, the OSPEEDR code */
+@inline export const STM32_GPIO_SPEED_SHIFT: u32 = 0x03;
+/** config bits 4:3: output speed */
+@inline export const STM32_GPIO_SPEED_MASK: u32 = 0x18;
+/** low speed */
+@inline export const STM32_GPIO_SPEED_LOW: u32 = 0x00;
+/** medium speed */
+@inline export const STM32_GPIO_SPEED_MEDIUM: u32 = 0x08;
+/** high speed */
+@inline export const STM32_GPIO_SPEED_HIGH: u32 = 0x10;
+/** very high speed */
+@inline export const STM32_GPIO_SPEED_VERY_HIGH: u32 = 0x18;
+/** config bits 6:5: pull resistor, the PUPDR code; 3 (reserved) is refused */
+@inline export const STM32_GPIO_PULL_SHIFT: u32 = 0x05;
+/** config bits 6:5: pull resistor */
+@inline export const STM32_GPIO_PULL_MASK: u32 = 0x60;
+/** no pull resistor */
+@inline export const STM32_GPIO_PULL_NONE: u32 = 0x00;
+/** pull-up */
+@inline export const STM32_GPIO_PULL_UP: u32 = 0x20;
+/** pull-down */
+@inline export const STM32_GPIO_PULL_DOWN: u32 = 0x40;
+/** config bits 10:7: alternate function number AF0..AF15, with STM32_GPIO_MODE_AF only */
+@inline export const STM32_GPIO_AF_SHIFT: u32 = 0x07;
+/** config bits 10:7: alternate function number */
+@inline export const STM32_GPIO_AF_MASK: u32 = 0x780;
+/** every stm32_gpio_configure config bit with a meaning; others are refused */
+@inline export const STM32_GPIO_CONFIG_VALID_MASK: u32 = 0x7FF;
+/** stm32_usart_init config bit 0: 9-bit frames (CR1.M); with parity that is 8 data bits and the parity bit */
+@inline export const STM32_USART_CONFIG_9_BITS: u32 = 0x01;
+/** config bits 2:1: parity, 0 = none, 1 = even, 2 = odd; 3 is refused */
+@inline export const STM32_USART_CONFIG_PARITY_MASK: u32 = 0x06;
+/** even parity (CR1.PCE = 1, PS = 0); the parity bit replaces the top data bit */
+@inline export const STM32_USART_CONFIG_PARITY_EVEN: u32 = 0x02;
+/** odd parity (CR1.PCE = 1, PS = 1) */
+@inline export const STM32_USART_CONFIG_PARITY_ODD: u32 = 0x04;
+/** config bits 4:3: stop bits, the CR2.STOP code */
+@inline export const STM32_USART_CONFIG_STOP_SHIFT: u32 = 0x03;
+/** config bits 4:3: stop bits */
+@inline export const STM32_USART_CONFIG_STOP_MASK: u32 = 0x18;
+/** 1 stop bit */
+@inline export const STM32_USART_CONFIG_STOP_1: u32 = 0x00;
+/** 0.5 stop bit (smartcard receive); not on UART4/5 */
+@inline export const STM32_USART_CONFIG_STOP_0_5: u32 = 0x08;
+/** 2 stop bits */
+@inline export const STM32_USART_CONFIG_STOP_2: u32 = 0x10;
+/** 1.5 stop bits; not on UART4/5 */
+@inline export const STM32_USART_CONFIG_STOP_1_5: u32 = 0x18;
+/** config bit 5: oversampling by 8 (CR1.OVER8): twice the top rate, less receiver tolerance */
+@inline export const STM32_USART_CONFIG_OVER8: u32 = 0x20;
+/** every stm32_usart_init config bit with a meaning; others are refused */
+@inline export const STM32_USART_CONFIG_VALID_MASK: u32 = 0x3F;
+/** largest accepted difference between the rate BRR gives and the requested one, in millionths (1 %); a larger one is ERR_UNREACHABLE_RATE */
+@inline export const STM32_USART_RATE_TOLERANCE_PPM: u32 = 0x2710;
+/** stm32_usart_set_dma flag: transmit requests (CR3.DMAT) */
+@inline export const STM32_USART_DMA_TX: u32 = 0x01;
+/** stm32_usart_set_dma flag: receive requests (CR3.DMAR) */
+@inline export const STM32_USART_DMA_RX: u32 = 0x02;
+/** stm32_spi_init config bit 0: data captured on the second clock edge (CR1.CPHA) */
+@inline export const STM32_SPI_CONFIG_CPHA: u32 = 0x01;
+/** config bit 1: clock idles high (CR1.CPOL) */
+@inline export const STM32_SPI_CONFIG_CPOL: u32 = 0x02;
+/** SPI mode 0: CPOL 0, CPHA 0 */
+@inline export const STM32_SPI_CONFIG_MODE_0: u32 = 0x00;
+/** SPI mode 1: CPOL 0, CPHA 1 */
+@inline export const STM32_SPI_CONFIG_MODE_1: u32 = 0x01;
+/** SPI mode 2: CPOL 1, CPHA 0 */
+@inline export const STM32_SPI_CONFIG_MODE_2: u32 = 0x02;
+/** SPI mode 3: CPOL 1, CPHA 1 */
+@inline export const STM32_SPI_CONFIG_MODE_3: u32 = 0x03;
+/** config bit 2: 16-bit frames (CR1.DFF); buffers then hold little-endian u16 frames */
+@inline export const STM32_SPI_CONFIG_16_BIT: u32 = 0x04;
+/** config bit 3: least significant bit first (CR1.LSBFIRST) */
+@inline export const STM32_SPI_CONFIG_LSB_FIRST: u32 = 0x08;
+/** every stm32_spi_init config bit with a meaning; others are refused */
+@inline export const STM32_SPI_CONFIG_VALID_MASK: u32 = 0x0F;
+/** what stm32_spi_transfer sends for each frame when tx_ptr is 0: all ones, cut to the frame size */
+@inline export const STM32_SPI_FILL_FRAME: u32 = 0xFFFF;
+/** stm32_spi_set_dma flag: transmit requests (CR2.TXDMAEN) */
+@inline export const STM32_SPI_DMA_TX: u32 = 0x01;
+/** stm32_spi_set_dma flag: receive requests (CR2.RXDMAEN) */
+@inline export const STM32_SPI_DMA_RX: u32 = 0x02;
+/** streams of one DMA controller, 0..7 */
+@inline export const STM32_DMA_STREAMS: u32 = 0x08;
+/** request channels of one stream, 0..7 (SxCR.CHSEL) */
+@inline export const STM32_DMA_CHANNELS: u32 = 0x08;
+/** most items of one transfer (SxNDTR is 16 bits) */
+@inline export const STM32_DMA_MAX_ITEMS: u32 = 0xFFFF;
+/** DMA config bits 1:0: peripheral-side item size, 0 = byte, 1 = half-word, 2 = word; 3 is refused (for memcpy: the source) */
+@inline export const STM32_DMA_CONFIG_PSIZE_MASK: u32 = 0x03;
+/** peripheral side: bytes */
+@inline export const STM32_DMA_CONFIG_PSIZE_BYTE: u32 = 0x00;
+/** peripheral side: half-words */
+@inline export const STM32_DMA_CONFIG_PSIZE_HALFWORD: u32 = 0x01;
+/** peripheral side: words */
+@inline export const STM32_DMA_CONFIG_PSIZE_WORD: u32 = 0x02;
+/** config bits 3:2: memory-side item size, same codes (for memcpy: the destination) */
+@inline export const STM32_DMA_CONFIG_MSIZE_SHIFT: u32 = 0x02;
+/** config bits 3:2: memory-side item size */
+@inline export const STM32_DMA_CONFIG_MSIZE_MASK: u32 = 0x0C;
+/** memory side: bytes */
+@inline export const STM32_DMA_CONFIG_MSIZE_BYTE: u32 = 0x00;
+/** memory side: half-words */
+@inline export const STM32_DMA_CONFIG_MSIZE_HALFWORD: u32 = 0x04;
+/** memory side: words */
+@inline export const STM32_DMA_CONFIG_MSIZE_WORD: u32 = 0x08;
+/** config bits 5:4: peripheral burst, 0 = single, 1 = INCR4, 2 = INCR8, 3 = INCR16 (FIFO mode only) */
+@inline export const STM32_DMA_CONFIG_PBURST_SHIFT: u32 = 0x04;
+/** config bits 5:4: peripheral burst */
+@inline export const STM32_DMA_CONFIG_PBURST_MASK: u32 = 0x30;
+/** config bits 7:6: memory burst, same codes (FIFO mode only; must fit the FIFO threshold) */
+@inline export const STM32_DMA_CONFIG_MBURST_SHIFT: u32 = 0x06;
+/** config bits 7:6: memory burst */
+@inline export const STM32_DMA_CONFIG_MBURST_MASK: u32 = 0xC0;
+/** burst code 0: single transfers */
+@inline export const STM32_DMA_CONFIG_BURST_SINGLE: u32 = 0x00;
+/** burst code 1: 4 beats */
+@inline export const STM32_DMA_CONFIG_BURST_INCR4: u32 = 0x01;
+/** burst code 2: 8 beats */
+@inline export const STM32_DMA_CONFIG_BURST_INCR8: u32 = 0x02;
+/** burst code 3: 16 beats */
+@inline export const STM32_DMA_CONFIG_BURST_INCR16: u32 = 0x03;
+/** config bits 9:8: stream priority SxCR.PL, 0 = low .. 3 = very high */
+@inline export const STM32_DMA_CONFIG_PRIORITY_SHIFT: u32 = 0x08;
+/** config bits 9:8: stream priority */
+@inline export const STM32_DMA_CONFIG_PRIORITY_MASK: u32 = 0x300;
+/** config bit 10: FIFO mode (FCR.DMDIS = 1); direct mode otherwise. memcpy always uses the FIFO */
+@inline export const STM32_DMA_CONFIG_FIFO: u32 = 0x400;
+/** config bits 12:11: FIFO threshold FCR.FTH, 0 = 1/4, 1 = 1/2, 2 = 3/4, 3 = full (FIFO mode only) */
+@inline export const STM32_DMA_CONFIG_FTH_SHIFT: u32 = 0x0B;
+/** config bits 12:11: FIFO threshold */
+@inline export const STM32_DMA_CONFIG_FTH_MASK: u32 = 0x1800;
+/** FIFO threshold 1/4 (4 bytes) */
+@inline export const STM32_DMA_CONFIG_FTH_QUARTER: u32 = 0x00;
+/** FIFO threshold 1/2 (8 bytes) */
+@inline export const STM32_DMA_CONFIG_FTH_HALF: u32 = 0x800;
+/** FIFO threshold 3/4 (12 bytes) */
+@inline export const STM32_DMA_CONFIG_FTH_3_QUARTERS: u32 = 0x1000;
+/** FIFO threshold full (16 bytes) */
+@inline export const STM32_DMA_CONFIG_FTH_FULL: u32 = 0x1800;
+/** config bit 13: circular mode (SxCR.CIRC); not with memcpy */
+@inline export const STM32_DMA_CONFIG_CIRCULAR: u32 = 0x2000;
+/** config bit 14: the peripheral address increments (SxCR.PINC); fixed otherwise. Ignored by memcpy, whose both sides increment */
+@inline export const STM32_DMA_CONFIG_PERIPH_INC: u32 = 0x4000;
+/** config bit 15: the memory address stays fixed (SxCR.MINC = 0); it increments otherwise. Ignored by memcpy */
+@inline export const STM32_DMA_CONFIG_MEM_FIXED: u32 = 0x8000;
+/** config bit 16: enable the stream's interrupts (TCIE, TEIE, DMEIE, FCR.FEIE); the driver polls either way */
+@inline export const STM32_DMA_CONFIG_IRQ: u32 = 0x10000;
+/** every DMA config bit with a meaning; others are refused */
+@inline export const STM32_DMA_CONFIG_VALID_MASK: u32 = 0x1FFFF;
+/** SPI3_RX on DMA1: stream 0 (RM0090 10.3.3 Table 43; also S2 C0) */
+@inline export const STM32_DMA1_SPI3_RX_STREAM: u32 = 0x00;
+/** SPI3_RX on DMA1: channel 0 of stream 0 */
+@inline export const STM32_DMA1_SPI3_RX_CHANNEL: u32 = 0x00;
+/** SPI3_TX on DMA1: stream 5 (RM0090 10.3.3 Table 43; also S7 C0) */
+@inline export const STM32_DMA1_SPI3_TX_STREAM: u32 = 0x05;
+/** SPI3_TX on DMA1: channel 0 of stream 5 */
+@inline export const STM32_DMA1_SPI3_TX_CHANNEL: u32 = 0x00;
+/** SPI2_RX on DMA1: stream 3 (RM0090 10.3.3 Table 43) */
+@inline export const STM32_DMA1_SPI2_RX_STREAM: u32 = 0x03;
+/** SPI2_RX on DMA1: channel 0 of stream 3 */
+@inline export const STM32_DMA1_SPI2_RX_CHANNEL: u32 = 0x00;
+/** SPI2_TX on DMA1: stream 4 (RM0090 10.3.3 Table 43) */
+@inline export const STM32_DMA1_SPI2_TX_STREAM: u32 = 0x04;
+/** SPI2_TX on DMA1: channel 0 of stream 4 */
+@inline export const STM32_DMA1_SPI2_TX_CHANNEL: u32 = 0x00;
+/** USART2_RX on DMA1: stream 5 (RM0090 10.3.3 Table 43) */
+@inline export const STM32_DMA1_USART2_RX_STREAM: u32 = 0x05;
+/** USART2_RX on DMA1: channel 4 of stream 5 */
+@inline export const STM32_DMA1_USART2_RX_CHANNEL: u32 = 0x04;
+/** USART2_TX on DMA1: stream 6 (RM0090 10.3.3 Table 43) */
+@inline export const STM32_DMA1_USART2_TX_STREAM: u32 = 0x06;
+/** USART2_TX on DMA1: channel 4 of stream 6 */
+@inline export const STM32_DMA1_USART2_TX_CHANNEL: u32 = 0x04;
+/** USART3_RX on DMA1: stream 1 (RM0090 10.3.3 Table 43) */
+@inline export const STM32_DMA1_USART3_RX_STREAM: u32 = 0x01;
+/** USART3_RX on DMA1: channel 4 of stream 1 */
+@inline export const STM32_DMA1_USART3_RX_CHANNEL: u32 = 0x04;
+/** USART3_TX on DMA1: stream 3 (RM0090 10.3.3 Table 43; also S4 C7) */
+@inline export const STM32_DMA1_USART3_TX_STREAM: u32 = 0x03;
+/** USART3_TX on DMA1: channel 4 of stream 3 */
+@inline export const STM32_DMA1_USART3_TX_CHANNEL: u32 = 0x04;
+/** UART4_RX on DMA1: stream 2 (RM0090 10.3.3 Table 43) */
+@inline export const STM32_DMA1_UART4_RX_STREAM: u32 = 0x02;
+/** UART4_RX on DMA1: channel 4 of stream 2 */
+@inline export const STM32_DMA1_UART4_RX_CHANNEL: u32 = 0x04;
+/** UART4_TX on DMA1: stream 4 (RM0090 10.3.3 Table 43) */
+@inline export const STM32_DMA1_UART4_TX_STREAM: u32 = 0x04;
+/** UART4_TX on DMA1: channel 4 of stream 4 */
+@inline export const STM32_DMA1_UART4_TX_CHANNEL: u32 = 0x04;
+/** UART5_RX on DMA1: stream 0 (RM0090 10.3.3 Table 43) */
+@inline export const STM32_DMA1_UART5_RX_STREAM: u32 = 0x00;
+/** UART5_RX on DMA1: channel 4 of stream 0 */
+@inline export const STM32_DMA1_UART5_RX_CHANNEL: u32 = 0x04;
+/** UART5_TX on DMA1: stream 7 (RM0090 10.3.3 Table 43) */
+@inline export const STM32_DMA1_UART5_TX_STREAM: u32 = 0x07;
+/** UART5_TX on DMA1: channel 4 of stream 7 */
+@inline export const STM32_DMA1_UART5_TX_CHANNEL: u32 = 0x04;
+/** SPI1_RX on DMA2: stream 0 (RM0090 10.3.3 Table 44; also S2 C3) */
+@inline export const STM32_DMA2_SPI1_RX_STREAM: u32 = 0x00;
+/** SPI1_RX on DMA2: channel 3 of stream 0 */
+@inline export const STM32_DMA2_SPI1_RX_CHANNEL: u32 = 0x03;
+/** SPI1_TX on DMA2: stream 3 (RM0090 10.3.3 Table 44; also S5 C3) */
+@inline export const STM32_DMA2_SPI1_TX_STREAM: u32 = 0x03;
+/** SPI1_TX on DMA2: channel 3 of stream 3 */
+@inline export const STM32_DMA2_SPI1_TX_CHANNEL: u32 = 0x03;
+/** USART1_RX on DMA2: stream 2 (RM0090 10.3.3 Table 44; also S5 C4) */
+@inline export const STM32_DMA2_USART1_RX_STREAM: u32 = 0x02;
+/** USART1_RX on DMA2: channel 4 of stream 2 */
+@inline export const STM32_DMA2_USART1_RX_CHANNEL: u32 = 0x04;
+/** USART1_TX on DMA2: stream 7 (RM0090 10.3.3 Table 44) */
+@inline export const STM32_DMA2_USART1_TX_STREAM: u32 = 0x07;
+/** USART1_TX on DMA2: channel 4 of stream 7 */
+@inline export const STM32_DMA2_USART1_TX_CHANNEL: u32 = 0x04;
+/** USART6_RX on DMA2: stream 1 (RM0090 10.3.3 Table 44; also S2 C5) */
+@inline export const STM32_DMA2_USART6_RX_STREAM: u32 = 0x01;
+/** USART6_RX on DMA2: channel 5 of stream 1 */
+@inline export const STM32_DMA2_USART6_RX_CHANNEL: u32 = 0x05;
+/** USART6_TX on DMA2: stream 6 (RM0090 10.3.3 Table 44; also S7 C5) */
+@inline export const STM32_DMA2_USART6_TX_STREAM: u32 = 0x06;
+/** USART6_TX on DMA2: channel 5 of stream 6 */
+@inline export const STM32_DMA2_USART6_TX_CHANNEL: u32 = 0x05;
 /** version of the import/export contract in docs/abi.md; hal_abi_version() returns it */
 @inline export const HAL_ABI_VERSION: u32 = 0x01;
 /** bytes in the static scratch buffer at hal_scratch() */

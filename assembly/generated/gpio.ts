@@ -106,7 +106,7 @@
 /** Port x configuration bits (y = 0..15) */
 @inline export const GPIO_OTYPER_OT0: u32 = 1 << 0;
 
-/** OSPEEDR: GPIO port output speed register */
+/** OSPEEDR: Output speed, 2 bits per pin. Reset 0x0C000000 on port A (PA13 very high speed) as RM0090 8.4.3 gives it; the SVD says 0 (section 8.4.3) */
 @inline export const GPIO_OSPEEDR: u32 = 0x008;
 /** Port x configuration bits (y = 0..15) */
 @inline export const GPIO_OSPEEDR_OSPEEDR15_SHIFT: u32 = 30;

@@ -75,7 +75,7 @@
 /** Receive buffer not empty */
 @inline export const SPI_SR_RXNE: u32 = 1 << 0;
 
-/** DR: Data: a read pops the RX buffer and clears RXNE; a write fills the TX buffer and clears TXE (section 28.5.4) */
+/** DR: Data: a read pops the RX buffer and clears RXNE; a write fills the TX buffer and clears TXE. Byte accesses: RM0090 28.5 says half-words or words, but 8-bit frames are moved a byte at a time by a DMA stream with a byte-wide peripheral port, and other drivers access DR as a byte, so DR takes bytes too (section 28.5.4) */
 @inline export const SPI_DR: u32 = 0x00C;
 /** Data register */
 @inline export const SPI_DR_DR_SHIFT: u32 = 0;

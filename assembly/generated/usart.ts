@@ -27,7 +27,7 @@
 /** parity error; cleared by a read of SR then a read (or write) of DR, after RXNE is set */
 @inline export const USART_SR_PE: u32 = 1 << 0;
 
-/** DR: Data: a read returns RDR and clears RXNE; a write loads TDR and clears TXE (section 30.6.2) */
+/** DR: Data: a read returns RDR and clears RXNE; a write loads TDR and clears TXE. Byte accesses: RM0090 30.6 says registers take half-words or words, but a DMA stream with a byte-wide peripheral port feeds DR a byte at a time (ST's HAL default for UART DMA), so DR takes bytes too (section 30.6.2) */
 @inline export const USART_DR: u32 = 0x004;
 /** Data value */
 @inline export const USART_DR_DR_SHIFT: u32 = 0;

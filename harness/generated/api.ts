@@ -2,6 +2,7 @@
 // pl022_init config word. Bits 4:0 data bits per frame (0 = 8, else 4..16); bits 6:5 SPI mode (CPHA bit 5, CPOL bit 6); bits 8:7 frame format (0 Motorola, 1 TI, 2 Microwire); bit 9 loopback. 0 = 8-bit Motorola SPI mode 0, no loopback.
 // PL061 GPIO driver: pin masks and interrupt trigger modes. A mode is the IS, IBE, IEV bit triple that PL061 TRM 3.3.3 to 3.3.5 give a pin for that trigger.
 // PL080 driver numbers: the config argument of pl080_memcpy, pl080_sg, pl080_mem_to_periph and pl080_periph_to_mem, and the sizes of the driver's static areas (docs/drivers/pl080.md).
+// STM32F4 family driver numbers (build/stm32f4.wasm): clock ids, bus ids, the config words of the GPIO, USART, SPI and DMA drivers, and the DMA request mapping of RM0090 Tables 43 and 44 (docs/drivers/stm32f4.md).
 // The exported API's shared numbers. Status codes: every exported driver function returns 0 or a non-negative count on success and one of the negative codes on failure; invalid arguments are refused before the first register access.
 
 export interface StatusCode {
@@ -21,6 +22,10 @@ export const STATUS_CODES: readonly StatusCode[] = [
   { name: "ERR_RX_FRAMING", value: -7, doc: "framing error in a received character (no valid stop bit)" },
   { name: "ERR_DMA", value: -8, doc: "the DMA controller reported a bus error on the channel (distinct from a timeout)" },
   { name: "ERR_BUSY", value: -9, doc: "the channel or device is still running a previous operation" },
+  { name: "ERR_LOCK_FAILED", value: -10, doc: "a configuration lock did not take: after the key sequence the lock bit did not read 1 (the port was already locked with another mask, or the block does not implement the lock)" },
+  { name: "ERR_RX_NOISE", value: -11, doc: "noise was detected on a received character (its samples disagreed); the character is not returned" },
+  { name: "ERR_DMA_FIFO", value: -12, doc: "the DMA stream reported a FIFO or direct-mode error: the stream was disabled by a FIFO threshold / burst mismatch, or an item was lost in direct mode" },
+  { name: "ERR_CLOCK_CONFIG", value: -13, doc: "the clock registers hold a setting the driver cannot evaluate (a reserved clock switch code, a PLL divider of 0, HSE in use while its frequency was given as 0, or a frequency above 2^31 - 1 Hz)" },
 ];
 
 /** success */
@@ -43,6 +48,14 @@ export const ERR_RX_FRAMING = -7;
 export const ERR_DMA = -8;
 /** the channel or device is still running a previous operation */
 export const ERR_BUSY = -9;
+/** a configuration lock did not take: after the key sequence the lock bit did not read 1 (the port was already locked with another mask, or the block does not implement the lock) */
+export const ERR_LOCK_FAILED = -10;
+/** noise was detected on a received character (its samples disagreed); the character is not returned */
+export const ERR_RX_NOISE = -11;
+/** the DMA stream reported a FIFO or direct-mode error: the stream was disabled by a FIFO threshold / burst mismatch, or an item was lost in direct mode */
+export const ERR_DMA_FIFO = -12;
+/** the clock registers hold a setting the driver cannot evaluate (a reserved clock switch code, a PLL divider of 0, HSE in use while its frequency was given as 0, or a frequency above 2^31 - 1 Hz) */
+export const ERR_CLOCK_CONFIG = -13;
 
 /** pl022_init config bits 4:0: data bits per frame, 4..16; 0 means 8. 1..3 and 17..31 are refused */
 export const PL022_CONFIG_BITS_MASK = 0x1F;
@@ -152,6 +165,300 @@ export const PL080_LLI_SIZE = 0x10;
 export const PL080_MAX_ITEM_TRANSFERS = 0xFFF;
 /** bytes in one pl080_sg list entry: source bus address, destination bus address, length in bytes (three little-endian u32) */
 export const PL080_SG_ENTRY_SIZE = 0x0C;
+/** a clock id is (offset of its RCC enable register << 8) | bit number; the reset register of the same bus is 0x20 lower (RM0090 7.3.5 to 7.3.14) */
+export const STM32_CLOCK_REGISTER_SHIFT = 0x08;
+/** clock id bits 4:0: the bit number in the enable register; bits 7:5 and 31:16 must be 0 */
+export const STM32_CLOCK_BIT_MASK = 0x1F;
+/** GPIOA: AHB1ENR (0x30) bit 0, GPIOAEN */
+export const STM32_CLOCK_GPIOA = 0x3000;
+/** GPIOB: AHB1ENR (0x30) bit 1, GPIOBEN */
+export const STM32_CLOCK_GPIOB = 0x3001;
+/** GPIOC: AHB1ENR (0x30) bit 2, GPIOCEN */
+export const STM32_CLOCK_GPIOC = 0x3002;
+/** GPIOD: AHB1ENR (0x30) bit 3, GPIODEN */
+export const STM32_CLOCK_GPIOD = 0x3003;
+/** GPIOE: AHB1ENR (0x30) bit 4, GPIOEEN */
+export const STM32_CLOCK_GPIOE = 0x3004;
+/** GPIOF: AHB1ENR (0x30) bit 5, GPIOFEN */
+export const STM32_CLOCK_GPIOF = 0x3005;
+/** GPIOG: AHB1ENR (0x30) bit 6, GPIOGEN */
+export const STM32_CLOCK_GPIOG = 0x3006;
+/** GPIOH: AHB1ENR (0x30) bit 7, GPIOHEN */
+export const STM32_CLOCK_GPIOH = 0x3007;
+/** GPIOI: AHB1ENR (0x30) bit 8, GPIOIEN */
+export const STM32_CLOCK_GPIOI = 0x3008;
+/** CRC: AHB1ENR bit 12 */
+export const STM32_CLOCK_CRC = 0x300C;
+/** DMA1: AHB1ENR bit 21 */
+export const STM32_CLOCK_DMA1 = 0x3015;
+/** DMA2: AHB1ENR bit 22 */
+export const STM32_CLOCK_DMA2 = 0x3016;
+/** SPI2: APB1ENR (0x40) bit 14 (kernel clock PCLK1) */
+export const STM32_CLOCK_SPI2 = 0x400E;
+/** SPI3: APB1ENR bit 15 (PCLK1) */
+export const STM32_CLOCK_SPI3 = 0x400F;
+/** USART2: APB1ENR bit 17 (PCLK1) */
+export const STM32_CLOCK_USART2 = 0x4011;
+/** USART3: APB1ENR bit 18 (PCLK1) */
+export const STM32_CLOCK_USART3 = 0x4012;
+/** UART4: APB1ENR bit 19 (PCLK1) */
+export const STM32_CLOCK_UART4 = 0x4013;
+/** UART5: APB1ENR bit 20 (PCLK1) */
+export const STM32_CLOCK_UART5 = 0x4014;
+/** USART1: APB2ENR (0x44) bit 4 (PCLK2) */
+export const STM32_CLOCK_USART1 = 0x4404;
+/** USART6: APB2ENR bit 5 (PCLK2) */
+export const STM32_CLOCK_USART6 = 0x4405;
+/** SPI1: APB2ENR bit 12 (PCLK2) */
+export const STM32_CLOCK_SPI1 = 0x440C;
+/** SYSCFG: APB2ENR bit 14 */
+export const STM32_CLOCK_SYSCFG = 0x440E;
+/** stm32_rcc_bus_clock_hz bus: HCLK, the AHB clock (GPIO, DMA) */
+export const STM32_BUS_AHB = 0x00;
+/** stm32_rcc_bus_clock_hz bus: PCLK1 (USART2/3, UART4/5, SPI2/3) */
+export const STM32_BUS_APB1 = 0x01;
+/** stm32_rcc_bus_clock_hz bus: PCLK2 (USART1/6, SPI1) */
+export const STM32_BUS_APB2 = 0x02;
+/** the internal RC oscillator, the system clock after reset (RM0090 7.2.2) */
+export const STM32_HSI_HZ = 0xF42400;
+/** every pin of one port (bit n = pin n); mask or value bits above 15 are refused */
+export const STM32_GPIO_PINS_MASK = 0xFFFF;
+/** highest pin number of a port */
+export const STM32_GPIO_PIN_MAX = 0x0F;
+/** stm32_gpio_configure config bits 1:0: mode, the MODER code */
+export const STM32_GPIO_MODE_MASK = 0x03;
+/** input (the reset mode of most pins) */
+export const STM32_GPIO_MODE_INPUT = 0x00;
+/** general-purpose output */
+export const STM32_GPIO_MODE_OUTPUT = 0x01;
+/** alternate function (the number in config bits 10:7) */
+export const STM32_GPIO_MODE_AF = 0x02;
+/** analog: Schmitt trigger off, IDR reads 0 */
+export const STM32_GPIO_MODE_ANALOG = 0x03;
+/** config bit 2: open-drain output (OTYPER = 1); push-pull otherwise */
+export const STM32_GPIO_OPEN_DRAIN = 0x04;
+/** config bits 4:3: output speed, the OSPEEDR code */
+export const STM32_GPIO_SPEED_SHIFT = 0x03;
+/** config bits 4:3: output speed */
+export const STM32_GPIO_SPEED_MASK = 0x18;
+/** low speed */
+export const STM32_GPIO_SPEED_LOW = 0x00;
+/** medium speed */
+export const STM32_GPIO_SPEED_MEDIUM = 0x08;
+/** high speed */
+export const STM32_GPIO_SPEED_HIGH = 0x10;
+/** very high speed */
+export const STM32_GPIO_SPEED_VERY_HIGH = 0x18;
+/** config bits 6:5: pull resistor, the PUPDR code; 3 (reserved) is refused */
+export const STM32_GPIO_PULL_SHIFT = 0x05;
+/** config bits 6:5: pull resistor */
+export const STM32_GPIO_PULL_MASK = 0x60;
+/** no pull resistor */
+export const STM32_GPIO_PULL_NONE = 0x00;
+/** pull-up */
+export const STM32_GPIO_PULL_UP = 0x20;
+/** pull-down */
+export const STM32_GPIO_PULL_DOWN = 0x40;
+/** config bits 10:7: alternate function number AF0..AF15, with STM32_GPIO_MODE_AF only */
+export const STM32_GPIO_AF_SHIFT = 0x07;
+/** config bits 10:7: alternate function number */
+export const STM32_GPIO_AF_MASK = 0x780;
+/** every stm32_gpio_configure config bit with a meaning; others are refused */
+export const STM32_GPIO_CONFIG_VALID_MASK = 0x7FF;
+/** stm32_usart_init config bit 0: 9-bit frames (CR1.M); with parity that is 8 data bits and the parity bit */
+export const STM32_USART_CONFIG_9_BITS = 0x01;
+/** config bits 2:1: parity, 0 = none, 1 = even, 2 = odd; 3 is refused */
+export const STM32_USART_CONFIG_PARITY_MASK = 0x06;
+/** even parity (CR1.PCE = 1, PS = 0); the parity bit replaces the top data bit */
+export const STM32_USART_CONFIG_PARITY_EVEN = 0x02;
+/** odd parity (CR1.PCE = 1, PS = 1) */
+export const STM32_USART_CONFIG_PARITY_ODD = 0x04;
+/** config bits 4:3: stop bits, the CR2.STOP code */
+export const STM32_USART_CONFIG_STOP_SHIFT = 0x03;
+/** config bits 4:3: stop bits */
+export const STM32_USART_CONFIG_STOP_MASK = 0x18;
+/** 1 stop bit */
+export const STM32_USART_CONFIG_STOP_1 = 0x00;
+/** 0.5 stop bit (smartcard receive); not on UART4/5 */
+export const STM32_USART_CONFIG_STOP_0_5 = 0x08;
+/** 2 stop bits */
+export const STM32_USART_CONFIG_STOP_2 = 0x10;
+/** 1.5 stop bits; not on UART4/5 */
+export const STM32_USART_CONFIG_STOP_1_5 = 0x18;
+/** config bit 5: oversampling by 8 (CR1.OVER8): twice the top rate, less receiver tolerance */
+export const STM32_USART_CONFIG_OVER8 = 0x20;
+/** every stm32_usart_init config bit with a meaning; others are refused */
+export const STM32_USART_CONFIG_VALID_MASK = 0x3F;
+/** largest accepted difference between the rate BRR gives and the requested one, in millionths (1 %); a larger one is ERR_UNREACHABLE_RATE */
+export const STM32_USART_RATE_TOLERANCE_PPM = 0x2710;
+/** stm32_usart_set_dma flag: transmit requests (CR3.DMAT) */
+export const STM32_USART_DMA_TX = 0x01;
+/** stm32_usart_set_dma flag: receive requests (CR3.DMAR) */
+export const STM32_USART_DMA_RX = 0x02;
+/** stm32_spi_init config bit 0: data captured on the second clock edge (CR1.CPHA) */
+export const STM32_SPI_CONFIG_CPHA = 0x01;
+/** config bit 1: clock idles high (CR1.CPOL) */
+export const STM32_SPI_CONFIG_CPOL = 0x02;
+/** SPI mode 0: CPOL 0, CPHA 0 */
+export const STM32_SPI_CONFIG_MODE_0 = 0x00;
+/** SPI mode 1: CPOL 0, CPHA 1 */
+export const STM32_SPI_CONFIG_MODE_1 = 0x01;
+/** SPI mode 2: CPOL 1, CPHA 0 */
+export const STM32_SPI_CONFIG_MODE_2 = 0x02;
+/** SPI mode 3: CPOL 1, CPHA 1 */
+export const STM32_SPI_CONFIG_MODE_3 = 0x03;
+/** config bit 2: 16-bit frames (CR1.DFF); buffers then hold little-endian u16 frames */
+export const STM32_SPI_CONFIG_16_BIT = 0x04;
+/** config bit 3: least significant bit first (CR1.LSBFIRST) */
+export const STM32_SPI_CONFIG_LSB_FIRST = 0x08;
+/** every stm32_spi_init config bit with a meaning; others are refused */
+export const STM32_SPI_CONFIG_VALID_MASK = 0x0F;
+/** what stm32_spi_transfer sends for each frame when tx_ptr is 0: all ones, cut to the frame size */
+export const STM32_SPI_FILL_FRAME = 0xFFFF;
+/** stm32_spi_set_dma flag: transmit requests (CR2.TXDMAEN) */
+export const STM32_SPI_DMA_TX = 0x01;
+/** stm32_spi_set_dma flag: receive requests (CR2.RXDMAEN) */
+export const STM32_SPI_DMA_RX = 0x02;
+/** streams of one DMA controller, 0..7 */
+export const STM32_DMA_STREAMS = 0x08;
+/** request channels of one stream, 0..7 (SxCR.CHSEL) */
+export const STM32_DMA_CHANNELS = 0x08;
+/** most items of one transfer (SxNDTR is 16 bits) */
+export const STM32_DMA_MAX_ITEMS = 0xFFFF;
+/** DMA config bits 1:0: peripheral-side item size, 0 = byte, 1 = half-word, 2 = word; 3 is refused (for memcpy: the source) */
+export const STM32_DMA_CONFIG_PSIZE_MASK = 0x03;
+/** peripheral side: bytes */
+export const STM32_DMA_CONFIG_PSIZE_BYTE = 0x00;
+/** peripheral side: half-words */
+export const STM32_DMA_CONFIG_PSIZE_HALFWORD = 0x01;
+/** peripheral side: words */
+export const STM32_DMA_CONFIG_PSIZE_WORD = 0x02;
+/** config bits 3:2: memory-side item size, same codes (for memcpy: the destination) */
+export const STM32_DMA_CONFIG_MSIZE_SHIFT = 0x02;
+/** config bits 3:2: memory-side item size */
+export const STM32_DMA_CONFIG_MSIZE_MASK = 0x0C;
+/** memory side: bytes */
+export const STM32_DMA_CONFIG_MSIZE_BYTE = 0x00;
+/** memory side: half-words */
+export const STM32_DMA_CONFIG_MSIZE_HALFWORD = 0x04;
+/** memory side: words */
+export const STM32_DMA_CONFIG_MSIZE_WORD = 0x08;
+/** config bits 5:4: peripheral burst, 0 = single, 1 = INCR4, 2 = INCR8, 3 = INCR16 (FIFO mode only) */
+export const STM32_DMA_CONFIG_PBURST_SHIFT = 0x04;
+/** config bits 5:4: peripheral burst */
+export const STM32_DMA_CONFIG_PBURST_MASK = 0x30;
+/** config bits 7:6: memory burst, same codes (FIFO mode only; must fit the FIFO threshold) */
+export const STM32_DMA_CONFIG_MBURST_SHIFT = 0x06;
+/** config bits 7:6: memory burst */
+export const STM32_DMA_CONFIG_MBURST_MASK = 0xC0;
+/** burst code 0: single transfers */
+export const STM32_DMA_CONFIG_BURST_SINGLE = 0x00;
+/** burst code 1: 4 beats */
+export const STM32_DMA_CONFIG_BURST_INCR4 = 0x01;
+/** burst code 2: 8 beats */
+export const STM32_DMA_CONFIG_BURST_INCR8 = 0x02;
+/** burst code 3: 16 beats */
+export const STM32_DMA_CONFIG_BURST_INCR16 = 0x03;
+/** config bits 9:8: stream priority SxCR.PL, 0 = low .. 3 = very high */
+export const STM32_DMA_CONFIG_PRIORITY_SHIFT = 0x08;
+/** config bits 9:8: stream priority */
+export const STM32_DMA_CONFIG_PRIORITY_MASK = 0x300;
+/** config bit 10: FIFO mode (FCR.DMDIS = 1); direct mode otherwise. memcpy always uses the FIFO */
+export const STM32_DMA_CONFIG_FIFO = 0x400;
+/** config bits 12:11: FIFO threshold FCR.FTH, 0 = 1/4, 1 = 1/2, 2 = 3/4, 3 = full (FIFO mode only) */
+export const STM32_DMA_CONFIG_FTH_SHIFT = 0x0B;
+/** config bits 12:11: FIFO threshold */
+export const STM32_DMA_CONFIG_FTH_MASK = 0x1800;
+/** FIFO threshold 1/4 (4 bytes) */
+export const STM32_DMA_CONFIG_FTH_QUARTER = 0x00;
+/** FIFO threshold 1/2 (8 bytes) */
+export const STM32_DMA_CONFIG_FTH_HALF = 0x800;
+/** FIFO threshold 3/4 (12 bytes) */
+export const STM32_DMA_CONFIG_FTH_3_QUARTERS = 0x1000;
+/** FIFO threshold full (16 bytes) */
+export const STM32_DMA_CONFIG_FTH_FULL = 0x1800;
+/** config bit 13: circular mode (SxCR.CIRC); not with memcpy */
+export const STM32_DMA_CONFIG_CIRCULAR = 0x2000;
+/** config bit 14: the peripheral address increments (SxCR.PINC); fixed otherwise. Ignored by memcpy, whose both sides increment */
+export const STM32_DMA_CONFIG_PERIPH_INC = 0x4000;
+/** config bit 15: the memory address stays fixed (SxCR.MINC = 0); it increments otherwise. Ignored by memcpy */
+export const STM32_DMA_CONFIG_MEM_FIXED = 0x8000;
+/** config bit 16: enable the stream's interrupts (TCIE, TEIE, DMEIE, FCR.FEIE); the driver polls either way */
+export const STM32_DMA_CONFIG_IRQ = 0x10000;
+/** every DMA config bit with a meaning; others are refused */
+export const STM32_DMA_CONFIG_VALID_MASK = 0x1FFFF;
+/** SPI3_RX on DMA1: stream 0 (RM0090 10.3.3 Table 43; also S2 C0) */
+export const STM32_DMA1_SPI3_RX_STREAM = 0x00;
+/** SPI3_RX on DMA1: channel 0 of stream 0 */
+export const STM32_DMA1_SPI3_RX_CHANNEL = 0x00;
+/** SPI3_TX on DMA1: stream 5 (RM0090 10.3.3 Table 43; also S7 C0) */
+export const STM32_DMA1_SPI3_TX_STREAM = 0x05;
+/** SPI3_TX on DMA1: channel 0 of stream 5 */
+export const STM32_DMA1_SPI3_TX_CHANNEL = 0x00;
+/** SPI2_RX on DMA1: stream 3 (RM0090 10.3.3 Table 43) */
+export const STM32_DMA1_SPI2_RX_STREAM = 0x03;
+/** SPI2_RX on DMA1: channel 0 of stream 3 */
+export const STM32_DMA1_SPI2_RX_CHANNEL = 0x00;
+/** SPI2_TX on DMA1: stream 4 (RM0090 10.3.3 Table 43) */
+export const STM32_DMA1_SPI2_TX_STREAM = 0x04;
+/** SPI2_TX on DMA1: channel 0 of stream 4 */
+export const STM32_DMA1_SPI2_TX_CHANNEL = 0x00;
+/** USART2_RX on DMA1: stream 5 (RM0090 10.3.3 Table 43) */
+export const STM32_DMA1_USART2_RX_STREAM = 0x05;
+/** USART2_RX on DMA1: channel 4 of stream 5 */
+export const STM32_DMA1_USART2_RX_CHANNEL = 0x04;
+/** USART2_TX on DMA1: stream 6 (RM0090 10.3.3 Table 43) */
+export const STM32_DMA1_USART2_TX_STREAM = 0x06;
+/** USART2_TX on DMA1: channel 4 of stream 6 */
+export const STM32_DMA1_USART2_TX_CHANNEL = 0x04;
+/** USART3_RX on DMA1: stream 1 (RM0090 10.3.3 Table 43) */
+export const STM32_DMA1_USART3_RX_STREAM = 0x01;
+/** USART3_RX on DMA1: channel 4 of stream 1 */
+export const STM32_DMA1_USART3_RX_CHANNEL = 0x04;
+/** USART3_TX on DMA1: stream 3 (RM0090 10.3.3 Table 43; also S4 C7) */
+export const STM32_DMA1_USART3_TX_STREAM = 0x03;
+/** USART3_TX on DMA1: channel 4 of stream 3 */
+export const STM32_DMA1_USART3_TX_CHANNEL = 0x04;
+/** UART4_RX on DMA1: stream 2 (RM0090 10.3.3 Table 43) */
+export const STM32_DMA1_UART4_RX_STREAM = 0x02;
+/** UART4_RX on DMA1: channel 4 of stream 2 */
+export const STM32_DMA1_UART4_RX_CHANNEL = 0x04;
+/** UART4_TX on DMA1: stream 4 (RM0090 10.3.3 Table 43) */
+export const STM32_DMA1_UART4_TX_STREAM = 0x04;
+/** UART4_TX on DMA1: channel 4 of stream 4 */
+export const STM32_DMA1_UART4_TX_CHANNEL = 0x04;
+/** UART5_RX on DMA1: stream 0 (RM0090 10.3.3 Table 43) */
+export const STM32_DMA1_UART5_RX_STREAM = 0x00;
+/** UART5_RX on DMA1: channel 4 of stream 0 */
+export const STM32_DMA1_UART5_RX_CHANNEL = 0x04;
+/** UART5_TX on DMA1: stream 7 (RM0090 10.3.3 Table 43) */
+export const STM32_DMA1_UART5_TX_STREAM = 0x07;
+/** UART5_TX on DMA1: channel 4 of stream 7 */
+export const STM32_DMA1_UART5_TX_CHANNEL = 0x04;
+/** SPI1_RX on DMA2: stream 0 (RM0090 10.3.3 Table 44; also S2 C3) */
+export const STM32_DMA2_SPI1_RX_STREAM = 0x00;
+/** SPI1_RX on DMA2: channel 3 of stream 0 */
+export const STM32_DMA2_SPI1_RX_CHANNEL = 0x03;
+/** SPI1_TX on DMA2: stream 3 (RM0090 10.3.3 Table 44; also S5 C3) */
+export const STM32_DMA2_SPI1_TX_STREAM = 0x03;
+/** SPI1_TX on DMA2: channel 3 of stream 3 */
+export const STM32_DMA2_SPI1_TX_CHANNEL = 0x03;
+/** USART1_RX on DMA2: stream 2 (RM0090 10.3.3 Table 44; also S5 C4) */
+export const STM32_DMA2_USART1_RX_STREAM = 0x02;
+/** USART1_RX on DMA2: channel 4 of stream 2 */
+export const STM32_DMA2_USART1_RX_CHANNEL = 0x04;
+/** USART1_TX on DMA2: stream 7 (RM0090 10.3.3 Table 44) */
+export const STM32_DMA2_USART1_TX_STREAM = 0x07;
+/** USART1_TX on DMA2: channel 4 of stream 7 */
+export const STM32_DMA2_USART1_TX_CHANNEL = 0x04;
+/** USART6_RX on DMA2: stream 1 (RM0090 10.3.3 Table 44; also S2 C5) */
+export const STM32_DMA2_USART6_RX_STREAM = 0x01;
+/** USART6_RX on DMA2: channel 5 of stream 1 */
+export const STM32_DMA2_USART6_RX_CHANNEL = 0x05;
+/** USART6_TX on DMA2: stream 6 (RM0090 10.3.3 Table 44; also S7 C5) */
+export const STM32_DMA2_USART6_TX_STREAM = 0x06;
+/** USART6_TX on DMA2: channel 5 of stream 6 */
+export const STM32_DMA2_USART6_TX_CHANNEL = 0x05;
 /** version of the import/export contract in docs/abi.md; hal_abi_version() returns it */
 export const HAL_ABI_VERSION = 0x01;
 /** bytes in the static scratch buffer at hal_scratch() */

@@ -60,8 +60,8 @@ export const GPIO_MAP: RegisterBlock = {
     {
       name: "OSPEEDR", writeName: null, offset: 0x008, span: 0x4, bits: 32,
       widths: [1,2,4], read: "value", write: "value",
-      reset: 0x00, test: false, section: "",
-      doc: "GPIO port output speed register",
+      reset: 0xC000000, test: false, section: "8.4.3",
+      doc: "Output speed, 2 bits per pin. Reset 0x0C000000 on port A (PA13 very high speed) as RM0090 8.4.3 gives it; the SVD says 0",
       fields: [
         { name: "OSPEEDR15", msb: 31, lsb: 30, doc: "Port x configuration bits (y = 0..15)" },
         { name: "OSPEEDR14", msb: 29, lsb: 28, doc: "Port x configuration bits (y = 0..15)" },
@@ -359,7 +359,7 @@ export const GPIO_OTYPER_OT1 = 1 << 1;
 /** Port x configuration bits (y = 0..15) */
 export const GPIO_OTYPER_OT0 = 1 << 0;
 
-/** OSPEEDR: GPIO port output speed register */
+/** OSPEEDR: Output speed, 2 bits per pin. Reset 0x0C000000 on port A (PA13 very high speed) as RM0090 8.4.3 gives it; the SVD says 0 (section 8.4.3) */
 export const GPIO_OSPEEDR = 0x008;
 /** Port x configuration bits (y = 0..15) */
 export const GPIO_OSPEEDR_OSPEEDR15_SHIFT = 30;

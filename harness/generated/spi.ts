@@ -65,9 +65,9 @@ export const SPI_MAP: RegisterBlock = {
     },
     {
       name: "DR", writeName: null, offset: 0x00C, span: 0x4, bits: 32,
-      widths: [2,4], read: "consumes", write: "value",
+      widths: [1,2,4], read: "consumes", write: "value",
       reset: 0x00, test: false, section: "28.5.4",
-      doc: "Data: a read pops the RX buffer and clears RXNE; a write fills the TX buffer and clears TXE",
+      doc: "Data: a read pops the RX buffer and clears RXNE; a write fills the TX buffer and clears TXE. Byte accesses: RM0090 28.5 says half-words or words, but 8-bit frames are moved a byte at a time by a DMA stream with a byte-wide peripheral port, and other drivers access DR as a byte, so DR takes bytes too",
       fields: [
         { name: "DR", msb: 15, lsb: 0, doc: "Data register" },
       ],
@@ -204,7 +204,7 @@ export const SPI_SR_TXE = 1 << 1;
 /** Receive buffer not empty */
 export const SPI_SR_RXNE = 1 << 0;
 
-/** DR: Data: a read pops the RX buffer and clears RXNE; a write fills the TX buffer and clears TXE (section 28.5.4) */
+/** DR: Data: a read pops the RX buffer and clears RXNE; a write fills the TX buffer and clears TXE. Byte accesses: RM0090 28.5 says half-words or words, but 8-bit frames are moved a byte at a time by a DMA stream with a byte-wide peripheral port, and other drivers access DR as a byte, so DR takes bytes too (section 28.5.4) */
 export const SPI_DR = 0x00C;
 /** Data register */
 export const SPI_DR_DR_SHIFT = 0;

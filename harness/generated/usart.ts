@@ -29,9 +29,9 @@ export const USART_MAP: RegisterBlock = {
     },
     {
       name: "DR", writeName: null, offset: 0x004, span: 0x4, bits: 32,
-      widths: [2,4], read: "consumes", write: "value",
+      widths: [1,2,4], read: "consumes", write: "value",
       reset: null, test: false, section: "30.6.2",
-      doc: "Data: a read returns RDR and clears RXNE; a write loads TDR and clears TXE",
+      doc: "Data: a read returns RDR and clears RXNE; a write loads TDR and clears TXE. Byte accesses: RM0090 30.6 says registers take half-words or words, but a DMA stream with a byte-wide peripheral port feeds DR a byte at a time (ST's HAL default for UART DMA), so DR takes bytes too",
       fields: [
         { name: "DR", msb: 8, lsb: 0, doc: "Data value" },
       ],
@@ -146,7 +146,7 @@ export const USART_SR_FE = 1 << 1;
 /** parity error; cleared by a read of SR then a read (or write) of DR, after RXNE is set */
 export const USART_SR_PE = 1 << 0;
 
-/** DR: Data: a read returns RDR and clears RXNE; a write loads TDR and clears TXE (section 30.6.2) */
+/** DR: Data: a read returns RDR and clears RXNE; a write loads TDR and clears TXE. Byte accesses: RM0090 30.6 says registers take half-words or words, but a DMA stream with a byte-wide peripheral port feeds DR a byte at a time (ST's HAL default for UART DMA), so DR takes bytes too (section 30.6.2) */
 export const USART_DR = 0x004;
 /** Data value */
 export const USART_DR_DR_SHIFT = 0;

@@ -12,6 +12,9 @@ import { PL011_MAP } from "../harness/generated/pl011.js";
 import { UART, UARTCLK_HZ, instantiate, workload, floorRunner, timeNs, median, round2, type Runner } from "./measure.js";
 import { benchDevmem } from "./devmem.js";
 import { fuzzBenchmark } from "./fuzz.js";
+import { STM32F4_WORKLOAD, stm32Floor, stm32Harness } from "./stm32f4.js";
+import { statSync } from "node:fs";
+import { packageProject } from "../harness/project.js";
 
 /** The full harness: bus with region lookup and checks, the PL011 model on the virtual clock,
  * every access recorded in the trace. The model is reset and the trace cleared per iteration. */
@@ -37,7 +40,31 @@ function section(title: string, numbers: Record<string, number>): string[] {
   return ["", title, ...Object.entries(numbers).map(([k, v]) => `  ${k.padEnd(width)}  ${v}`)];
 }
 
-const SECTIONS = ["core", "devmem", "fuzz"] as const;
+/** Medians over `rounds` of the floor's and the harness's ns per access, and of their ratio. */
+function compare(floor: Runner, harness: Runner, rounds: number): { floorNs: number; harnessNs: number; ratio: number; iterations: number } {
+  if (floor.accesses !== harness.accesses) {
+    throw new Error(`the workload made ${floor.accesses} accesses on the floor but ${harness.accesses} in the harness: they must run the same path`);
+  }
+  // Size each measurement to about 100 ms of floor time, after a warm-up that lets V8 optimize.
+  floor.run(2000);
+  harness.run(2000);
+  const probe = timeNs(floor.run, 2000) / 2000;
+  const iterations = Math.max(1000, Math.round(100e6 / probe));
+  const floorNs: number[] = [];
+  const harnessNs: number[] = [];
+  const ratios: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    // Alternate the order so that neither side always runs on a warmer machine.
+    const order = r % 2 === 0 ? [floor, harness] : [harness, floor];
+    const ns = new Map(order.map((x) => [x, timeNs(x.run, iterations) / (iterations * x.accesses)]));
+    floorNs.push(ns.get(floor)!);
+    harnessNs.push(ns.get(harness)!);
+    ratios.push(ns.get(harness)! / ns.get(floor)!);
+  }
+  return { floorNs: median(floorNs), harnessNs: median(harnessNs), ratio: median(ratios), iterations };
+}
+
+const SECTIONS = ["core", "stm32f4", "devmem", "fuzz"] as const;
 type Section = (typeof SECTIONS)[number];
 
 async function main(): Promise<void> {
@@ -52,42 +79,32 @@ async function main(): Promise<void> {
 
   const floor = floorRunner();
   const harness = harnessRunner();
-  if (floor.accesses !== harness.accesses) {
-    throw new Error(`the workload made ${floor.accesses} accesses on the floor but ${harness.accesses} in the harness: they must run the same path`);
-  }
-  // Size each measurement to about 100 ms of floor time, after a warm-up that lets V8 optimize.
-  floor.run(2000);
-  harness.run(2000);
-  const probe = timeNs(floor.run, 2000) / 2000;
-  const iterations = Math.max(1000, Math.round(100e6 / probe));
-
-  const floorNs: number[] = [];
-  const harnessNs: number[] = [];
-  const ratios: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    // Alternate the order so that neither side always runs on a warmer machine.
-    const order = r % 2 === 0 ? [floor, harness] : [harness, floor];
-    const ns = new Map(order.map((x) => [x, timeNs(x.run, iterations) / (iterations * x.accesses)]));
-    floorNs.push(ns.get(floor)!);
-    harnessNs.push(ns.get(harness)!);
-    ratios.push(ns.get(harness)! / ns.get(floor)!);
-  }
+  const core = compare(floor, harness, rounds);
+  const iterations = core.iterations;
   const report = {
     workload: "pl011_init + 16-byte pl011_write, fresh device state per iteration",
     accesses_per_iteration: floor.accesses,
     iterations_per_round: iterations,
     rounds,
-    floor_ns: round2(median(floorNs)),
-    harness_ns: round2(median(harnessNs)),
-    ratio: round2(median(ratios)),
-    harness_accesses_per_second: Math.round(1e9 / median(harnessNs)),
+    floor_ns: round2(core.floorNs),
+    harness_ns: round2(core.harnessNs),
+    ratio: round2(core.ratio),
+    harness_accesses_per_second: Math.round(1e9 / core.harnessNs),
+    // Each family's release module: a board links only its own.
+    module_bytes: Object.fromEntries(packageProject().moduleNames().map((name) => [name, statSync(packageProject().modulePath(name, "release")).size])),
   };
+  let stm32f4: Record<string, number | string> | undefined;
+  if (wanted("stm32f4")) {
+    const f = stm32Floor();
+    const m = compare(f, stm32Harness(), rounds);
+    stm32f4 = { workload: STM32F4_WORKLOAD, accesses_per_iteration: f.accesses, floor_ns: round2(m.floorNs), harness_ns: round2(m.harnessNs), ratio: round2(m.ratio) };
+  }
   // The /dev/mem bridge against a file-backed window (docs/devmem.md), and the fuzzer's
   // executions per second (docs/fuzzing.md): each against its own floor, in this same run.
   const devmem = wanted("devmem") ? await benchDevmem({ rounds: Math.min(rounds, 5) }) : undefined;
   const fuzz = wanted("fuzz") ? await fuzzBenchmark({ rounds: Math.min(rounds, 5) }) : undefined;
   if (values.json) {
-    process.stdout.write(JSON.stringify({ ...report, ...(devmem && { devmem }), ...(fuzz && { fuzz }) }, null, 2) + "\n");
+    process.stdout.write(JSON.stringify({ ...report, ...(stm32f4 && { stm32f4 }), ...(devmem && { devmem }), ...(fuzz && { fuzz }) }, null, 2) + "\n");
     return;
   }
   const lines = [
@@ -96,7 +113,14 @@ async function main(): Promise<void> {
     `harness (bus + PL011 model + trace record)   ${report.harness_ns.toFixed(2).padStart(8)} ns per access`,
     `ratio   harness / floor (median of rounds)   ${report.ratio.toFixed(2).padStart(8)}`,
     `        ${report.harness_accesses_per_second.toLocaleString("en-US")} harness accesses per second`,
+    "",
+    "module sizes (release builds, bytes)",
+    ...Object.entries(report.module_bytes).map(([name, bytes]) => `  ${name.padEnd(8)}  ${bytes}`),
   ];
+  if (stm32f4 !== undefined) {
+    lines.push("", `STM32F4 module: ${stm32f4["workload"]} (${stm32f4["accesses_per_iteration"]} accesses)`,
+      `  floor ${Number(stm32f4["floor_ns"]).toFixed(2)} ns, harness (bus + RCC and GPIO models + trace) ${Number(stm32f4["harness_ns"]).toFixed(2)} ns per access, ratio ${Number(stm32f4["ratio"]).toFixed(2)}`);
+  }
   if (devmem !== undefined) {
     lines.push(...(devmem["bridge_available"] === 1
       ? section("/dev/mem bridge through a file-backed window (ns per access; ratios to its own floor, same run)", devmem)

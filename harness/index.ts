@@ -51,6 +51,12 @@ export { Pl022Model } from "./devices/pl022.js";
 export { Pl061Model } from "./devices/pl061.js";
 export { Pl080Model } from "./devices/pl080.js";
 export { SpiNorFlash } from "./devices/spi.js";
+export { Stm32RccModel, type Stm32RccOptions } from "./devices/stm32f4/rcc.js";
+export { Stm32GpioModel, type Stm32GpioOptions, type Stm32GpioPort, type PinEvent } from "./devices/stm32f4/gpio.js";
+export { Stm32UsartModel, type Stm32UsartOptions, type UsartReceiveError, type UsartReceiveOptions } from "./devices/stm32f4/usart.js";
+export { Stm32SpiModel, type Stm32SpiOptions } from "./devices/stm32f4/spi.js";
+export { Stm32DmaModel, type Stm32DmaOptions, type DmaLockedWrite } from "./devices/stm32f4/dma.js";
+export { ClockGate, type GatedAccess, type GatedReason } from "./devices/stm32f4/common.js";
 export { Replay, replayBus } from "./devices/replay.js";
 // Real hardware through the native bridge (docs/devmem.md); its board kind registers itself.
 export { DevmemDevice, DevmemError, openDevmem, type DevmemOptions } from "./devmem/devmem.js";

@@ -89,6 +89,15 @@ const LOCK_WROTE_FIRST = 1;
 const LOCK_WROTE_SECOND = 2;
 const LOCK_WROTE_THIRD = 3;
 
+/** Pin changes kept in pinEvents before the older half is dropped. */
+export const PIN_HISTORY_LIMIT = 1 << 16;
+
+/** Clears the pin history (pinEvents and its dropped count), as a bench or fuzz loop does between runs. */
+export function clearPinHistory(gpio: { pinEvents: PinEvent[]; pinEventsDropped: number }): void {
+  gpio.pinEvents.length = 0;
+  gpio.pinEventsDropped = 0;
+}
+
 export interface Stm32GpioOptions {
   clock: VirtualClock;
   /** Which port: its reset values. */
@@ -141,8 +150,11 @@ export class Stm32GpioModel implements Device {
   private frozen4Low = 0;
   private frozen4High = 0;
 
-  /** Every change of a pin's level with its time: for scenarios and chip selects. */
+  /** The changes of the pins' levels with their times, oldest first: for scenarios. At most
+   * PIN_HISTORY_LIMIT are kept (a long fuzz campaign toggles pins millions of times); the older
+   * half is dropped when it is full, and pinEventsDropped counts what was dropped. */
   readonly pinEvents: PinEvent[] = [];
+  pinEventsDropped = 0;
   private readonly listeners: PinListener[] = [];
 
   constructor(options: Stm32GpioOptions) {
@@ -372,6 +384,10 @@ export class Stm32GpioModel implements Device {
     for (let pin = 0; pin < STM32_GPIO_PIN_COUNT; pin++) {
       if (((changed >>> pin) & 1) === 0) continue;
       const level = ((now >>> pin) & 1) !== 0;
+      if (this.pinEvents.length >= PIN_HISTORY_LIMIT) {
+        const dropped = this.pinEvents.splice(0, PIN_HISTORY_LIMIT / 2).length;
+        this.pinEventsDropped += dropped;
+      }
       this.pinEvents.push({ time: this.clock.now, pin, level });
       for (const listener of this.listeners) listener(pin, level);
     }

@@ -355,25 +355,38 @@ export class Stm32GpioModel implements Device {
   }
 
   /** The pin levels from the configuration, the latch and the outside drivers (file header). */
+  /** Pin masks worked out from MODER and PUPDR, kept until either changes: outputs, analog
+   * pins, and pins an undriven input pulls to 1. */
+  private masksFor = { moder: -1, pupdr: -1 };
+  private outputPins = 0;
+  private analogPins = 0;
+  private pulledUp = 0;
+
   private computePins(): number {
-    let levels = 0;
-    for (let pin = 0; pin < STM32_GPIO_PIN_COUNT; pin++) {
-      const bit = 1 << pin;
-      const mode = (this.moder >>> (2 * pin)) & 3;
-      if (mode === MODE_ANALOG) continue;
-      let level: boolean;
-      if (mode === MODE_OUTPUT && ((this.odr & bit) === 0 || (this.otyper & bit) === 0)) {
-        level = (this.odr & bit) !== 0;
-      } else if ((this.driven & bit) !== 0) {
-        level = (this.drivenLevels & bit) !== 0;
-      } else {
+    if (this.moder !== this.masksFor.moder || this.pupdr !== this.masksFor.pupdr) {
+      this.masksFor = { moder: this.moder, pupdr: this.pupdr };
+      let outputs = 0;
+      let analog = 0;
+      let up = 0;
+      for (let pin = 0; pin < STM32_GPIO_PIN_COUNT; pin++) {
+        const mode = (this.moder >>> (2 * pin)) & 3;
         const pull = (this.pupdr >>> (2 * pin)) & 3;
-        level = pull === PULL_UP || (pull === PULL_NONE && (this.boardPullUps & bit) !== 0);
+        if (mode === MODE_OUTPUT) outputs |= 1 << pin;
+        if (mode === MODE_ANALOG) analog |= 1 << pin;
+        if (pull === PULL_UP || (pull === PULL_NONE && (this.boardPullUps & (1 << pin)) !== 0)) up |= 1 << pin;
       }
-      if (level) levels |= bit;
+      this.outputPins = outputs;
+      this.analogPins = analog;
+      this.pulledUp = up;
     }
-    return levels;
+    // An output drives its ODR bit, except an open-drain output holding 1, which lets go of the
+    // pin; a pin nobody drives follows its pull; analog pins read 0 (RM0090 8.3.12).
+    const drivingOutputs = this.outputPins & (~this.odr | ~this.otyper);
+    const released = ~this.analogPins & ~drivingOutputs;
+    const inputs = (this.driven & this.drivenLevels) | (~this.driven & this.pulledUp);
+    return ((drivingOutputs & this.odr) | (released & inputs)) & 0xffff;
   }
+
 
   /** Records and reports the pins whose level changed. */
   private update(): void {

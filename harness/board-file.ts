@@ -11,7 +11,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { Bus, VirtualClock, type Device, type Region } from "./bus.js";
-import { Hal, type HalVariant } from "./hal.js";
+import { Hal, type HalOptions, type HalVariant } from "./hal.js";
 import type { RegisterBlock } from "./regmap.js";
 import type { Registry } from "./registry.js";
 import { packageProject, packageRegistry, type Project } from "./project.js";
@@ -637,6 +637,9 @@ export interface BuildOptions {
   modulePath?: string;
   /** What to do when the module file is missing. */
   buildHint?: string;
+  /** Makes the module's Hal on the board's bus instead of a plain Hal (a test's Hal that
+   * records what it did, say); called with the arguments a Hal is made with. */
+  makeHal?: (bus: Bus, variant: HalVariant, modulePath: string | undefined, options: HalOptions) => Hal;
 }
 
 /** Builds the bus, its devices and the module from a description. Device options are checked
@@ -691,10 +694,13 @@ export function buildBoard(description: BoardDescription, options: BuildOptions 
     rcc.addGate(gates.get(region.name)!, clockEntry.register);
   }
 
-  const hal = new Hal(bus, options.variant ?? "release", options.modulePath, {
+  const halOptions: HalOptions = {
     registry: description.registry,
     ...(options.buildHint === undefined ? {} : { buildHint: options.buildHint }),
-  });
+  };
+  const hal = options.makeHal !== undefined
+    ? options.makeHal(bus, options.variant ?? "release", options.modulePath, halOptions)
+    : new Hal(bus, options.variant ?? "release", options.modulePath, halOptions);
   const board = new Board(description, bus, hal, devices, parts, chipSelectsOf(bus), gates);
   for (const step of steps) step(board);
   bus.trace.clear();

@@ -11,13 +11,10 @@
 // Needs wasm2c (Debian: wabt) and a C compiler. Without them the suite is skipped, except in CI
 // (CI=true), where it fails: there the parity check is part of the promise.
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Bus, type Device } from "../harness/bus.js";
 import { wasmPath } from "../harness/hal.js";
-import { readModuleAbi } from "../harness/wasm-abi.js";
-import { diffTraces, formatAccess, formatTrace, parseTrace } from "../harness/trace-text.js";
+import { formatAccess, parseTrace } from "../harness/trace-text.js";
 import { VERSATILE } from "../harness/board.js";
 import { Pl011Model } from "../harness/devices/pl011.js";
 import { Pl022Model } from "../harness/devices/pl022.js";
@@ -34,9 +31,9 @@ import {
   OK, ERR_INVALID_ARG, PL061_IRQ_EDGE_RISING, PL080_CONFIG_WIDTH_BYTE, PL080_CONFIG_WIDTH_WORD, PL080_CONFIG_BURST_4,
 } from "../harness/generated/api.js";
 import { RecordingHal } from "./parity/recording-hal.js";
-import { cpuReadAnswers, scenarioText } from "./parity/scenario.js";
-import { canonicalText, canonicalTrace } from "./parity/canonical.js";
-import { buildNativesTest, buildParityHost, findToolchain, type ParityHost } from "./parity/toolchain.js";
+import { canonicalText } from "./parity/canonical.js";
+import { buildNativesTest, findToolchain } from "./parity/toolchain.js";
+import { parityChecks, runInC, runInNode, type ParityScenario, type Rig } from "./parity/suite.js";
 
 const ascii = (s: string): number[] => Array.from(s, (c) => c.charCodeAt(0));
 
@@ -56,15 +53,6 @@ class ReadyPort implements Device, DmaRequester {
   }
 }
 
-interface Rig {
-  readonly bus: Bus;
-  readonly hal: RecordingHal;
-}
-
-interface Scenario {
-  readonly title: string;
-  readonly run: () => Rig;
-}
 
 // ---------------------------------------------------------------------------------------------
 // One scenario per driver, each touching every export of the driver.
@@ -182,7 +170,7 @@ function pl080Scenario(): Rig {
   return { bus, hal };
 }
 
-const SCENARIOS: readonly Scenario[] = [
+const SCENARIOS: readonly ParityScenario[] = [
   { title: "PL011: init, write, flush, read, a refused init and a write to an unmapped base", run: pl011Scenario },
   { title: "PL022: init, then an SPI NOR flash's ID, a page program with status polls and a read back", run: pl022Scenario },
   { title: "PL061: direction, write, read, a rising-edge interrupt raised, seen, cleared and disabled", run: pl061Scenario },
@@ -190,25 +178,6 @@ const SCENARIOS: readonly Scenario[] = [
 ];
 
 // ---------------------------------------------------------------------------------------------
-
-interface NodeRun {
-  readonly title: string;
-  readonly traceText: string;
-  readonly scenario: string;
-  readonly peeks: string[];
-  readonly calls: string[];
-}
-
-function runInNode(s: Scenario): NodeRun {
-  const { bus, hal } = s.run();
-  return {
-    title: s.title,
-    traceText: formatTrace(bus.trace, bus.regions),
-    scenario: scenarioText(bus.regions, hal.steps, cpuReadAnswers(bus.trace)),
-    peeks: hal.peekLines(),
-    calls: hal.steps.filter((x) => x.kind === "call").map((x) => (x.kind === "call" ? x.name : "")),
-  };
-}
 
 const tools = findToolchain();
 const inCI = process.env.CI === "true";
@@ -225,60 +194,14 @@ if (typeof tools === "string") {
   });
 } else {
   const toolchain = tools;
-  describe("hal.wasm under wasm2c + the C natives", () => {
-    let host: ParityHost;
-
-    beforeAll(() => {
-      host = buildParityHost(toolchain);
-    }, 60_000);
-
-    function runInC(run: NodeRun, index: number): { trace: string; stdout: string; stderr: string } {
-      const scenarioFile = join(host.dir, `parity-${index}.scn`);
-      const traceFile = join(host.dir, `parity-${index}.trace`);
-      writeFileSync(scenarioFile, run.scenario);
-      writeFileSync(join(host.dir, `parity-${index}.node.trace`), run.traceText);
-      const r = spawnSync(host.program, ["--trace", traceFile, scenarioFile], { encoding: "utf8", timeout: 20_000 });
-      if (r.error !== undefined) throw r.error;
-      expect(r.status, `${host.program} exited with ${r.status}:\n${r.stderr}`).toBe(0);
-      return { trace: readFileSync(traceFile, "utf8"), stdout: r.stdout, stderr: r.stderr };
-    }
-
-    SCENARIOS.forEach((s, index) => {
-      it(`${s.title}: the C host's trace is the Node trace`, () => {
-        const node = runInNode(s);
-        const c = runInC(node, index);
-        // The C trace is a valid trace file in its own right (docs/trace-format.md) ...
-        const cParsed = parseTrace(c.trace, `build/c/parity-${index}.trace`);
-        const nodeParsed = parseTrace(node.traceText, `node:${index}`);
-        // ... and, in canonical form, identical to Node's.
-        const expected = canonicalTrace(nodeParsed);
-        const actual = canonicalTrace(cParsed);
-        if (actual !== expected) {
-          const difference = diffTraces(parseTrace(expected.replace(/^/, "wasm-hal-trace 1\n"), "node"), parseTrace(actual.replace(/^/, "wasm-hal-trace 1\n"), "c"));
-          expect.fail(`the C trace differs from the Node trace (build/c/parity-${index}.trace, build/c/parity-${index}.node.trace):\n${difference?.text ?? ""}`);
-        }
-        expect(actual).toBe(expected);
-        expect(c.stdout.trim().split("\n").filter((l) => l !== "")).toEqual(node.peeks);
-        expect(c.stderr).not.toMatch(/scripted answers were not used/);
-        // Every call the scenario made shows up on both sides.
-        expect(cParsed.calls.map((call) => call.name)).toEqual(node.calls);
-      });
-    });
-
-    it("exercises every function hal.wasm exports", () => {
-      const exported = readModuleAbi(readFileSync(wasmPath("release"))).exports.filter((e) => e.kind === "function").map((e) => e.name);
-      const called = new Set(SCENARIOS.flatMap((s) => runInNode(s).calls));
-      const missing = exported.filter((name) => !called.has(name));
-      expect(missing, `exports with no parity scenario: add them to a scenario in test/wasm2c-parity.test.ts`).toEqual([]);
-    });
-
+  parityChecks("hal.wasm", wasmPath("release"), toolchain, SCENARIOS, "", (host) => {
     it("notices a C host that answers differently: a changed answer gives another trace", () => {
       const node = runInNode(SCENARIOS[2]!);
       // The first read's answer changes: the value read is in the trace, and what the driver
       // does next may change too.
       const tampered = { ...node, scenario: node.scenario.replace(/^answer 0x[0-9a-f]{8}/m, "answer 0x5a5a5a5a") };
       expect(tampered.scenario).not.toBe(node.scenario);
-      const c = runInC(tampered, 99);
+      const c = runInC(host(), tampered, 99);
       expect(canonicalText(c.trace, "c")).not.toBe(canonicalText(node.traceText, "node"));
     });
 

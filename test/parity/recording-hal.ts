@@ -2,7 +2,7 @@
 // bytes put into linear memory, the export calls with their arguments, the bytes read back.
 // Existing helpers (halSpiPort, SpiNorHost) work on it unchanged, since it is a Hal.
 import type { Bus } from "../../harness/bus.js";
-import { Hal, type HalVariant } from "../../harness/hal.js";
+import { Hal, type HalOptions, type HalVariant } from "../../harness/hal.js";
 
 export type Step =
   | { readonly kind: "poke"; readonly ptr: number; readonly bytes: Uint8Array }
@@ -12,8 +12,9 @@ export type Step =
 export class RecordingHal extends Hal {
   readonly steps: Step[] = [];
 
-  constructor(bus: Bus, variant: HalVariant = "release", modulePath?: string) {
-    super(bus, variant, ...(modulePath === undefined ? [] : [modulePath]));
+  constructor(bus: Bus, variant: HalVariant = "release", modulePath?: string, options: HalOptions = {}) {
+    // An undefined modulePath takes Hal's default (the package's module of that variant).
+    super(bus, variant, modulePath, options);
   }
 
   override call(name: string, ...args: number[]): number {

@@ -48,10 +48,11 @@ export interface ParityHost {
   readonly dir: string;
 }
 
-/** Translates a module with wasm2c and builds the host for it. */
-export function buildParityHost(tools: Toolchain, module = wasmPath("release")): ParityHost {
+/** Translates a module with wasm2c and builds the host for it, in build/c/ (or build/c/<folder>/
+ * for another family's module, so that test files running side by side keep apart). */
+export function buildParityHost(tools: Toolchain, module = wasmPath("release"), folder = ""): ParityHost {
   const root = packageRoot();
-  const dir = join(root, "build", "c");
+  const dir = join(root, "build", "c", folder);
   mkdirSync(dir, { recursive: true });
   const boards = join(root, "boards");
   run(tools.wasm2c, [module, "-n", "hal", "-o", join(dir, "hal.c")], "wasm2c");

@@ -117,7 +117,7 @@ export const USART_MAP: RegisterBlock = {
       ],
     },
   ],
-  rules: {"consumingReads":[{"register":"DR","guard":{"register":"SR","field":"RXNE","value":1},"section":"RM0090 30.6.1, 30.6.2"}],"enableGuards":[{"registers":["CR1"],"enable":{"register":"CR1","field":"UE"},"severity":"warning","section":"RM0090 30.3.3 (word length and parity set while UE = 0)","fields":["M","PCE","PS","OVER8"]}]},
+  rules: {"consumingReads":[{"register":"DR","guard":{"register":"SR","field":"RXNE","value":1},"section":"RM0090 30.6.1, 30.6.2"}],"enableGuards":[{"registers":["CR1"],"enable":{"register":"CR1","field":"TE"},"severity":"warning","section":"RM0090 30.6.4 (M, PCE and PS must not change during a transfer; the 30.3.2 procedure sets them after UE and before TE and RE)","fields":["M","PCE","PS","OVER8"]},{"registers":["CR1"],"enable":{"register":"CR1","field":"RE"},"severity":"warning","section":"RM0090 30.6.4 (M, PCE and PS must not change during a transfer; the 30.3.2 procedure sets them after UE and before TE and RE)","fields":["M","PCE","PS","OVER8"]}]},
 };
 
 /** Universal synchronous asynchronous receiver transmitter: decoded window */

@@ -23,6 +23,8 @@ import { decodeFields, type RegisterInfo } from "./regmap.js";
 import { OP_READ, OP_WRITE, OP_BARRIER, FLAG_DMA, FLAG_FAULT, BARRIER_NAMES, Trace, type TraceEntry } from "./trace.js";
 import { formatCallLine, type TraceRegion } from "./trace-text.js";
 import { lintTrace, lintReport, type LintFinding } from "./lint.js";
+import type { GatedAccess, GatedReason } from "./devices/stm32f4/common.js";
+import type { DmaLockedWrite } from "./devices/stm32f4/dma.js";
 
 // =============================================================================================
 // What a check looks at
@@ -989,6 +991,138 @@ export function checkLintClean(source: TraceSource, options: LintOptions = {}): 
 
 export function expectLintClean(source: TraceSource, options?: LintOptions): void {
   ensure(checkLintClean(source, options));
+}
+
+// =============================================================================================
+// Accesses a peripheral never saw: clock gates, and writes to a running DMA stream
+
+/** What a clock gate kept from its peripheral (harness/devices/stm32f4/common.ts ClockGate). */
+export interface ClockGateRecord {
+  /** The region it guards. */
+  readonly region: string;
+  /** `APB2ENR.USART1EN`. */
+  readonly enableName: string;
+  /** The RCC offset of the enable register and the enable bit. */
+  readonly enableOffset: number;
+  readonly enableMask: number;
+  /** Accesses kept from the peripheral; `accesses` holds the first of them. */
+  readonly count: number;
+  readonly accesses: readonly GatedAccess[];
+}
+
+/** What a DMA model ignored (harness/devices/stm32f4/dma.ts Stm32DmaModel). */
+export interface LockedWriteRecord {
+  readonly lockedWriteCount: number;
+  /** The first of them, with their times and register names (`S7PAR`). */
+  readonly lockedWrites: readonly DmaLockedWrite[];
+}
+
+/** The trace entry a model's record of an access stands for: the CPU access (DMA too, when
+ * `dma`) of that address and direction at that virtual time, inside the view. */
+function entryAt(view: TraceView, addr: number, isWrite: boolean, time: number): TraceEntry | undefined {
+  for (const e of view.trace.entries(view.from, view.end)) {
+    if (e.time === time && e.addr === addr && e.op === (isWrite ? OP_WRITE : OP_READ) && (e.flags & FLAG_FAULT) === 0) return e;
+    if (e.time > time) break;
+  }
+  return undefined;
+}
+
+/** The last CPU write before entry `seq` that set `mask` in the RCC register at `offset` of
+ * some region whose map is the RCC's. */
+function enableWriteBefore(view: TraceView, seq: number, offset: number, mask: number): TraceEntry | undefined {
+  const rccs = view.regions.filter((r) => r.index?.block.block === "rcc");
+  for (let i = seq - 1; i >= 0; i--) {
+    const e = view.trace.entry(i);
+    if (e.op !== OP_WRITE || (e.flags & FLAG_DMA) !== 0 || (e.value & mask) === 0) continue;
+    if (rccs.some((r) => e.addr === r.base + offset)) return e;
+  }
+  return undefined;
+}
+
+/** Why a gated access did not reach the peripheral, with the manual's word for it. */
+function gateReason(gate: ClockGateRecord, a: GatedAccess, since: string): string {
+  const what = `${a.isWrite ? "lost" : "read as 0"} (${a.reason})`;
+  if (a.reason === "clock-off") return `${what}: ${gate.enableName} = 0, so ${gate.region}'s clock was off (RM0090 7.3.10-7.3.14)`;
+  if (a.reason === "in-reset") return `${what}: ${gate.region} was held in reset by its RSTR bit (RM0090 7.3.5-7.3.9)`;
+  return `${what}: ${since}with no DSB between, ${gate.region} was not usable yet (erratum "Delay after an RCC peripheral clock enabling", ES0182 2.1.13: a DSB after the enable write waits it out)`;
+}
+
+/**
+ * Checks that no access in `source` was kept from a peripheral by its clock gate: made while its
+ * RCC enable bit was 0 (clock-off), while it was held in reset (in-reset), or right after the
+ * enable write with no DSB between (enable-delay, the ES0182 erratum). `gates`: the board's
+ * (Board.clockGates.values()). A kept read returned 0; a kept write was lost.
+ */
+export function checkClockGated(source: TraceSource, gates: Iterable<ClockGateRecord>): Outcome {
+  const view = viewOf(source);
+  const lines: string[] = [];
+  let total = 0;
+  const regions = new Set<string>();
+  for (const gate of gates) {
+    const region = view.regions.find((r) => r.name === gate.region);
+    if (region === undefined) throw new Error(`a clock gate guards ${gate.region}, which is none of the trace's regions (${view.regions.map((r) => r.name).join(", ")})`);
+    let inView = 0;
+    for (const a of gate.accesses) {
+      const e = entryAt(view, region.base + a.offset, a.isWrite, a.time);
+      // An access outside the view (before a within() scope) is not this check's business.
+      if (e === undefined) continue;
+      inView++;
+      const enable = a.reason === "enable-delay" ? enableWriteBefore(view, e.seq, gate.enableOffset, gate.enableMask) : undefined;
+      const why = gateReason(gate, a, enable === undefined ? "" : `${e.time - enable.time} ns after ${gate.enableName} was set at #${enable.seq}, `);
+      if (lines.length < 12) lines.push(`  ${describeEntry(view, e.seq)}\n    ${why}`);
+    }
+    // Accesses counted beyond the ones the gate keeps: reported only for a whole-trace check.
+    if (view.from === 0 && view.to === undefined) inView += gate.count - gate.accesses.length;
+    if (inView > 0) regions.add(gate.region);
+    total += inView;
+  }
+  if (total === 0) return { pass: true, message: `expected some access in ${view.label} to reach a peripheral whose clock was not usable, but every access reached its peripheral` };
+  if (total > lines.length) lines.push(`  ... and ${total - lines.length} more`);
+  return {
+    pass: false,
+    message: [`expected every access in ${view.label} to reach its peripheral; ${total} did not reach ${[...regions].join(", ")}, kept by the RCC clock gate:`, ...lines].join("\n"),
+    actual: lines.join("\n"),
+    expected: "",
+  };
+}
+
+export function expectClockGated(source: TraceSource, gates: Iterable<ClockGateRecord>): void {
+  ensure(checkClockGated(source, gates));
+}
+
+/**
+ * Checks that no write in `source` to the DMA controller at `region` was ignored because its
+ * stream was enabled (RM0090 10.5.5-10.5.10: SxCR's protected fields, NDTR, PAR, M0AR/M1AR and
+ * FCR's DMDIS/FTH are read-only while EN = 1). `dma`: the region's model.
+ */
+export function checkStreamWritesTakeEffect(source: TraceSource, region: string, dma: LockedWriteRecord): Outcome {
+  const view = viewOf(source);
+  const target = resolveTarget(view.regions, region);
+  const hits: { seq: number; register: string }[] = [];
+  for (const w of dma.lockedWrites) {
+    for (const e of view.trace.entries(view.from, view.end)) {
+      if (e.time > w.time) break;
+      if (e.time === w.time && e.op === OP_WRITE && (e.flags & FLAG_DMA) === 0 && e.value === w.value && inTarget(target, e.addr)) {
+        hits.push({ seq: e.seq, register: w.register });
+        break;
+      }
+    }
+  }
+  if (hits.length === 0) return { pass: true, message: `expected some write to ${region} in ${view.label} to be ignored because its stream was enabled, but none was` };
+  const streams = [...new Set(hits.map((h) => h.register.replace(/^(S\d).*/, "$1")))];
+  return {
+    pass: false,
+    message: [
+      `expected every write to ${region} in ${view.label} to take effect; ${hits.length} ${hits.length === 1 ? "was" : "were"} ignored because stream ${streams.map((s) => s.slice(1)).join(", ")} was still enabled (${streams.map((s) => `${s}CR.EN = 1`).join(", ")}): a stream's configuration is read-only while it runs; clear EN and wait for it to read 0 first (RM0090 10.3.17 step 1, 10.5.5-10.5.10)`,
+      ...entryLines(view, hits.map((h) => h.seq), 8),
+    ].join("\n"),
+    actual: hits.map((h) => accessText(view.regions, view.trace.entry(h.seq))).join("\n"),
+    expected: "",
+  };
+}
+
+export function expectStreamWritesTakeEffect(source: TraceSource, region: string, dma: LockedWriteRecord): void {
+  ensure(checkStreamWritesTakeEffect(source, region, dma));
 }
 
 // =============================================================================================

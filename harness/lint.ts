@@ -96,6 +96,11 @@ function lintAccess(a: AccessGroup, seq: number, regions: readonly TraceRegion[]
   // A faulted access carries no value; an ignored or clearing write's value does not matter.
   if (isWrite && (a.flags & FLAG_FAULT) === 0 && (reg.write === "value" || reg.write === "w1c")) {
     const stray = strayBits(reg, a.value, (offset - reg.offset) & 3);
+    // Clearing one write-0-to-clear flag is written as the complement of its bit (`SR = ~TC`,
+    // as ST's own LL_USART_ClearFlag_TC does): 1s in every other bit, reserved ones included,
+    // which a register of rc_w0 flags ignores. That idiom is not a stray write.
+    const complementIdiom = reg.fields.some((f) => f.write === "w0c") && stray.reserved !== 0 && ((stray.reserved | stray.fields) >>> 0) === (reg.bits >= 32 ? 0xffffffff : 2 ** reg.bits - 1);
+    if (complementIdiom) return;
     if (stray.above !== 0) find("reserved-bits", `sets bits 0x${stray.above.toString(16)} above the ${reg.bits} bits of ${reg.name} (${cite})`);
     if (stray.reserved !== 0) find("reserved-bits", `sets reserved bits 0x${stray.reserved.toString(16)} of ${reg.name}, whose fields cover 0x${stray.fields.toString(16)} (${cite})`);
   }

@@ -1,16 +1,19 @@
 // The bug zoo: deliberately broken variants of the drivers (zoo/<name>.ts, built by `npm run
 // build:zoo` into build/zoo/<name>.wasm), each with the defect a real driver is known to ship
 // with, and the scenario plus check that must catch it. The same scenario and check run against
-// the real driver (build/hal.wasm) must pass: a check that also fails the correct driver proves
-// nothing.
+// the real driver (build/hal.wasm, or build/stm32f4.wasm for the STM32F4 family) must pass: a
+// check that also fails the correct driver proves nothing.
 //
 // A zoo module keeps the ABI (imports env.mmio_read/mmio_write/barrier only) and the export names
-// of the driver it breaks, so a Hal loads it in place of build/hal.wasm. Expected register values
-// below come from the TRMs, worked out by hand in the comments.
+// of the module it breaks, so a Hal loads it in place of build/hal.wasm (a PrimeCell bug: the
+// exports of its driver) or build/stm32f4.wasm (an STM32F4 bug: every export of the family's
+// module, harness/zoo-stm32f4.ts). Expected register values below come from the TRMs, worked out
+// by hand in the comments.
 import { join } from "node:path";
 import { existsSync } from "node:fs";
 import { Bus, type Device } from "./bus.js";
 import { Hal, HalError, packageRoot, wasmPath, type HalVariant } from "./hal.js";
+import { packageProject } from "./project.js";
 import { Pl011Model } from "./devices/pl011.js";
 import { Pl022Model } from "./devices/pl022.js";
 import { Pl061Model } from "./devices/pl061.js";
@@ -25,8 +28,18 @@ import {
   within, captureSites, checkAccessesInOrder, checkBarrierBetween, checkPolls, checkWrites, checkWidths,
   checkNeverTouches, checkLintClean, checkReturnsWithin, pl011Reprogramming, type Outcome,
 } from "./assert.js";
+import { ZOO_STM32F4 } from "./zoo-stm32f4.js";
 
-export type ZooDriver = "pl011" | "pl022" | "pl061" | "pl080";
+/** The driver a bug breaks: a PrimeCell driver of build/hal.wasm, or an STM32F4 driver of
+ * build/stm32f4.wasm (named as the family's fuzz targets are). */
+export type ZooDriver =
+  | "pl011" | "pl022" | "pl061" | "pl080"
+  | "stm32f4-rcc" | "stm32f4-gpio" | "stm32f4-usart" | "stm32f4-spi" | "stm32f4-dma";
+
+/** The project module (wasm-hal.config.json "modules") whose driver a bug breaks. */
+export function zooFamilyModule(driver: ZooDriver): "hal" | "stm32f4" {
+  return driver.startsWith("stm32f4-") ? "stm32f4" : "hal";
+}
 
 /** A module to run a scenario against: a zoo variant or the real driver. */
 export interface ZooModule {
@@ -60,9 +73,10 @@ export function zooModule(name: string, variant: HalVariant = "release"): ZooMod
   return { path, variant, sourceMap: variant === "debug" ? `${path}.map` : undefined, broken: true };
 }
 
-/** The real driver, build/hal.wasm or build/hal.debug.wasm. */
-export function driverModule(variant: HalVariant = "release"): ZooModule {
-  const path = wasmPath(variant);
+/** The real driver: build/hal.wasm (or build/hal.debug.wasm), or for an STM32F4 driver the
+ * family's module, build/stm32f4.wasm (build/stm32f4.debug.wasm). */
+export function driverModule(variant: HalVariant = "release", driver?: ZooDriver): ZooModule {
+  const path = driver !== undefined && zooFamilyModule(driver) === "stm32f4" ? packageProject().modulePath("stm32f4", variant) : wasmPath(variant);
   return { path, variant, sourceMap: variant === "debug" ? `${path}.map` : undefined, broken: false };
 }
 
@@ -115,7 +129,8 @@ const ascii = (s: string): number[] => Array.from(s, (c) => c.charCodeAt(0));
 // ---------------------------------------------------------------------------------------------
 // The zoo
 
-export const ZOO: readonly ZooBug[] = [
+/** The PrimeCell bugs; ZOO adds the STM32F4 ones. */
+const ZOO_PRIMECELL: readonly ZooBug[] = [
   {
     name: "pl011-fr-read-hoisted",
     driver: "pl011",
@@ -323,6 +338,8 @@ export const ZOO: readonly ZooBug[] = [
   },
 ];
 
+export const ZOO: readonly ZooBug[] = [...ZOO_PRIMECELL, ...ZOO_STM32F4];
+
 export interface ZooResult {
   readonly bug: ZooBug;
   /** The check's message on the broken module; null: not caught. */
@@ -331,9 +348,9 @@ export interface ZooResult {
   readonly correct: string | null;
 }
 
-/** Runs every bug's scenario against its zoo module and against the real driver. */
+/** Runs every bug's scenario against its zoo module and against the real driver of its family. */
 export function runZoo(variant: HalVariant = "release"): ZooResult[] {
-  return ZOO.map((bug) => ({ bug, broken: bug.run(zooModule(bug.name, variant)), correct: bug.run(driverModule(variant)) }));
+  return ZOO.map((bug) => ({ bug, broken: bug.run(zooModule(bug.name, variant)), correct: bug.run(driverModule(variant, bug.driver)) }));
 }
 
 /** "11 of 11 seeded bugs caught; the real drivers pass every check". */

@@ -488,3 +488,13 @@ describe("rules for flags that clear by writing 0, and for a set/reset register 
     expect(() => parseRegisterMap(map, "port.json")).toThrow("port.json: rules.setReset[0].through: no register BSRX in this map (registers: ODR)");
   });
 });
+
+describe("reserved bits in a write that clears one rc_w0 flag", () => {
+  it("SR = ~TC (all other bits 1, reserved ones included) is the idiom, not a stray write; SR = 0x400 is", () => {
+    const bus = new Bus();
+    bus.map({ name: "usart1", base: 0x40011000, size: 0x400, device: new Registers(), map: USART_MAP });
+    bus.write(0x40011000, ~0x40 >>> 0, 4);
+    bus.write(0x40011000, 0x400, 4);
+    expect(lintTrace(bus.trace, bus.regions).map((f) => `#${f.seq} ${f.rule}`)).toEqual(["#1 reserved-bits"]);
+  });
+});

@@ -1,18 +1,18 @@
-// Golden traces: every scenario's trace matches its file in fixtures/golden/ (the same check as
-// `wasm-hal check`, called directly), drift is reported with the register and the field that
-// changed, --update writes only into the folder it is given (a temp folder here: tests never write
-// into fixtures/), and `wasm-hal show` lists a trace file with filters and colour rules.
+// Golden traces: every scenario of the package's project (every scenario module its config names:
+// PrimeCell and STM32F4) matches its file in fixtures/golden/ (the same check as `wasm-hal check`,
+// called directly), drift is reported with the register and the field that changed, --update
+// writes only into the folder it is given (a temp folder here: tests never write into fixtures/),
+// and `wasm-hal show` lists a trace file with filters and colour rules.
 import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { packageRoot } from "../harness/hal.js";
-import { SCENARIOS } from "../harness/scenarios.js";
 import { check, checkScenarios, defaultGoldenDir, goldenPath } from "../harness/commands/check.js";
 import { colorWanted, renderTrace, show } from "../harness/commands/show.js";
 import { UsageError, type Command } from "../harness/commands/common.js";
-import { PACKAGE_CONTEXT } from "./context.js";
+import { PACKAGE_CONTEXT, PROJECT_SCENARIOS as SCENARIOS } from "./context.js";
 import { TraceParseError } from "../harness/trace-text.js";
 
 const root = packageRoot();

@@ -1,5 +1,6 @@
-// The scenario registry (harness/scenarios.ts): every scenario runs to its end on the virtual
-// clock alone and gives the same trace every time; what the hardware does in each is checked
+// The scenario registry (harness/scenarios.ts, harness/scenarios-stm32f4.ts: every scenario module
+// of the package's project): every scenario runs to its end on the virtual clock alone and gives
+// the same trace every time; what the hardware does in each is checked
 // against the manuals here, independently of the golden files; comments land where the scenario
 // made them; register coverage counts what the trace did.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -7,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
-  SCENARIOS, GREETING, ScenarioFailure, findScenario, formatScenarioTrace, runScenario, scenarioNamed,
+  SCENARIOS as PRIMECELL_SCENARIOS, GREETING, ScenarioFailure, findScenario, formatScenarioTrace, runScenario, scenarioNamed,
   type Scenario,
 } from "../harness/scenarios.js";
 import { loadBoardFile } from "../harness/board-file.js";
@@ -17,6 +18,8 @@ import { Ram } from "../harness/devices/ram.js";
 import { parseTrace } from "../harness/trace-text.js";
 import { lintTrace } from "../harness/lint.js";
 import { formatCoverage, mergeCoverage, registerCoverage, scenarioCoverage } from "../harness/commands/check.js";
+import { STM32F4_SCENARIOS } from "../harness/scenarios-stm32f4.js";
+import { PROJECT_SCENARIOS } from "./context.js";
 
 const temp = mkdtempSync(join(tmpdir(), "wasm-hal-scenarios-"));
 afterAll(() => rmSync(temp, { recursive: true, force: true }));
@@ -25,22 +28,28 @@ const bytes = (text: string): number[] => Array.from(text, (c) => c.charCodeAt(0
 
 describe("the registry", () => {
   it("has the scenarios the golden files are named after, each with a one-line summary", () => {
-    expect(SCENARIOS.map((s) => s.name)).toEqual([
+    expect(PROJECT_SCENARIOS.map((s) => s.name)).toEqual([
       "pl011-init-115200", "pl011-hello", "pl011-receive-errors", "pl022-flash-id-erase-program-read",
       "pl061-pin-toggle-edge-irq", "pl080-memcpy", "pl080-uart-tx",
+      "stm32f4-gpio-blink-lock", "stm32f4-usart-hello", "stm32f4-usart-oversampling-8", "stm32f4-usart-receive-errors",
+      "stm32f4-spi-flash-id", "stm32f4-dma-memcpy", "stm32f4-dma-usart-tx", "stm32f4-dma-spi-flash-read",
     ]);
-    for (const s of SCENARIOS) {
+    // The config's modules in order: the PrimeCell list, then the STM32F4 list, the same objects.
+    const modules = [...PRIMECELL_SCENARIOS, ...STM32F4_SCENARIOS];
+    PROJECT_SCENARIOS.forEach((s, i) => expect(s).toBe(modules[i]));
+    for (const s of PROJECT_SCENARIOS) {
       expect(s.name).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
       expect(s.summary).not.toContain("\n");
       expect(s.summary.length).toBeGreaterThan(20);
-      expect(s.board).toBe("versatile");
     }
-    expect(findScenario("pl011-hello")).toBe(SCENARIOS[1]);
+    for (const s of PRIMECELL_SCENARIOS) expect([s.board, s.module]).toEqual(["versatile", undefined]);
+    for (const s of STM32F4_SCENARIOS) expect([s.board, s.module]).toEqual(["stm32f405", "stm32f4"]);
+    expect(findScenario("pl011-hello")).toBe(PRIMECELL_SCENARIOS[1]);
     expect(findScenario("pl011-goodbye")).toBeUndefined();
     expect(() => scenarioNamed("pl011-goodbye")).toThrow('no scenario named "pl011-goodbye" (scenarios: pl011-init-115200, ');
   });
 
-  it.each(SCENARIOS.map((s) => [s.name, s] as const))("%s gives the same trace on every run, lint-clean", (_name, scenario) => {
+  it.each(PROJECT_SCENARIOS.map((s) => [s.name, s] as const))("%s gives the same trace on every run, lint-clean", (_name, scenario) => {
     const first = runScenario(scenario);
     const again = runScenario(scenario);
     const text = formatScenarioTrace(first);

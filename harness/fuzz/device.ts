@@ -60,8 +60,13 @@ export class FuzzDevice implements Device {
 
   readonly index: RegisterIndex | undefined;
 
+  /** Barriers reach the wrapped model when it takes them (the STM32 RCC model ends its
+   * enable-delay window on a DSB): the bus hands barriers only to devices that have this. */
+  readonly barrier?: (kind: number) => void;
+
   constructor(readonly name: string, readonly inner: Device, readonly block: RegisterBlock | undefined) {
     this.index = block === undefined ? undefined : new RegisterIndex(block);
+    if (inner.barrier !== undefined) this.barrier = (kind) => inner.barrier!(kind);
   }
 
   /** Start of an execution: no overrides, nothing replaced. */

@@ -13,6 +13,8 @@ import { PL011_FR_TXFE, PL011_FR_TXFF, PL011_FR_RXFE, PL011_FR_RXFF, PL011_FR_BU
 import { PL022_SR_TFE, PL022_SR_TNF, PL022_SR_RFF, PL022_SR_RNE, PL022_SR_BSY } from "../generated/pl022.js";
 import { PL061_DATA } from "../generated/pl061.js";
 import { PL080_C0Configuration_A, PL080_C0Configuration_E, PL080_Configuration_E } from "../generated/pl080.js";
+import { GPIO_LCKR_LCKK } from "../generated/gpio.js";
+import { DMA_S0CR_EN, DMA_S0CR_CT, DMA_S0FCR_FS_MASK } from "../generated/dma.js";
 
 /** A rule over the bits of one register value. `forced` marks the bits a fuzzer chose; a repair
  * changes the other bits where it can. `offset` is the byte offset of the access in the block. */
@@ -111,11 +113,36 @@ export const LEGALITY: Readonly<Record<string, BlockLegality>> = {
     },
     rules: [],
   },
+  // The STM32F4 blocks whose register maps do not tell every bit the hardware changes (the rest,
+  // rcc, usart and spi, are described well enough by their maps' field kinds: the map-derived
+  // fallback below applies to them). The names are generic, so an entry is used only for a block
+  // that has every register it names (fitsBlock).
+  gpio: {
+    // LCKK is set by the hardware at the end of the key sequence (RM0090 §8.4.8); IDR follows the pins.
+    hardwareBits: { IDR: "all", LCKR: GPIO_LCKR_LCKK },
+    rules: [],
+  },
+  dma: {
+    // A stream clears EN itself at the end of a transfer, on an error or once a disable has
+    // taken effect, and toggles CT in double-buffer mode; NDTR counts down; FS follows the FIFO
+    // (RM0090 §10.5.5, §10.5.6, §10.5.10). LIFCR/HIFCR are write-only.
+    hardwareBits: { LISR: "all", HISR: "all", "S{n}CR": DMA_S0CR_EN | DMA_S0CR_CT, "S{n}NDTR": "all", "S{n}FCR": DMA_S0FCR_FS_MASK },
+    rules: [],
+  },
 };
 
-/** A channel register's name with its number replaced by {n}: C3Control -> C{n}Control. */
+/** True when a block has the registers a LEGALITY entry names (channel and stream registers as
+ * their first instance): a project's own block that happens to share a generic name (gpio, dma)
+ * falls back to its map. */
+function fitsBlock(block: RegisterBlock, legality: BlockLegality): boolean {
+  const names = new Set(block.registers.map((r) => genericName(r.name)));
+  return Object.keys(legality.hardwareBits).every((n) => names.has(n));
+}
+
+/** A channel or stream register's name with its number replaced by {n}: C3Control ->
+ * C{n}Control (PL080), S3NDTR -> S{n}NDTR (STM32 DMA). */
 export function genericName(name: string): string {
-  return name.replace(/^C[0-9]+(?=[A-Z])/, "C{n}");
+  return name.replace(/^([CS])[0-9]+(?=[A-Z])/, "$1{n}");
 }
 
 /** The bits a register's fields cover (its whole width when it has no fields). */
@@ -158,7 +185,8 @@ const cache = new Map<RegisterInfo, RegisterLegality>();
 export function registerLegality(block: RegisterBlock, reg: RegisterInfo): RegisterLegality {
   let found = cache.get(reg);
   if (found === undefined) {
-    const legality = Object.prototype.hasOwnProperty.call(LEGALITY, block.block) ? LEGALITY[block.block] : undefined;
+    const entry = Object.prototype.hasOwnProperty.call(LEGALITY, block.block) ? LEGALITY[block.block] : undefined;
+    const legality = entry !== undefined && fitsBlock(block, entry) ? entry : undefined;
     const name = genericName(reg.name);
     const fields = fieldBits(reg);
     const hw = legality === undefined ? mapHardwareBits(reg, fields) : legality.hardwareBits[name];

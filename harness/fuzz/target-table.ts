@@ -69,9 +69,13 @@ export function targetRegistry(name: TargetName): Registry | null {
   return TABLE.get(name)?.registry ?? null;
 }
 
-/** The module a target fuzzes when no other is given, or null for the package's own. */
+/** The module a target fuzzes when no other is given, or null for the package's own: the one
+ * the target names itself (a family's own module, build/stm32f4.wasm), else its project's
+ * default. */
 export function targetModule(name: TargetName): string | null {
-  return TABLE.get(name)?.modulePath ?? null;
+  const entry = TABLE.get(name);
+  if (entry === undefined) return null;
+  return entry.definition.create({}).module ?? entry.modulePath;
 }
 
 /** What a worker thread must import to know these targets: their module files, with the

@@ -50,7 +50,10 @@ export function variantTarget(variant: Variant): TargetName {
 export function fuzzVariant(variant: Variant, options: VariantOptions): VariantResult {
   if (!existsSync(variant.path)) throw new Error(`${variant.path} does not exist`);
   const target = variantTarget(variant);
-  const release = new Fuzzer(targetByName(target, options), wasmPath("release"));
+  // The real driver of the variant's family: the target's own module (build/stm32f4.wasm for the
+  // STM32 targets), else the package's.
+  const real = targetByName(target, options);
+  const release = new Fuzzer(real, real.module ?? wasmPath("release"));
   const result = fuzzTarget(target, {
     ...options,
     modulePath: variant.path,

@@ -6,8 +6,10 @@ import { fuzzVariant, type Variant, type VariantOptions } from "./variants.js";
 import { importFuzzTargets } from "./target-table.js";
 import { loadProjectFile } from "../project.js";
 import { loadDeviceKinds } from "../project-modules.js";
-// The package's own targets are known in every worker; a project's come from plan.imports.
+// The package's own targets (both families) are known in every worker; a project's come from
+// plan.imports.
 import "./targets/index.js";
+import "./targets/stm32f4.js";
 
 /** What a worker is asked to do: a campaign job, or a list of broken variants. */
 export type WorkerTask =

@@ -95,54 +95,48 @@ describe("legal values for the STM32F4 blocks", () => {
   });
 });
 
-// What the targets found in the drivers, reproduced from the shrunk cases. Each is a driver
-// finding against RM0090 (docs/fuzzing.md, "The STM32F4 targets"); when the driver is fixed, its
-// case passes, this test says so, and the key leaves OPEN below.
-describe("open findings in the STM32F4 drivers", () => {
+// What the targets found in the drivers, kept as regressions: each case failed on the driver as
+// first written (against RM0090) and passes on the fixed one.
+describe("findings in the STM32F4 drivers, fixed", () => {
   const init: Step = { op: "init", base: USART2, pclk: -1, baud: 115200, config: 0 };
+  const read: Step = { op: "read", base: USART2, at: "scratch", cap: 4 };
 
-  it("stm32_usart_set_dma writes SR = ~TC, setting SR's reserved bits 31:10 (RM0090 §30.6.1: keep at reset value)", () => {
-    expect(runCase("stm32f4-usart", [{ op: "dma", base: USART2, flags: 1 }])).toMatchObject({ property: "lint", call: "stm32_usart_set_dma" });
+  it("stm32_usart_set_dma clears TC by SR = ~TC, the rc_w0 idiom (RM0090 §30.6.1), which the fuzzer's lint takes as it", () => {
+    expect(runCase("stm32f4-usart", [{ op: "dma", base: USART2, flags: 1 }])).toBeNull();
   });
 
-  it("stm32_usart_read reports PE and clears ORE with it: the character lost to the overrun is never reported (RM0090 §30.6.1)", () => {
-    const steps: Step[] = [init, { op: "receive", data: [1, 2], error: "parity" }, { op: "pause", ns: 1_000_000 }, { op: "read", base: USART2, at: "scratch", cap: 4 }];
-    expect(runCase("stm32f4-usart", steps)).toMatchObject({ property: "protocol", call: "stm32_usart_read" });
+  it("stm32_usart_read with a parity error and an overrun behind it reports both, one call each (RM0090 §30.6.1)", () => {
+    const steps: Step[] = [init, { op: "receive", data: [1, 2], error: "parity" }, { op: "pause", ns: 1_000_000 }, read, read, read];
+    expect(runCase("stm32f4-usart", steps)).toBeNull();
   });
 
-  it("stm32_usart_write's SR poll and DR write clear PE of a received character before any read (RM0090 §30.6.1)", () => {
-    const steps: Step[] = [init, { op: "receive", data: [1], error: "parity" }, { op: "pause", ns: 100_000 }, { op: "write", base: USART2, at: "scratch", data: [7] }];
-    expect(runCase("stm32f4-usart", steps)).toMatchObject({ property: "protocol", call: "stm32_usart_write" });
+  it("a parity error that stm32_usart_write's SR poll and DR write clear (RM0090 §30.6.1: PE clears on a DR write too) is reported by the next read", () => {
+    const steps: Step[] = [init, { op: "receive", data: [1], error: "parity" }, { op: "pause", ns: 100_000 }, { op: "write", base: USART2, at: "scratch", data: [7] }, read, read];
+    expect(runCase("stm32f4-usart", steps)).toBeNull();
   });
 
-  it("stm32_spi_init picks a rate above max_hz when f_PCLK is not a multiple of 2^(BR+1) (it compares pclk >> (BR+1))", () => {
-    expect(runCase("stm32f4-spi", [{ op: "init", base: SPI1, pclk: 255, max: 127, config: 0 }])).toMatchObject({ property: "postcondition", call: "stm32_spi_init" });
+  it("stm32_spi_init never picks a rate above max_hz: 255 Hz and at most 127 Hz gives 63.75 Hz (BR 1), not 127.5 Hz (RM0090 §28.5.1)", () => {
+    expect(runCase("stm32f4-spi", [{ op: "init", base: SPI1, pclk: 255, max: 127, config: 0 }])).toBeNull();
   });
 
-  it("stm32_spi_transfer on an SPI that is off leaves a frame in TX; stm32_spi_init then enables the SPI with it (RM0090 §28.3.5)", () => {
+  it("stm32_spi_transfer on an SPI that is off sends nothing and returns ERR_DISABLED, so the next init starts with an empty TX buffer", () => {
     const steps: Step[] = [
       { op: "transfer", base: SPI1, at: "scratch", tx: false, rx: false, len: 1, data: [] },
       { op: "init", base: SPI1, pclk: -1, max: 1_000_000, config: 0 },
     ];
-    expect(runCase("stm32f4-spi", steps)).toMatchObject({ property: "protocol", call: "stm32_spi_init" });
+    expect(runCase("stm32f4-spi", steps)).toBeNull();
   });
 });
 
-/** The findings above, as the fuzz runs below know them. */
-const OPEN = [
-  "stm32f4-usart:lint:stm32_usart_set_dma:legal",
-  "stm32f4-usart:protocol:stm32_usart_read:legal",
-  "stm32f4-usart:protocol:stm32_usart_write:legal",
-  "stm32f4-spi:postcondition:stm32_spi_init:legal",
-  "stm32f4-spi:protocol:stm32_spi_init:legal",
-];
+/** Findings the fuzz runs below know of and do not count: none is open. */
+const OPEN: string[] = [];
 
 describe("fuzzing the drivers of build/stm32f4.wasm", () => {
   const runs: Record<(typeof STM32F4_TARGET_NAMES)[number], number> = {
     "stm32f4-rcc": 600, "stm32f4-gpio": 600, "stm32f4-usart": 400, "stm32f4-spi": 250, "stm32f4-dma": 600,
   };
   for (const name of STM32F4_TARGET_NAMES) {
-    it(`${name}: with legal device responses, nothing beyond the open findings`, () => {
+    it(`${name}: with legal device responses, no finding`, () => {
       const result = fuzzTarget(name, { runs: runs[name], seed: SEED, legalOnly: true, known: OPEN, shrinkMs: 60_000 });
       expect(result.findings.map(show)).toEqual([]);
       expect(result.runs).toBe(runs[name]);

@@ -33,6 +33,8 @@
 @inline export const ERR_DMA_FIFO: i32 = -12;
 /** the clock registers hold a setting the driver cannot evaluate (a reserved clock switch code, a PLL divider of 0, HSE in use while its frequency was given as 0, or a frequency above 2^31 - 1 Hz) */
 @inline export const ERR_CLOCK_CONFIG: i32 = -13;
+/** the device is not enabled for the call (an SPI transfer before its init, or after a mode fault cleared SPE and MSTR); nothing was sent */
+@inline export const ERR_DISABLED: i32 = -14;
 
 /** pl022_init config bits 4:0: data bits per frame, 4..16; 0 means 8. 1..3 and 17..31 are refused */
 @inline export const PL022_CONFIG_BITS_MASK: u32 = 0x1F;

@@ -11,7 +11,7 @@ import {
   SPI_CR2, SPI_CR2_TXDMAEN, SPI_CR2_RXDMAEN, SPI_SR, SPI_SR_BSY, SPI_SR_OVR, SPI_SR_TXE, SPI_SR_RXNE, SPI_DR,
 } from "../generated/spi";
 import {
-  OK, ERR_INVALID_ARG, ERR_UNREACHABLE_RATE, ERR_TIMEOUT,
+  OK, ERR_INVALID_ARG, ERR_UNREACHABLE_RATE, ERR_TIMEOUT, ERR_DISABLED,
   STM32_SPI_CONFIG_CPHA, STM32_SPI_CONFIG_CPOL, STM32_SPI_CONFIG_16_BIT, STM32_SPI_CONFIG_LSB_FIRST,
   STM32_SPI_CONFIG_VALID_MASK, STM32_SPI_FILL_FRAME, STM32_SPI_DMA_TX, STM32_SPI_DMA_RX,
 } from "../generated/api";
@@ -22,7 +22,6 @@ import {
 /** SR reads while waiting for TXE, RXNE or BSY = 0 around one frame. */
 @inline const SPI_FRAME_POLL_LIMIT: u32 = 1 << 16;
 
-/** BR codes 0..7 divide PCLK by 2^(BR+1) (RM0090 §28.5.1). */
 /** 8-bit frames use DR[7:0] only (RM0090 §28.5.4): the fill frame cut to a byte. */
 @inline const FRAME_8_MASK: u32 = 0xFF;
 @inline const BR_MAX: u32 = SPI_CR1_BR_MASK >> SPI_CR1_BR_SHIFT;
@@ -38,8 +37,11 @@ import {
 export function stm32_spi_init(base: u32, pclk_hz: u32, max_hz: u32, config: u32): i32 {
   if (!isValidBase(base) || pclk_hz == 0 || max_hz == 0) return ERR_INVALID_ARG;
   if ((config & ~STM32_SPI_CONFIG_VALID_MASK) != 0) return ERR_INVALID_ARG;
+  // BR codes 0..7 divide PCLK by 2^(BR+1) (RM0090 §28.5.1). The rate must not be above max_hz
+  // even by a fraction of a hertz: pclk / 2^(BR+1) <= max_hz, compared exactly as
+  // pclk <= max_hz x 2^(BR+1) (a shifted pclk would round down and pass 127.5 Hz for 127).
   let br: u32 = 0;
-  while (br <= BR_MAX && (pclk_hz >> (br + 1)) > max_hz) br++;
+  while (br <= BR_MAX && <u64>pclk_hz > (<u64>max_hz << (br + 1))) br++;
   if (br > BR_MAX) return ERR_UNREACHABLE_RATE;
 
   // CPOL, CPHA, DFF and the rest are written only while SPE = 0 (RM0090 §28.3.1, §28.5.1).
@@ -91,9 +93,15 @@ export function stm32_spi_transfer(base: u32, tx_ptr: u32, rx_ptr: u32, len: u32
   // The frame size is in CR1.DFF. Reading it has no side effect (CR1 is read/write, RM0090
   // §28.5.1), so this is the one argument check made after a register access: an odd length with
   // 16-bit frames is refused before anything is sent.
-  const wide = (read32(base + SPI_CR1) & SPI_CR1_DFF) != 0;
+  const cr1 = read32(base + SPI_CR1);
+  const wide = (cr1 & SPI_CR1_DFF) != 0;
   const frameBytes: u32 = wide ? 2 : 1;
   if (wide && (len & 1) != 0) return ERR_INVALID_ARG;
+  // A transfer needs an enabled master (stm32_spi_init). Without SPE the first DR write would
+  // stay in the TX buffer and go out first once the SPI is enabled, making every answer of the
+  // next transfer one frame late; MSTR and SPE are also what a mode fault clears (RM0090
+  // §28.3.10). Nothing is written then.
+  if ((cr1 & (SPI_CR1_SPE | SPI_CR1_MSTR)) != (SPI_CR1_SPE | SPI_CR1_MSTR)) return ERR_DISABLED;
   const frames = len / frameBytes;
   const sr = base + SPI_SR;
   const dr = base + SPI_DR;

@@ -130,6 +130,21 @@ export function stm32_usart_init(base: u32, pclk_hz: u32, baud: u32, config: u32
 }
 
 /**
+ * Waits (bounded) for TXE. PE clears on a read of SR followed by a read *or a write* of DR
+ * (RM0090 §30.6.1 [RM0041 §23.6.1]), so the DR write after this wait would erase a parity error
+ * of a character being received: one that SR shows is kept for the next stm32_usart_read, with
+ * its character, still in DR, marked to be dropped.
+ */
+function waitForTransmitRoom(base: u32): bool {
+  for (let polls: u32 = 0; polls < USART_TXE_POLL_LIMIT; polls++) {
+    const sr = read32(base + USART_SR);
+    if ((sr & USART_SR_PE) != 0) keepPending(base, USART_SR_PE | PENDING_DISCARD);
+    if ((sr & USART_SR_TXE) != 0) return true;
+  }
+  return false;
+}
+
+/**
  * Sends `len` bytes from linear memory at `ptr`: for each, waits (bounded) for TXE, then writes
  * DR (RM0090 §30.3.2 step 7 [RM0041 §23.3.2]). Returns the number of bytes written; a short count
  * means TXE did not come within USART_TXE_POLL_LIMIT reads, ERR_TIMEOUT when not even the first
@@ -138,7 +153,7 @@ export function stm32_usart_init(base: u32, pclk_hz: u32, baud: u32, config: u32
 export function stm32_usart_write(base: u32, ptr: u32, len: u32): i32 {
   if (!isValidBase(base) || !isValidBuffer(ptr, len)) return ERR_INVALID_ARG;
   for (let i: u32 = 0; i < len; i++) {
-    if (!waitBitsSet(base + USART_SR, USART_SR_TXE, USART_TXE_POLL_LIMIT)) return i > 0 ? <i32>i : ERR_TIMEOUT;
+    if (!waitForTransmitRoom(base)) return i > 0 ? <i32>i : ERR_TIMEOUT;
     write32(base + USART_DR, <u32>load<u8>(ptr + i));
   }
   return <i32>len;
@@ -154,59 +169,96 @@ export function stm32_usart_flush(base: u32): i32 {
   return waitBitsSet(base + USART_SR, USART_SR_TC, USART_TC_POLL_LIMIT) ? OK : ERR_TIMEOUT;
 }
 
-// A receive error found after some bytes were already taken is returned by the next
-// stm32_usart_read on the same USART, so that neither those bytes nor the error are lost. One
-// pending error per USART, for up to USART_PENDING_SLOTS at once (the F405 has six); should every
-// slot be taken, the error is returned at once and the count of that call is lost.
+// Receive errors not yet returned, kept per USART so that no byte and no error is lost: an
+// error found after some bytes were already taken (returned by the next stm32_usart_read), the
+// other errors of a character that had several (parity and an overrun: one error per call), and
+// a parity error that a TX wait saw (see stm32_usart_write). A slot holds SR error bits, plus
+// PENDING_DISCARD when the character they belong to is still in DR. One slot per USART, for up
+// to USART_PENDING_SLOTS at once (the F405 has six); should every slot be taken, a read returns
+// the first error at once and the count of that call is lost.
 @inline const USART_PENDING_SLOTS: u32 = 8;
+/** A slot flag, outside SR's error bits: the errored character is still in DR, to be dropped. */
+@inline const PENDING_DISCARD: u32 = 1 << 31;
 const pendingBase = memory.data(USART_PENDING_SLOTS * 4);
-const pendingError = memory.data(USART_PENDING_SLOTS * 4);
+const pendingFlags = memory.data(USART_PENDING_SLOTS * 4);
 
-/** Removes and returns the error pending for `base`, or OK when there is none. */
-function takePendingError(base: u32): i32 {
+/** Removes and returns what is pending for `base`: SR error bits and PENDING_DISCARD, or 0. */
+function takePending(base: u32): u32 {
   for (let slot: u32 = 0; slot < USART_PENDING_SLOTS; slot++) {
-    const error = load<i32>(pendingError + slot * 4);
-    if (error != OK && load<u32>(pendingBase + slot * 4) == base) {
-      store<i32>(pendingError + slot * 4, OK);
-      return error;
+    const flags = load<u32>(pendingFlags + slot * 4);
+    if (flags != 0 && load<u32>(pendingBase + slot * 4) == base) {
+      store<u32>(pendingFlags + slot * 4, 0);
+      return flags;
     }
   }
-  return OK;
+  return 0;
 }
 
-/** Keeps `error` for the next read of `base`; false when every slot is taken. */
-function putPendingError(base: u32, error: i32): bool {
+/** Adds `flags` to what is pending for `base`; false when every slot is taken by others. */
+function keepPending(base: u32, flags: u32): bool {
+  let free: i32 = -1;
   for (let slot: u32 = 0; slot < USART_PENDING_SLOTS; slot++) {
-    if (load<i32>(pendingError + slot * 4) == OK) {
-      store<u32>(pendingBase + slot * 4, base);
-      store<i32>(pendingError + slot * 4, error);
+    const held = load<u32>(pendingFlags + slot * 4);
+    if (held != 0 && load<u32>(pendingBase + slot * 4) == base) {
+      store<u32>(pendingFlags + slot * 4, held | flags);
       return true;
     }
+    if (held == 0 && free < 0) free = <i32>slot;
   }
-  return false;
+  if (free < 0) return false;
+  store<u32>(pendingBase + <u32>free * 4, base);
+  store<u32>(pendingFlags + <u32>free * 4, flags);
+  return true;
 }
 
-/** The status code for SR's error bits: framing, parity, noise, overrun, in that order (a
+/** The error to report first among SR's error bits: framing, parity, noise, then overrun (a
  * character with a framing error and an overrun shows only ORE, RM0090 §30.6.1 FE note). */
-function receiveErrorCode(errors: u32): i32 {
-  if (errors & USART_SR_FE) return ERR_RX_FRAMING;
-  if (errors & USART_SR_PE) return ERR_RX_PARITY;
-  if (errors & USART_SR_NF) return ERR_RX_NOISE;
+function firstError(errors: u32): u32 {
+  if (errors & USART_SR_FE) return USART_SR_FE;
+  if (errors & USART_SR_PE) return USART_SR_PE;
+  if (errors & USART_SR_NF) return USART_SR_NF;
+  return USART_SR_ORE;
+}
+
+/** The status code of one error bit of firstError. */
+function errorCode(error: u32): i32 {
+  if (error == USART_SR_FE) return ERR_RX_FRAMING;
+  if (error == USART_SR_PE) return ERR_RX_PARITY;
+  if (error == USART_SR_NF) return ERR_RX_NOISE;
   return ERR_RX_OVERRUN;
+}
+
+/** Returns the first of `errors` and keeps the others (and `discard`) for the next read. */
+function reportErrors(base: u32, errors: u32, discard: u32): i32 {
+  const first = firstError(errors);
+  const rest = (errors & ~first) | discard;
+  if (rest != 0) keepPending(base, rest);
+  return errorCode(first);
 }
 
 /**
  * Takes up to `cap` bytes that have already arrived into linear memory at `ptr`, without
  * waiting. Returns the number of bytes taken (0 when none is waiting) or, when a character came
  * with an error, the error (ERR_RX_FRAMING, ERR_RX_PARITY, ERR_RX_NOISE, ERR_RX_OVERRUN): bytes
- * taken before it are returned first and the error by the next call. A character with a framing,
+ * taken before it are returned first and the error by the next call, and a character with two
+ * errors (parity, then an overrun behind it) gives one call each. A character with a framing,
  * parity or noise error is dropped; on an overrun the byte in DR is good and is kept, and the
  * character that could not be stored is the one lost.
  */
 export function stm32_usart_read(base: u32, ptr: u32, cap: u32): i32 {
   if (!isValidBase(base) || !isValidBuffer(ptr, cap)) return ERR_INVALID_ARG;
-  const pending = takePendingError(base);
-  if (pending != OK) return pending;
+  let pending = takePending(base);
+  if ((pending & PENDING_DISCARD) != 0) {
+    // A parity error a TX wait saw: its character is dropped once it is in DR. Reading SR then
+    // DR also clears what came since (an overrun behind it), which is added to the report.
+    const sr = read32(base + USART_SR);
+    if ((sr & USART_SR_RXNE) != 0) {
+      read32(base + USART_DR);
+      pending = (pending & ~PENDING_DISCARD) | (sr & USART_SR_RX_ERRORS);
+    }
+  }
+  const errors = pending & USART_SR_RX_ERRORS;
+  if (errors != 0) return reportErrors(base, errors, pending & PENDING_DISCARD);
 
   let count: u32 = 0;
   while (count < cap) {
@@ -230,8 +282,8 @@ export function stm32_usart_read(base: u32, ptr: u32, cap: u32): i32 {
       store<u8>(ptr + count, <u8>data);
       count++;
     }
-    const error = receiveErrorCode(errors);
-    if (count == 0 || !putPendingError(base, error)) return error;
+    if (count == 0) return reportErrors(base, errors, 0);
+    if (!keepPending(base, errors)) return errorCode(firstError(errors));
     return <i32>count;
   }
   return <i32>count;

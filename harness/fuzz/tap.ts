@@ -19,6 +19,10 @@ const READ_UNDEFINED = 4;
 const TEST = 8;
 /** Writes of this word store their value (value or w1c): reserved bits are checked. */
 const CHECK_BITS = 16;
+/** A register of write-0-to-clear flags: the complement of one flag (`SR = ~TC`, 1s in every
+ * reserved bit too) is the clearing idiom, not a reserved-bits write (harness/lint.ts says so
+ * too). */
+const COMPLEMENT_OK = 32;
 
 /** The first lint finding of an execution, as the tap saw it. */
 export interface TapFinding {
@@ -56,6 +60,7 @@ function tableFor(region: Region): RegionTable | undefined {
     if (reg.read === "undefined") f |= READ_UNDEFINED;
     if (reg.test) f |= TEST;
     if (reg.write === "value" || reg.write === "w1c") f |= CHECK_BITS;
+    if (reg.fields.some((field) => field.write === "w0c")) f |= COMPLEMENT_OK;
     flags[w] = f;
     allowed[w] = fieldBits(reg);
   }
@@ -138,7 +143,9 @@ export class FuzzTrace extends Trace {
     else if (flags & TEST) rule = "test-register";
     else if (isWrite && (flags & CHECK_BITS) && (op & FLAG_FAULT) === 0) {
       const shifted = (value * 2 ** (((addr - t.base) & 3) * 8)) % 2 ** 32;
-      if ((shifted & ~t.allowed[word]!) !== 0) rule = "reserved-bits";
+      const stray = (shifted & ~t.allowed[word]!) >>> 0;
+      const complement = (flags & COMPLEMENT_OK) !== 0 && ((shifted | t.allowed[word]!) >>> 0) === 0xffffffff;
+      if (stray !== 0 && !complement) rule = "reserved-bits";
     }
     if (rule !== null) this.finding = { rule, index: this.seen - 1, op, width, addr, value };
   }

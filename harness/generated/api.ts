@@ -26,6 +26,7 @@ export const STATUS_CODES: readonly StatusCode[] = [
   { name: "ERR_RX_NOISE", value: -11, doc: "noise was detected on a received character (its samples disagreed); the character is not returned" },
   { name: "ERR_DMA_FIFO", value: -12, doc: "the DMA stream reported a FIFO or direct-mode error: the stream was disabled by a FIFO threshold / burst mismatch, or an item was lost in direct mode" },
   { name: "ERR_CLOCK_CONFIG", value: -13, doc: "the clock registers hold a setting the driver cannot evaluate (a reserved clock switch code, a PLL divider of 0, HSE in use while its frequency was given as 0, or a frequency above 2^31 - 1 Hz)" },
+  { name: "ERR_DISABLED", value: -14, doc: "the device is not enabled for the call (an SPI transfer before its init, or after a mode fault cleared SPE and MSTR); nothing was sent" },
 ];
 
 /** success */
@@ -56,6 +57,8 @@ export const ERR_RX_NOISE = -11;
 export const ERR_DMA_FIFO = -12;
 /** the clock registers hold a setting the driver cannot evaluate (a reserved clock switch code, a PLL divider of 0, HSE in use while its frequency was given as 0, or a frequency above 2^31 - 1 Hz) */
 export const ERR_CLOCK_CONFIG = -13;
+/** the device is not enabled for the call (an SPI transfer before its init, or after a mode fault cleared SPE and MSTR); nothing was sent */
+export const ERR_DISABLED = -14;
 
 /** pl022_init config bits 4:0: data bits per frame, 4..16; 0 means 8. 1..3 and 17..31 are refused */
 export const PL022_CONFIG_BITS_MASK = 0x1F;

@@ -11,7 +11,7 @@ import {
   SPI_CR1_CPOL, SPI_CR1_CPHA, SPI_CR2_TXDMAEN, SPI_CR2_RXDMAEN, SPI_SR_MODF, SPI_SR_OVR, SPI_SR_TXE, SPI_SR_BSY,
 } from "../../generated/spi.js";
 import {
-  OK, ERR_INVALID_ARG, ERR_UNREACHABLE_RATE, ERR_TIMEOUT,
+  OK, ERR_INVALID_ARG, ERR_UNREACHABLE_RATE, ERR_TIMEOUT, ERR_DISABLED,
   STM32_SPI_CONFIG_CPHA, STM32_SPI_CONFIG_CPOL, STM32_SPI_CONFIG_16_BIT, STM32_SPI_CONFIG_LSB_FIRST, STM32_SPI_CONFIG_VALID_MASK,
   STM32_SPI_FILL_FRAME, STM32_SPI_DMA_TX, STM32_SPI_DMA_RX,
 } from "../../generated/api.js";
@@ -35,7 +35,7 @@ const EXPORTS: readonly ExportSpec[] = [
   { name: "stm32_spi_init", statuses: [OK, ERR_INVALID_ARG, ERR_UNREACHABLE_RATE, ERR_TIMEOUT], budget: () => 3 * FRAME_POLL_LIMIT + 16 },
   // CR1, then per frame a TXE and an RXNE wait, the DR accesses, and the two waits at the end.
   {
-    name: "stm32_spi_transfer", statuses: [ERR_INVALID_ARG, ERR_TIMEOUT], count: (a) => a[3]! >>> 0, refusalAccesses: 1,
+    name: "stm32_spi_transfer", statuses: [ERR_INVALID_ARG, ERR_TIMEOUT, ERR_DISABLED], count: (a) => a[3]! >>> 0, refusalAccesses: 1,
     budget: (a) => 1 + (FRAME_POLL_LIMIT + 1) + (a[3]! >>> 0) * (2 * FRAME_POLL_LIMIT + 3) + 2 * FRAME_POLL_LIMIT + 4,
   },
   { name: "stm32_spi_disable", statuses: [OK, ERR_INVALID_ARG, ERR_TIMEOUT], budget: () => 3 * FRAME_POLL_LIMIT + 8 },
@@ -204,8 +204,11 @@ class SpiSession extends Stm32Session {
     if ((base & 3) !== 0 || (withTx && !bufferIsValid(place)) || (wide && this.judged && len % 2 === 1)) return this.refused("stm32_spi_transfer", result);
     if (!this.judged) return;
     const running = (this.spi.cr1 & (SPI_CR1_SPE | SPI_CR1_MSTR)) === (SPI_CR1_SPE | SPI_CR1_MSTR);
-    const expected = len === 0 ? 0 : running ? len : ERR_TIMEOUT;
+    // Not an enabled master: refused with nothing sent (a frame left in TX would go out first at
+    // the next enable, RM0090 28.3.5).
+    const expected = len === 0 ? 0 : running ? len : ERR_DISABLED;
     if (result !== expected) this.fail("stm32_spi_transfer", `stm32_spi_transfer of ${len} bytes returned ${showResult(result)}; the SPI ${running ? "runs" : "is not an enabled master"}: expected ${showResult(expected)}`);
+    if (!running && this.slave.received.length !== sentBefore) this.fail("stm32_spi_transfer", `stm32_spi_transfer on an SPI that is not an enabled master sent ${this.slave.received.length - sentBefore} frames`);
     if (result <= 0) return;
     const frameBytes = wide ? 2 : 1;
     const bits = 8 * frameBytes;

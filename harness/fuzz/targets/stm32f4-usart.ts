@@ -236,10 +236,8 @@ class UsartSession extends Stm32Session {
     const result = this.callBlock("stm32_usart_write", [base, ptr, len]);
     // PE is cleared by an SR read followed by a DR read *or write* (RM0090 §30.6.1): a write that
     // polls SR and writes DR while a received character waits with a parity error erases the
-    // error before any read reports it.
-    if (this.judged && this.peAtDrWrite && (this.srNow() & USART_SR_PE) === 0) {
-      this.protocol("stm32_usart_write", "stm32_usart_write cleared PE of the received character waiting in DR (SR read, then DR write: RM0090 §30.6.1); the parity error is never reported");
-    }
+    // error, which the driver must then keep for the next read to report.
+    if (this.judged && this.peAtDrWrite && (this.srNow() & USART_SR_PE) === 0) this.parityOwed = true;
     if ((base & 3) !== 0 || !bufferIsValid(place)) {
       if (result !== ERR_INVALID_ARG) this.fail("stm32_usart_write", `stm32_usart_write(${describeBuffer(place, len)}${(base & 3) !== 0 ? ", unaligned base" : ""}) returned ${showResult(result)}; expected ERR_INVALID_ARG`);
       return;
@@ -270,8 +268,10 @@ class UsartSession extends Stm32Session {
     this.account("stm32_usart_read", result, result > 0 ? Array.from(this.world.bytes(ptr, result)) : []);
   }
 
-  /** An overrun whose ORE a read cleared, still to be reported by the next read. */
+  /** An overrun whose ORE a read cleared, still to be reported by a later read. */
   private overrunOwed = false;
+  /** A parity error whose PE a write cleared, still to be reported by the next read. */
+  private parityOwed = false;
 
   /**
    * stm32_usart_read, and the rule that a read which clears ORE (its SR-then-DR sequence,
@@ -286,13 +286,21 @@ class UsartSession extends Stm32Session {
     const result = this.callBlock("stm32_usart_read", [base, ptr, cap]);
     if (!this.judged || result === ERR_INVALID_ARG) return result;
     const consumed = (oreBefore || u.rxLost > lostBefore) && (this.srNow() & USART_SR_ORE) === 0;
-    if (owed && result !== ERR_RX_OVERRUN) {
-      this.protocol("stm32_usart_read", `the previous stm32_usart_read cleared ORE after returning bytes; this one returned ${showResult(result)}, not the ERR_RX_OVERRUN owed (RM0090 §30.6.1: the lost character goes unreported)`);
-    } else if (consumed && result !== ERR_RX_OVERRUN && result <= 0) {
+    // Another receive error may come first (one error per call, framing before parity before
+    // noise before overrun); a count or 0 while an overrun is owed loses it.
+    const otherError = result === ERR_RX_FRAMING || result === ERR_RX_PARITY || result === ERR_RX_NOISE;
+    if (this.parityOwed) {
+      this.parityOwed = false;
+      if (result !== ERR_RX_PARITY && result !== ERR_RX_FRAMING) {
+        this.protocol("stm32_usart_read", `an earlier stm32_usart_write cleared PE of a received character (SR read, then DR write: RM0090 §30.6.1); this read returned ${showResult(result)}, not the ERR_RX_PARITY owed`);
+      }
+    }
+    if (owed && result !== ERR_RX_OVERRUN && !otherError) {
+      this.protocol("stm32_usart_read", `an earlier stm32_usart_read cleared ORE; this one returned ${showResult(result)}, not the ERR_RX_OVERRUN owed (RM0090 §30.6.1: the lost character goes unreported)`);
+    } else if (!owed && consumed && result === 0) {
       this.protocol("stm32_usart_read", `stm32_usart_read cleared ORE (SR then DR, RM0090 §30.6.1) and returned ${showResult(result)}: the character lost to the overrun is never reported`);
     }
-    this.overrunOwed = consumed && result > 0;
-    if (owed && result === ERR_RX_OVERRUN) this.overrunOwed = false;
+    this.overrunOwed = (owed || consumed) && result !== ERR_RX_OVERRUN && result !== 0;
     return result;
   }
 

@@ -603,10 +603,15 @@ export class Stm32DmaModel implements Device, BusMaster, InterruptSource {
       s.fifoHead = s.fifoCount = 0;
       return true;
     }
+    // Whole memory items go out at MSIZE as the transfer would have written them; only a
+    // partial item left at the end (or at a stop) is written a byte at a time, the model's choice
+    // where RM0090 10.3.12-10.3.13 do not say.
+    const item = 1 << ((s.cr & DMA_S0CR_MSIZE_MASK) >>> DMA_S0CR_MSIZE_SHIFT);
     try {
       while (s.fifoCount > 0) {
-        this.bus.masterWrite(s.memoryAddress, s.pop(1), 1);
-        this.stepMemory(s, 1);
+        const width = s.fifoCount >= item ? item : 1;
+        this.bus.masterWrite(s.memoryAddress, s.pop(width), width);
+        this.stepMemory(s, width);
       }
     } catch (e) {
       if (!(e instanceof BusFault)) throw e;

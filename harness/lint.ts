@@ -167,6 +167,8 @@ interface CompiledConsumingRead {
   readonly guardOffset: number;
   readonly guardMask: number;
   readonly guardValue: number;
+  /** The rule's orWhen fields: masks and values in the same guard register. */
+  readonly alternatives: readonly { readonly mask: number; readonly value: number }[];
 }
 
 interface CompiledEnableRule {
@@ -216,7 +218,11 @@ function rulesFor(index: RegisterIndex): CompiledRules {
     consumingReads: rows.consumingReads.map((rule) => {
       const guard = registerNamed(index, rule.guard.register, where);
       const { mask, lsb } = fieldMask(guard, rule.guard.field, where);
-      return { rule, offset: registerNamed(index, rule.register, where).offset, guardOffset: guard.offset, guardMask: mask, guardValue: (rule.guard.value * 2 ** lsb) >>> 0 };
+      const alternatives = (rule.orWhen ?? []).map((alt) => {
+        const f = fieldMask(guard, alt.field, where);
+        return { mask: f.mask, value: (alt.value * 2 ** f.lsb) >>> 0 };
+      });
+      return { rule, offset: registerNamed(index, rule.register, where).offset, guardOffset: guard.offset, guardMask: mask, guardValue: (rule.guard.value * 2 ** lsb) >>> 0, alternatives };
     }),
     enableGuards: rows.enableGuards.map((rule) => {
       const enable = registerNamed(index, rule.enable.register, where);
@@ -342,7 +348,10 @@ class SequenceLint {
     if (rules.w0cMasks.has(offset)) state.w0cReads.set(offset, { seq, value: a.value });
     if (rules.setReset.has(offset)) state.setResetReads.set(offset, seq);
     for (const c of rules.consumingReads) {
-      if (offset === c.guardOffset) state.allowed.set(c.offset, ((a.value & c.guardMask) >>> 0) === c.guardValue ? 1 : 0);
+      if (offset === c.guardOffset) {
+        const allows = ((a.value & c.guardMask) >>> 0) === c.guardValue || c.alternatives.some((alt) => ((a.value & alt.mask) >>> 0) === alt.value);
+        state.allowed.set(c.offset, allows ? 1 : 0);
+      }
       if (offset !== c.offset) continue;
       const allowed = state.allowed.get(c.offset) ?? 0;
       state.allowed.set(c.offset, Math.max(0, allowed - a.repeat));
@@ -352,6 +361,38 @@ class SequenceLint {
       find("unguarded-consuming-read", SEVERITY["unguarded-consuming-read"], `a read of ${reg.name} consumes an entry, and ${unguarded === a.repeat ? "no" : `only ${allowed} of these ${a.repeat} reads had a`} read of ${guard} since the previous ${reg.name} read said there was one: the driver takes a value it did not know was there (${cite(c.rule.section)})`);
     }
     state.seen.set(offset, a.value);
+  }
+}
+
+/**
+ * The sequence rules fed one access at a time, for a loop that keeps no trace (the fuzzer's):
+ * the first error-severity finding an access causes. Warnings are left to lintTrace, as the
+ * rules that give them are the ones the manuals state less firmly.
+ */
+export class SequenceLintStream {
+  private readonly out: LintFinding[] = [];
+  private readonly lint: SequenceLint;
+  /** One access as the rules read it, reused: nothing is allocated per access. */
+  private readonly group = { op: 0, flags: 0, width: 0, addr: 0, value: 0, repeat: 1, time: 0 };
+  private seq = 0;
+
+  constructor(regions: readonly TraceRegion[]) {
+    this.lint = new SequenceLint(regions, this.out);
+  }
+
+  /** Checks one access (`op` the kind, `flags` its flag bits); the error it breaks, or null. */
+  observe(op: number, flags: number, width: number, addr: number, value: number): LintFinding | null {
+    const g = this.group;
+    g.op = op;
+    g.flags = flags;
+    g.width = width;
+    g.addr = addr;
+    g.value = value;
+    this.lint.observe(g as unknown as AccessGroup, this.seq++);
+    if (this.out.length === 0) return null;
+    const error = this.out.find((f) => f.severity === "error") ?? null;
+    this.out.length = 0;
+    return error;
   }
 }
 

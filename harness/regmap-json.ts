@@ -192,12 +192,18 @@ function parseRules(r: Reader, registers: readonly RegisterInfo[]): BlockSequenc
     return new Reader(parent.file, parent.at(key), value, keys);
   };
   const consumingReads = r.list("consumingReads").map((entry, i) => {
-    const c = object(new Reader(r.file, r.at("consumingReads"), {}, []), i, entry, ["register", "guard", "section"]);
+    const c = object(new Reader(r.file, r.at("consumingReads"), {}, []), i, entry, ["register", "guard", "orWhen", "section"]);
     const consumed = register(c, "register", c.get("register"));
     if (consumed.read !== "consumes") c.fail("register", `${consumed.name} has read kind ${consumed.read}: a consuming-read rule is for a register whose read consumes`);
     const g = object(c, "guard", c.get("guard"), ["register", "field", "value"]);
     const guard = register(g, "register", g.get("register"));
-    return { register: consumed.name, guard: { register: guard.name, field: field(g, "field", guard, g.get("field")), value: g.integer("value") }, section: c.string("section", "") };
+    const rule = { register: consumed.name, guard: { register: guard.name, field: field(g, "field", guard, g.get("field")), value: g.integer("value") }, section: c.string("section", "") };
+    if (c.get("orWhen") === undefined) return rule;
+    const orWhen = c.list("orWhen").map((alt, j) => {
+      const a = object(new Reader(c.file, c.at("orWhen"), {}, []), j, alt, ["field", "value"]);
+      return { field: field(a, "field", guard, a.get("field")), value: a.integer("value") };
+    });
+    return { ...rule, orWhen };
   });
   const enableGuards = r.list("enableGuards").map((entry, i) => {
     const e = object(new Reader(r.file, r.at("enableGuards"), {}, []), i, entry, ["registers", "fields", "enable", "severity", "section"]);

@@ -72,6 +72,10 @@ export interface ConsumingReadRule {
   readonly register: string;
   /** The status register, its field and the value that says there is data. */
   readonly guard: { readonly register: string; readonly field: string; readonly value: number };
+  /** Other fields of the guard register whose value, in the same status read, also allows the
+   * read: a flag whose clearing sequence is that status read followed by this read (an STM32
+   * USART's ORE, cleared by a read of SR then DR). Absent: none. */
+  readonly orWhen?: readonly { readonly field: string; readonly value: number }[];
   /** Where the manual says so. */
   readonly section: string;
 }

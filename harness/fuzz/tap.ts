@@ -4,7 +4,7 @@
 // execution costs a few comparisons per access; a failing case is run again with recording on to
 // report it with lintTrace and the full trace.
 import type { Region } from "../bus.js";
-import type { LintRule } from "../lint.js";
+import { SequenceLintStream, type LintRule } from "../lint.js";
 import { Trace, OP_READ, OP_WRITE, OP_BARRIER, OP_MASK, FLAG_DMA, FLAG_FAULT } from "../trace.js";
 
 /** barrier() kind of a DSB (docs/abi.md 1.2). */
@@ -72,6 +72,9 @@ export const RING_SIZE = 256;
 
 export class FuzzTrace extends Trace {
   private tables: RegionTable[] = [];
+  /** The regions with maps, for the rules over sequences of accesses (lint.ts). */
+  private mapped: readonly Region[] = [];
+  private sequence: SequenceLintStream | null = null;
   private lastTable: RegionTable | undefined;
   /** Accesses recorded (or seen, while recording is off) since the execution began. */
   seen = 0;
@@ -94,6 +97,8 @@ export class FuzzTrace extends Trace {
       if (t !== undefined) this.tables.push(t);
     }
     this.lastTable = undefined;
+    this.mapped = regions.filter((r) => r.index !== undefined);
+    this.sequence = this.mapped.length > 0 ? new SequenceLintStream(this.mapped) : null;
   }
 
   /** Start of an execution: forgets the finding and the ring, and the recorded entries. */
@@ -101,6 +106,8 @@ export class FuzzTrace extends Trace {
     this.seen = 0;
     this.dsbs = 0;
     this.finding = null;
+    // What the sequence rules remember (enable bits, the last status read) is per execution.
+    if (this.sequence !== null) this.sequence = new SequenceLintStream(this.mapped);
     this.clear();
   }
 
@@ -111,7 +118,13 @@ export class FuzzTrace extends Trace {
     this.ringAddrs[i] = addr;
     this.ringValues[i] = value;
     if (op === OP_BARRIER && value === BARRIER_DSB) this.dsbs++;
-    if ((op & FLAG_DMA) === 0 && this.finding === null) this.lint(op, width, addr, value);
+    if ((op & FLAG_DMA) === 0 && this.finding === null) {
+      this.lint(op, width, addr, value);
+      if (this.finding === null && this.sequence !== null) {
+        const found = this.sequence.observe(op & OP_MASK, op & ~OP_MASK, width, addr, value);
+        if (found !== null) this.finding = { rule: found.rule, index: this.seen - 1, op, width, addr, value };
+      }
+    }
     if (this.script !== null) this.script.observe(op, width, addr, value);
     if (this.enabled) super.record(op, width, addr, value, time);
   }

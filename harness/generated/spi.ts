@@ -127,7 +127,7 @@ export const SPI_MAP: RegisterBlock = {
       ],
     },
   ],
-  rules: {"consumingReads":[{"register":"DR","guard":{"register":"SR","field":"RXNE","value":1},"section":"RM0090 28.5.3, 28.5.4"}],"enableGuards":[{"registers":["CR1"],"enable":{"register":"CR1","field":"SPE"},"severity":"error","section":"RM0090 28.5.1 (BR, CPOL, CPHA, DFF, CRCEN, LSBFIRST: only with SPE = 0)","fields":["BR","MSTR","CPOL","CPHA","DFF","CRCEN","LSBFIRST"]}]},
+  rules: {"consumingReads":[{"register":"DR","guard":{"register":"SR","field":"RXNE","value":1},"section":"RM0090 28.5.3, 28.5.4; 28.3.10 (OVR clears by a DR read, then an SR read)","orWhen":[{"field":"OVR","value":1}]}],"enableGuards":[{"registers":["CR1"],"enable":{"register":"CR1","field":"SPE"},"severity":"error","section":"RM0090 28.5.1 (BR, CPOL, CPHA, DFF, CRCEN, LSBFIRST: only with SPE = 0)","fields":["BR","MSTR","CPOL","CPHA","DFF","CRCEN","LSBFIRST"]}]},
 };
 
 /** Serial peripheral interface: decoded window */

@@ -117,7 +117,7 @@ export const USART_MAP: RegisterBlock = {
       ],
     },
   ],
-  rules: {"consumingReads":[{"register":"DR","guard":{"register":"SR","field":"RXNE","value":1},"section":"RM0090 30.6.1, 30.6.2"}],"enableGuards":[{"registers":["CR1"],"enable":{"register":"CR1","field":"TE"},"severity":"warning","section":"RM0090 30.6.4 (M, PCE and PS must not change during a transfer; the 30.3.2 procedure sets them after UE and before TE and RE)","fields":["M","PCE","PS","OVER8"]},{"registers":["CR1"],"enable":{"register":"CR1","field":"RE"},"severity":"warning","section":"RM0090 30.6.4 (M, PCE and PS must not change during a transfer; the 30.3.2 procedure sets them after UE and before TE and RE)","fields":["M","PCE","PS","OVER8"]}]},
+  rules: {"consumingReads":[{"register":"DR","guard":{"register":"SR","field":"RXNE","value":1},"section":"RM0090 30.6.1, 30.6.2 (a DR read after an SR read showing an error flag is the sequence that clears it, with RXNE 0 after an overrun)","orWhen":[{"field":"ORE","value":1},{"field":"FE","value":1},{"field":"NF","value":1},{"field":"PE","value":1}]}],"enableGuards":[{"registers":["CR1"],"enable":{"register":"CR1","field":"TE"},"severity":"warning","section":"RM0090 30.6.4 (M, PCE and PS must not change during a transfer; the 30.3.2 procedure sets them after UE and before TE and RE)","fields":["M","PCE","PS","OVER8"]},{"registers":["CR1"],"enable":{"register":"CR1","field":"RE"},"severity":"warning","section":"RM0090 30.6.4 (M, PCE and PS must not change during a transfer; the 30.3.2 procedure sets them after UE and before TE and RE)","fields":["M","PCE","PS","OVER8"]}]},
 };
 
 /** Universal synchronous asynchronous receiver transmitter: decoded window */

@@ -32,6 +32,8 @@ const WINDOW = 0x2000;
 const HALF = WINDOW / 2;
 /** Where copies into linear memory land in the scratch buffer. */
 const LINEAR_DST = 2048;
+/** A "peripheral data register" in SRAM above the checked window: nothing requests for it. */
+const SILENT_PERIPHERAL = SRAM.base + 2 * 0x2000;
 
 // Poll limits of assembly/stm32f4/dma.ts.
 const DISABLE_POLL_LIMIT = 2 ** 16;
@@ -41,6 +43,7 @@ const EXPORTS: readonly ExportSpec[] = [
   ...RCC_EXPORTS,
   // The disable wait, the clear, five register writes, a DSB and EN.
   { name: "stm32_dma_memcpy", statuses: [OK, ERR_INVALID_ARG, ERR_TIMEOUT], budget: () => 2 + DISABLE_POLL_LIMIT + 10 },
+  { name: "stm32_dma_mem_to_periph", statuses: [OK, ERR_INVALID_ARG, ERR_TIMEOUT], budget: () => 2 + DISABLE_POLL_LIMIT + 10 },
   { name: "stm32_dma_wait", statuses: [OK, ERR_INVALID_ARG, ERR_TIMEOUT, ERR_DMA, ERR_DMA_FIFO], budget: () => 2 * WAIT_POLL_LIMIT + 4 },
   { name: "stm32_dma_stop", statuses: [OK, ERR_INVALID_ARG, ERR_TIMEOUT], budget: () => 2 + DISABLE_POLL_LIMIT + 2 },
   { name: "stm32_dma_remaining", statuses: [ERR_INVALID_ARG], count: () => STM32_DMA_MAX_ITEMS, budget: () => 1 },
@@ -99,6 +102,8 @@ class DmaSession extends Stm32Session {
   /** SRAM as it must be outside the destinations of copies still running. */
   private readonly expected = new Uint8Array(WINDOW);
   private readonly running: (Copy | null)[] = new Array<Copy | null>(STM32_DMA_STREAMS).fill(null);
+  /** Streams started towards a peripheral that never requests: enabled until stopped. */
+  private readonly sending: boolean[] = new Array<boolean>(STM32_DMA_STREAMS).fill(false);
   private lockedWrites = 0;
 
   constructor(world: World, target: Target, options: TargetOptions) {
@@ -133,11 +138,13 @@ class DmaSession extends Stm32Session {
     // Sources in linear memory: written once per case, never while a copy may read them.
     this.world.writeBytes(this.world.scratch, this.pattern.subarray(0x400, 0x400 + LINEAR_DST));
     this.running.fill(null);
+    this.sending.fill(false);
     this.lastStream = 0;
   }
 
   protected onBlockReset(): void {
     this.running.fill(null);
+    this.sending.fill(false);
     this.expected.set(this.ram.bytes.subarray(0, WINDOW));
   }
 
@@ -167,6 +174,7 @@ class DmaSession extends Stm32Session {
     // Waiting on a stream that will never report polls a million times.
     const n = this.streamOf(step);
     if (n >= STM32_DMA_STREAMS || !this.gateOpens) return n >= STM32_DMA_STREAMS;
+    if (this.sending[n]) return false;
     const s = this.dma.stream(n);
     return this.dma.flagsOf(n) !== 0 || ((s.cr & DMA_S0CR_EN) !== 0 && s.ndtr * 8 <= this.limit);
   }
@@ -177,6 +185,7 @@ class DmaSession extends Stm32Session {
     const n = this.streamOf(step);
     switch (step.op) {
       case "memcpy": return this.memcpy(step);
+      case "send": return this.send(step);
       case "wait": return this.wait(n);
       case "stop": {
         const result = this.dmaCall("stm32_dma_stop", [BASE, n]);
@@ -184,6 +193,7 @@ class DmaSession extends Stm32Session {
         if (!this.judged) return;
         if (result !== OK || (this.dma.stream(n).cr & DMA_S0CR_EN) !== 0 || this.dma.flagsOf(n) !== 0) this.fail("stm32_dma_stop", `stm32_dma_stop(stream ${n}) returned ${showResult(result)} with EN ${this.dma.stream(n).cr & DMA_S0CR_EN} and flags 0x${this.dma.flagsOf(n).toString(16)}: expected OK, EN 0, flags clear`);
         this.settle(n);
+        this.sending[n] = false;
         return;
       }
       case "remaining": {
@@ -233,6 +243,24 @@ class DmaSession extends Stm32Session {
       if (overlaps(copy.dst, len, other.dst, other.len) || overlaps(copy.dst, len, other.src, other.len) || overlaps(copy.src, len, other.dst, other.len)) copy.unchecked = other.unchecked = true;
     }
     this.running[n] = copy;
+  }
+
+  /**
+   * A stream started from SRAM towards a peripheral register whose peripheral never asks (no
+   * request line is wired to it here): it stays enabled, as a transfer waiting for a slow device
+   * does. Starting another transfer on it must first stop it (RM0090 §10.3.17 step 1).
+   */
+  private send(step: Step): void {
+    const n = num(step, "stream") >>> 0;
+    this.lastStream = n;
+    const previous = this.running[n] ?? null;
+    const mem = SRAM.base + num(step, "offset");
+    const result = this.dmaCall("stm32_dma_mem_to_periph", [BASE, n, num(step, "channel"), SILENT_PERIPHERAL, mem, num(step, "count"), 0]);
+    if (!this.judged) return;
+    if (result !== OK) this.fail("stm32_dma_mem_to_periph", `stm32_dma_mem_to_periph(stream ${n}, ${num(step, "count")} bytes) returned ${showResult(result)}; expected OK`);
+    if (previous !== null) this.forget(previous);
+    this.running[n] = null;
+    this.sending[n] = true;
   }
 
   private bytesAt(addr: number, len: number): Uint8Array {
@@ -327,6 +355,7 @@ function steps(options: StepOptions): fc.Arbitrary<Step> {
   const respond = respondSteps(respondTargets({ region: REGION, block: DMA_MAP }, [["LISR", 3], ["HISR", 3], ["S0CR", 1], ["S1CR", 1], ["S0NDTR", 1]]), options);
   return fc.oneof(
     { weight: 6, arbitrary: memcpy },
+    { weight: 2, arbitrary: fc.record({ stream: fc.integer({ min: 0, max: 7 }), channel: fc.integer({ min: 0, max: 7 }), offset: fc.integer({ min: 0, max: 0x7ff }), count: fc.integer({ min: 1, max: 16 }) }).map((s): Step => ({ op: "send", ...s })) },
     { weight: 5, arbitrary: follow.map((s): Step => ({ op: "wait", stream: s })) },
     { weight: 1, arbitrary: follow.map((s): Step => ({ op: "stop", stream: s })) },
     { weight: 1, arbitrary: follow.map((s): Step => ({ op: "remaining", stream: s })) },
@@ -342,6 +371,7 @@ function describe(step: Step): string {
   const n = num(step, "stream") === -1 ? "of the last copy" : String(num(step, "stream") >>> 0);
   switch (step.op) {
     case "memcpy": return `stm32_dma_memcpy(stream ${n}, ${num(step, "len") >>> 0} bytes from ${str(step, "from")}+${num(step, "srcOffset")} to ${str(step, "to")}+${num(step, "dstOffset")}, config 0x${(num(step, "config") >>> 0).toString(16)})`;
+    case "send": return `stm32_dma_mem_to_periph(stream ${n}, channel ${num(step, "channel")}, ${num(step, "count")} bytes from sram+0x${num(step, "offset").toString(16)} to a peripheral that never requests)`;
     case "wait": return `stm32_dma_wait(stream ${n})`;
     case "stop": return `stm32_dma_stop(stream ${n})`;
     case "remaining": return `stm32_dma_remaining(stream ${n})`;

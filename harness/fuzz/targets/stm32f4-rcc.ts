@@ -120,6 +120,18 @@ class RccSession extends Stm32Session {
       }
       case "enable": case "disable": case "reset": return this.change(step.op, num(step, "clock"));
       case "bus": return this.bus(num(step, "hse"), num(step, "bus"));
+      case "enable-use": {
+        // What firmware does: enable the port's clock, then touch it at once. The first access
+        // must land: the enable-delay erratum (ES0182 2.1.13) is the driver's to cover (a DSB).
+        this.change("enable", STM32_CLOCK_GPIOB);
+        const gate = this.region.gate;
+        const reason = this.board.rcc.blockedReason(gate);
+        this.region.device.write(GPIO_ODR, num(step, "value"), 4);
+        if (reason === "enable-delay" && !this.world.overridden) {
+          this.fail("stm32_rcc_enable", `firmware's first write to GPIOB (ODR) right after stm32_rcc_enable(GPIOB) returned was lost: the port was not usable yet (the enable-delay erratum, ES0182 2.1.13), so stm32_rcc_enable must end with a DSB`);
+        }
+        return;
+      }
       case "poke": {
         // Firmware touches a pin of GPIOB: it lands only while the port's clock is on.
         this.region.device.write(GPIO_ODR, num(step, "value"), 4);
@@ -199,6 +211,7 @@ function steps(options: StepOptions): fc.Arbitrary<Step> {
     { weight: 2, arbitrary: pll },
     { weight: 2, arbitrary: clockTreeStep },
     { weight: 1, arbitrary: fc.integer({ min: 0, max: 0xffff }).map((value): Step => ({ op: "poke", value })) },
+    { weight: 1, arbitrary: fc.integer({ min: 0, max: 0xffff }).map((value): Step => ({ op: "enable-use", value })) },
     { weight: 2, arbitrary: respond },
     { weight: 1, arbitrary: waitStep },
   );
@@ -212,6 +225,7 @@ function describe(step: Step): string {
     case "bus": return `stm32_rcc_bus_clock_hz(HSE ${num(step, "hse") >>> 0} Hz, bus ${num(step, "bus") >>> 0})`;
     case "pll": return `firmware starts HSE and PLLCFGR 0x${PLLS[num(step, "pll")]!.toString(16)}, SW = ${num(step, "sw")}`;
     case "poke": return `firmware writes GPIOB ODR = 0x${num(step, "value").toString(16)}`;
+    case "enable-use": return `stm32_rcc_enable(GPIOB), then firmware writes GPIOB ODR = 0x${num(step, "value").toString(16)} at once`;
     default: return JSON.stringify(step);
   }
 }

@@ -33,7 +33,7 @@
 //   PINC/MINC step the addresses by the item size; PINCOS steps the peripheral address by 4 in
 //   FIFO mode.
 // - At enable (RM0090 §10.3.8, §10.3.13): in FIFO mode the threshold must be a whole number of
-//   memory bursts (STM32F4.md 5.6: FTH bytes a multiple of MBURST beats x MSIZE, bursts of at most
+//   memory bursts (RM0090 10.3.13 Table 49: FTH bytes a multiple of MBURST beats x MSIZE, bursts of at most
 //   16 bytes), and PBURST x PSIZE = 16 bytes forbids FTH = 3/4; otherwise FEIF sets and EN does
 //   not. Memory to memory on DMA1 sets TEIF and leaves EN 0: the RM says only DMA2 can do it
 //   (its DMA1 peripheral port is not on the bus matrix) and does not say what DMA1 does, so the
@@ -649,7 +649,7 @@ function memorySize(s: Stream, fifo: boolean): number {
   return fifo ? 1 << ((s.cr & DMA_S0CR_MSIZE_MASK) >>> DMA_S0CR_MSIZE_SHIFT) : peripheralSize(s);
 }
 
-/** FIFO threshold against the bursts (STM32F4.md 5.6; RM0090 §10.3.13 Table 49). */
+/** FIFO threshold against the bursts (RM0090 §10.3.13 Table 49). */
 export function fifoSettingsAllowed(s: { cr: number; fcr: number }): boolean {
   const fth = (s.fcr & DMA_S0FCR_FTH_MASK) >>> DMA_S0FCR_FTH_SHIFT;
   const thresholdBytes = (fth + 1) * (STM32_DMA_FIFO_BYTES / 4);

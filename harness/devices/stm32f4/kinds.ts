@@ -19,7 +19,7 @@ export interface BoardWiring {
 }
 
 /** The request of a stream and channel, per RM0090 Table 43 (DMA1) and Table 44 (DMA2), for the
- * USART, UART and SPI blocks (STM32F4.md 5.4; the other peripherals' requests are not listed:
+ * USART, UART and SPI blocks (RM0090 Tables 43 and 44, docs/drivers/stm32f4.md "Streams, channels and the request mapping"; the other peripherals' requests are not listed:
  * a board that needs one says so by a stream and channel without a "request" name). */
 export const DMA_REQUESTS: Readonly<Record<"DMA1" | "DMA2", Readonly<Record<string, readonly (readonly [number, number])[]>>>> = {
   DMA1: {

@@ -22,9 +22,10 @@
 //   `enableErratum` is on: an access to a peripheral within 2 AHB cycles (AHB peripherals) or
 //   1 + AHB/APB-prescaler-ratio AHB cycles (APB peripherals) of the write that set its enable bit
 //   is lost (a write dropped, a read returns 0), unless a DSB came between; the gate counts it
-//   with reason "enable-delay". The delay is timed as ES0182 gives it. The community report that
-//   a read-back of the RCC register is not enough on some parts (STM32F4.md 1.3, STC) is not
-//   modelled: at the default 100 ns per access a read-back already outlasts 2 cycles of 16 MHz.
+//   with reason "enable-delay". The delay is timed as ES0182 gives it. The field report that a
+//   read-back of the RCC register is not enough on some parts (docs/drivers/stm32f4.md, "The
+//   delay after enabling a clock") is not modelled: at the default 100 ns per access a read-back
+//   already outlasts 2 cycles of 16 MHz.
 //
 // Not modelled: the clock interrupts (CIR's flags stay 0, its clear bits read 0), the clock
 // security system, LSE/LSI and the backup domain (BDCR, CSR are stored only), spread spectrum,

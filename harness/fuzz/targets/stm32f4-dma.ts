@@ -71,7 +71,7 @@ export function memcpyRefusal(stream: number, dst: number, src: number, len: num
   const pburst = (config & STM32_DMA_CONFIG_PBURST_MASK) >>> STM32_DMA_CONFIG_PBURST_SHIFT;
   const mburstBytes = BEATS[mburst]! << msize;
   const pburstBytes = BEATS[pburst]! << psize;
-  // The FIFO threshold is a whole number of memory bursts (RM0090 Table 49, STM32F4.md 5.6).
+  // The FIFO threshold is a whole number of memory bursts (RM0090 Table 49; docs/drivers/stm32f4.md, "What is refused").
   if (mburst !== 0 && (mburstBytes > 16 || fthBytes % mburstBytes !== 0)) return "a memory burst that does not divide the FIFO threshold (RM0090 Table 49)";
   if (pburstBytes > 16) return "a peripheral burst larger than the FIFO";
   if (pburst !== 0 && pburstBytes === 16 && fthBytes === 12) return "a 16-byte peripheral burst with the 3/4 threshold (RM0090 §10.3.13)";

@@ -417,11 +417,17 @@ export function pl080_wait(base: u32, channel: u32): i32 {
 
 /**
  * Stops `channel`: halts it, lets its FIFO drain (bounded), then disables it (docs/primecell.md,
- * PL080 4.6 "Stop").
+ * PL080 4.6 "Stop"), and clears its terminal-count and error status: the stopped transfer's
+ * outcome goes with it, so a later pl080_wait on the idle channel returns OK, not an error the
+ * abandoned transfer met (the TRM keeps those bits until IntTCClear / IntErrClr clear them).
  * Returns OK, or ERR_TIMEOUT when the FIFO did not drain: the channel is disabled anyway and
  * the data left in its FIFO is lost.
  */
 export function pl080_stop(base: u32, channel: u32): i32 {
   if (!isValidBase(base) || channel >= PL080_CHANNELS) return ERR_INVALID_ARG;
-  return haltAndDisable(base, channel) ? OK : ERR_TIMEOUT;
+  const drained = haltAndDisable(base, channel);
+  const bit: u32 = 1 << channel;
+  write32(base + PL080_IntTCClear, bit);
+  write32(base + PL080_IntErrClr, bit);
+  return drained ? OK : ERR_TIMEOUT;
 }

@@ -266,11 +266,18 @@ interface RegionState {
 class SequenceLint {
   private readonly states = new Map<TraceRegion, RegionState>();
 
+  /** The region of the last access: consecutive accesses mostly reach the same block. */
+  private lastRegion: TraceRegion | undefined;
+
   constructor(private readonly regions: readonly TraceRegion[], private readonly out: LintFinding[]) {}
 
   observe(a: AccessGroup, seq: number): void {
     if ((a.flags & (FLAG_DMA | FLAG_FAULT)) !== 0 || (a.op !== OP_READ && a.op !== OP_WRITE)) return;
-    const region = this.regions.find((r) => a.addr >= r.base && a.addr < r.end);
+    let region = this.lastRegion;
+    if (region === undefined || a.addr < region.base || a.addr >= region.end) {
+      region = this.regions.find((r) => a.addr >= r.base && a.addr < r.end);
+      this.lastRegion = region;
+    }
     const index = region?.index;
     if (region === undefined || index === undefined) return;
     const offset = a.addr - region.base;

@@ -11,7 +11,7 @@
 // Needs wasm2c (Debian: wabt) and a C compiler. Without them the suite is skipped, except in CI
 // (CI=true), where it fails: there the parity check is part of the promise.
 import { spawnSync } from "node:child_process";
-import { describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { Bus, type Device } from "../harness/bus.js";
 import { wasmPath } from "../harness/hal.js";
 import { formatAccess, parseTrace } from "../harness/trace-text.js";
@@ -179,47 +179,31 @@ const SCENARIOS: readonly ParityScenario[] = [
 
 // ---------------------------------------------------------------------------------------------
 
-const tools = findToolchain();
-const inCI = process.env.CI === "true";
+parityChecks("hal.wasm", wasmPath("release"), findToolchain(), SCENARIOS, "", (host, toolchain) => {
+  it("notices a C host that answers differently: a changed answer gives another trace", () => {
+    const node = runInNode(SCENARIOS[2]!);
+    // The first read's answer changes: the value read is in the trace, and what the driver
+    // does next may change too.
+    const tampered = { ...node, scenario: node.scenario.replace(/^answer 0x[0-9a-f]{8}/m, "answer 0x5a5a5a5a") };
+    expect(tampered.scenario).not.toBe(node.scenario);
+    const c = runInC(host(), tampered, 99);
+    expect(canonicalText(c.trace, "c")).not.toBe(canonicalText(node.traceText, "node"));
+  });
 
-if (typeof tools === "string") {
-  describe("hal.wasm under wasm2c + the C natives", () => {
-    if (inCI) {
-      it("has wasm2c and a C compiler to run on (required in CI)", () => {
-        throw new Error(`the wasm2c parity check cannot run: ${tools}`);
-      });
-    } else {
-      it.skip(`skipped: ${tools}. Install them to check that the C natives trace what Node traces.`, () => {});
+  it("the natives core's self-test passes, and its trace lines are the harness's", () => {
+    const program = buildNativesTest(toolchain);
+    const r = spawnSync(program, ["--print-trace"], { encoding: "utf8", timeout: 10_000 });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/natives self-test: \d+ passed, 0 failed/);
+    const text = r.stdout.slice(0, r.stdout.indexOf("natives self-test:"));
+    const parsed = parseTrace(text, "hal-natives-test");
+    // Each access line, as harness/trace-text.ts would write it with the same regions and no
+    // register names, is the line the C core wrote.
+    const regions = parsed.regions.map((d) => ({ name: d.name, base: d.base, size: d.size, end: d.base + d.size, index: undefined }));
+    const lines = text.split("\n");
+    for (const a of parsed.accesses) {
+      expect(lines[a.line - 1]!.trim()).toBe(formatAccess(a, regions));
     }
+    expect(parsed.accesses.length).toBeGreaterThan(15);
   });
-} else {
-  const toolchain = tools;
-  parityChecks("hal.wasm", wasmPath("release"), toolchain, SCENARIOS, "", (host) => {
-    it("notices a C host that answers differently: a changed answer gives another trace", () => {
-      const node = runInNode(SCENARIOS[2]!);
-      // The first read's answer changes: the value read is in the trace, and what the driver
-      // does next may change too.
-      const tampered = { ...node, scenario: node.scenario.replace(/^answer 0x[0-9a-f]{8}/m, "answer 0x5a5a5a5a") };
-      expect(tampered.scenario).not.toBe(node.scenario);
-      const c = runInC(host(), tampered, 99);
-      expect(canonicalText(c.trace, "c")).not.toBe(canonicalText(node.traceText, "node"));
-    });
-
-    it("the natives core's self-test passes, and its trace lines are the harness's", () => {
-      const program = buildNativesTest(toolchain);
-      const r = spawnSync(program, ["--print-trace"], { encoding: "utf8", timeout: 10_000 });
-      expect(r.status, r.stdout + r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/natives self-test: \d+ passed, 0 failed/);
-      const text = r.stdout.slice(0, r.stdout.indexOf("natives self-test:"));
-      const parsed = parseTrace(text, "hal-natives-test");
-      // Each access line, as harness/trace-text.ts would write it with the same regions and no
-      // register names, is the line the C core wrote.
-      const regions = parsed.regions.map((d) => ({ name: d.name, base: d.base, size: d.size, end: d.base + d.size, index: undefined }));
-      const lines = text.split("\n");
-      for (const a of parsed.accesses) {
-        expect(lines[a.line - 1]!.trim()).toBe(formatAccess(a, regions));
-      }
-      expect(parsed.accesses.length).toBeGreaterThan(15);
-    });
-  });
-}
+});

@@ -50,6 +50,14 @@ export function shiftOf(mask: number): number {
   return 31 - Math.clz32(mask & -mask);
 }
 
+/** A model's kernel clock option (a fixed frequency in Hz, or a function giving it now: the RCC
+ * model's bus clock) as a function; a fixed one that is not a frequency is refused. */
+export function kernelClock(pclkHz: number | (() => number)): () => number {
+  if (typeof pclkHz !== "number") return pclkHz;
+  if (!(pclkHz > 0)) throw new RangeError(`a kernel clock of ${pclkHz} Hz is not a frequency`);
+  return () => pclkHz;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Byte lanes
 

@@ -357,14 +357,16 @@ export class Stm32GpioModel implements Device {
   /** The pin levels from the configuration, the latch and the outside drivers (file header). */
   /** Pin masks worked out from MODER and PUPDR, kept until either changes: outputs, analog
    * pins, and pins an undriven input pulls to 1. */
-  private masksFor = { moder: -1, pupdr: -1 };
+  private masksModer = -1;
+  private masksPupdr = -1;
   private outputPins = 0;
   private analogPins = 0;
   private pulledUp = 0;
 
   private computePins(): number {
-    if (this.moder !== this.masksFor.moder || this.pupdr !== this.masksFor.pupdr) {
-      this.masksFor = { moder: this.moder, pupdr: this.pupdr };
+    if (this.moder !== this.masksModer || this.pupdr !== this.masksPupdr) {
+      this.masksModer = this.moder;
+      this.masksPupdr = this.pupdr;
       let outputs = 0;
       let analog = 0;
       let up = 0;

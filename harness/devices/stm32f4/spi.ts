@@ -46,7 +46,7 @@ import {
   SPI_SR, SPI_SR_BSY, SPI_SR_OVR, SPI_SR_MODF, SPI_SR_CRCERR, SPI_SR_TXE, SPI_SR_RXNE,
   SPI_DR, SPI_DR_DR_MASK, SPI_CRCPR, SPI_RXCRCR, SPI_TXCRCR, SPI_I2SCFGR, SPI_I2SPR,
 } from "../../generated/spi.js";
-import { fieldsMask, fieldsWithWrite, resetOf } from "./common.js";
+import { fieldsMask, fieldsWithWrite, kernelClock, resetOf } from "./common.js";
 
 const CR1_BITS = fieldsMask(SPI_MAP, "CR1");
 const CR2_BITS = fieldsMask(SPI_MAP, "CR2");
@@ -103,13 +103,7 @@ export class Stm32SpiModel implements Device, DmaRequester, InterruptSource {
 
   constructor(options: Stm32SpiOptions) {
     this.clock = options.clock;
-    const pclk = options.pclkHz;
-    if (typeof pclk === "number") {
-      if (!(pclk > 0)) throw new RangeError(`a kernel clock of ${pclk} Hz is not a frequency`);
-      this.kernelHz = () => pclk;
-    } else {
-      this.kernelHz = pclk;
-    }
+    this.kernelHz = kernelClock(options.pclkHz);
   }
 
   /** Reset values (RM0090 §28.5); slaves and chip selects are kept. */

@@ -52,7 +52,7 @@ import {
   USART_CR2, USART_CR2_STOP_MASK, USART_CR2_STOP_SHIFT, USART_CR3, USART_CR3_DMAT, USART_CR3_DMAR, USART_CR3_EIE,
   USART_GTPR,
 } from "../../generated/usart.js";
-import { fieldsMask, fieldsWithWrite, resetOf, shiftOf } from "./common.js";
+import { fieldsMask, fieldsWithWrite, kernelClock, resetOf, shiftOf } from "./common.js";
 
 const RESET_SR = resetOf(USART_MAP, "SR");
 /** SR bits cleared by writing 0 (the map's w0c fields: CTS, LBD, TC, RXNE). */
@@ -142,13 +142,7 @@ export class Stm32UsartModel implements Device, DmaRequester, InterruptSource {
 
   constructor(options: Stm32UsartOptions) {
     this.clock = options.clock;
-    const pclk = options.pclkHz;
-    if (typeof pclk === "number") {
-      if (!(pclk > 0)) throw new RangeError(`a kernel clock of ${pclk} Hz is not a frequency`);
-      this.kernelHz = () => pclk;
-    } else {
-      this.kernelHz = pclk;
-    }
+    this.kernelHz = kernelClock(options.pclkHz);
   }
 
   /** Every register to its reset value; the shift registers and queued input are emptied. The

@@ -7,3 +7,8 @@ export * from "./pl011";
 export * from "./pl061";
 export * from "./pl022";
 export * from "./pl080";
+// Interrupts (docs/interrupts.md): these files also hold helpers the drivers share, so only their
+// C-callable functions are named here.
+export { hal_irq_controller } from "./irq";
+export { hal_irq_dispatch } from "./irq-dispatch";
+export { pl011_irq_open, pl011_irq_write, pl011_irq_read, pl011_irq_flush, pl011_irq_close } from "./pl011-irq";

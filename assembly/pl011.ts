@@ -3,8 +3,9 @@
 // the register facts and their sources are in docs/primecell.md, PL011 section 1.
 import { read32, write32, dsb } from "./mmio";
 import { isValidBase, isValidBuffer } from "./common";
+import { PL011_DR_ERRORS, receiveErrorCode } from "./pl011-common";
 import {
-  PL011_DR, PL011_DR_OE, PL011_DR_BE, PL011_DR_PE, PL011_DR_FE, PL011_ECR,
+  PL011_DR, PL011_DR_OE, PL011_ECR,
   PL011_FR, PL011_FR_TXFF, PL011_FR_RXFE, PL011_FR_BUSY,
   PL011_IBRD, PL011_FBRD, PL011_LCR_H, PL011_LCR_H_WLEN_SHIFT, PL011_LCR_H_FEN,
   PL011_LCR_H_STP2, PL011_LCR_H_EPS, PL011_LCR_H_PEN, PL011_LCR_H_SPS,
@@ -13,7 +14,6 @@ import {
 } from "./generated/pl011";
 import {
   OK, ERR_INVALID_ARG, ERR_UNREACHABLE_RATE, ERR_TIMEOUT,
-  ERR_RX_OVERRUN, ERR_RX_BREAK, ERR_RX_PARITY, ERR_RX_FRAMING,
   PL011_CONFIG_DATA_MASK, PL011_CONFIG_PARITY_MASK, PL011_CONFIG_PARITY_ODD, PL011_CONFIG_PARITY_EVEN,
   PL011_CONFIG_PARITY_MARK, PL011_CONFIG_PARITY_SPACE, PL011_CONFIG_STOP_2, PL011_CONFIG_FIFO_OFF,
   PL011_CONFIG_VALID_MASK,
@@ -30,8 +30,6 @@ import {
 
 /** All interrupt sources of IMSC/ICR (bits 10:0, TRM 3.3.10 and 3.3.13). */
 @inline const PL011_ALL_INTERRUPTS: u32 = 0x7FF;
-/** Receive error bits of a DR read (TRM 3.3.1). */
-@inline const PL011_DR_ERRORS: u32 = PL011_DR_OE | PL011_DR_BE | PL011_DR_PE | PL011_DR_FE;
 
 /** Divisor limits (TRM 3.3.6): IBRD = 0 is invalid, and IBRD = 0xFFFF requires FBRD = 0. */
 @inline const PL011_IBRD_MAX: u64 = PL011_IBRD_DIVINT_MASK;
@@ -165,15 +163,6 @@ function putPendingError(base: u32, error: i32): bool {
     }
   }
   return false;
-}
-
-/** The status code for the error bits of one DR entry: break, overrun, parity, framing, in that
- * order (a break also shows as a framing error, TRM 3.3.1). */
-function receiveErrorCode(errors: u32): i32 {
-  if (errors & PL011_DR_BE) return ERR_RX_BREAK;
-  if (errors & PL011_DR_OE) return ERR_RX_OVERRUN;
-  if (errors & PL011_DR_PE) return ERR_RX_PARITY;
-  return ERR_RX_FRAMING;
 }
 
 /**

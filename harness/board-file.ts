@@ -28,6 +28,9 @@ import { ClockGate, fieldsMask } from "./devices/stm32f4/common.js";
 import { Stm32GpioModel, STM32_GPIO_PIN_COUNT } from "./devices/stm32f4/gpio.js";
 import { Stm32RccModel, busOfEnableRegister, resetRegisterOf } from "./devices/stm32f4/rcc.js";
 import { registerStm32f4DeviceKinds } from "./devices/stm32f4/kinds.js";
+import { IrqController, IRQC_LINE_COUNT } from "./devices/irqc.js";
+import { Interrupts, type InterruptOptions } from "./interrupts.js";
+import type { InterruptSource } from "./devices/signals.js";
 
 // ---------------------------------------------------------------------------------------------
 // Errors and JSON reading
@@ -558,6 +561,21 @@ export class Board {
     return this.parts.has(name);
   }
 
+  /** The board's interrupt controller (a region of kind irq-controller); an error when the board
+   * has none, or more than one and no name is given. */
+  interruptController(region?: string): IrqController {
+    if (region !== undefined) return this.model(region, IrqController);
+    const found = [...this.devices.entries()].filter(([, d]) => d instanceof IrqController);
+    if (found.length !== 1) throw new Error(`board ${this.description.name} (${this.description.fileName}) has ${found.length === 0 ? "no interrupt controller: add a region of kind irq-controller (docs/interrupts.md)" : `${found.length} interrupt controllers (${found.map(([n]) => n).join(", ")}): name one`}`);
+    return found[0]![1] as IrqController;
+  }
+
+  /** Starts delivering the controller's interrupts into the module, in the mode the options say
+   * (deferred unless told otherwise; docs/interrupts.md). */
+  deliverInterrupts(options: InterruptOptions & { readonly controller?: string } = {}): Interrupts {
+    return new Interrupts(this.hal, this.interruptController(options.controller), options);
+  }
+
   /** A named part (an SPI slave), checked to be of a class. */
   part<T>(name: string, type: ModelClass<T>): T {
     const p = this.parts.get(name);
@@ -870,6 +888,29 @@ registerDeviceKind("pl080", (c) => {
   }
   return dmac;
 }, { block: "pl080", doc: "PL080 DMA controller model (harness/devices/pl080.ts): cycleNs, requests (request lines from peripherals), linearMemory (the region where it reaches the module's memory)" });
+
+registerDeviceKind("irq-controller", (c) => {
+  const controller = new IrqController();
+  const linesUsed = new Map<number, string>();
+  for (const item of c.options.array("lines")) {
+    const o = item.object();
+    const line = o.integer("line", { max: IRQC_LINE_COUNT - 1 });
+    const regionName = o.string("region", { what: "the name of the region of the interrupting peripheral" });
+    const priority = o.integer("priority", { default: 0, max: 255 });
+    o.done();
+    const other = linesUsed.get(line);
+    if (other !== undefined) o.fail("line", `interrupt line ${line} is already connected by ${other}: expected each line once`);
+    linesUsed.set(line, o.path);
+    controller.priorities[line] = priority;
+    c.connect((board) => {
+      const target = referencedRegion(board, o, "region", regionName);
+      const device = board.device(target.name) as Device & Partial<InterruptSource>;
+      if (typeof device.interruptPending !== "function") o.fail("region", `region ${regionName} holds a ${target.device.kind} device, which has no interrupt output`);
+      controller.connect(line, device as Device & InterruptSource, target.name);
+    });
+  }
+  return controller;
+}, { block: "irqc", doc: "the harness's generic interrupt controller, NVIC register layout (harness/devices/irqc.ts): lines (line, region of the interrupting peripheral, priority)" });
 
 registerDeviceKind("ram", (c) => new Ram(c.region.size), {
   block: null, doc: "zero-filled RAM of the region's size (harness/devices/ram.ts)",

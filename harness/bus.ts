@@ -82,6 +82,11 @@ export class AccessBudgetExceeded extends Error {
 
 const hex8 = (n: number): string => "0x" + (n >>> 0).toString(16).padStart(8, "0");
 
+/** Called by the bus before each CPU access, between it and the access before: where an interrupt
+ * can land (harness/interrupts.ts). `op` is OP_READ, OP_WRITE or OP_BARRIER; `addrOrKind` the
+ * access's address, or a barrier's kind. */
+export type AccessBoundaryHook = (op: number, addrOrKind: number) => void;
+
 export class Bus {
   readonly regions: Region[] = [];
   readonly clock: VirtualClock;
@@ -98,6 +103,11 @@ export class Bus {
   /** CPU accesses left before AccessBudgetExceeded; Infinity when no budget is set. */
   private budgetLeft = Infinity;
   private budget = Infinity;
+  /** Flags ORed into every CPU access recorded (FLAG_IRQ while an interrupt handler runs). */
+  contextFlags = 0;
+  /** Set by an interrupt delivery (harness/interrupts.ts); null when nothing listens, which
+   * costs one comparison per access. */
+  boundaryHook: AccessBoundaryHook | null = null;
 
   constructor(options: { clock?: VirtualClock; trace?: Trace } = {}) {
     this.clock = options.clock ?? new VirtualClock();
@@ -231,6 +241,7 @@ export class Bus {
 
   read(addr: number, width: number): number {
     addr >>>= 0;
+    if (this.boundaryHook !== null) this.boundaryHook(OP_READ, addr);
     if (--this.budgetLeft < 0) this.overBudget();
     const region = this.check(addr, width, false, 0);
     const clock = this.clock;
@@ -240,31 +251,33 @@ export class Bus {
     // is cut to the bytes the bus actually carried.
     const raw = region.device.read(addr - region.base, width);
     const value = width === 4 ? raw >>> 0 : raw & ((1 << (width * 8)) - 1);
-    this.trace.record(OP_READ, width, addr, value, clock.now);
+    this.trace.record(OP_READ | this.contextFlags, width, addr, value, clock.now);
     return value;
   }
 
   write(addr: number, value: number, width: number): void {
     addr >>>= 0;
+    if (this.boundaryHook !== null) this.boundaryHook(OP_WRITE, addr);
     if (--this.budgetLeft < 0) this.overBudget();
     const region = this.check(addr, width, true, value);
     // The ABI takes the low `width` bytes of the value.
     value = width === 4 ? value >>> 0 : value & ((1 << (width * 8)) - 1);
     this.clock.now += this.clock.accessNs;
     if (this.clock.now >= this.wakeAt) this.runMasters();
-    this.trace.record(OP_WRITE, width, addr, value, this.clock.now);
+    this.trace.record(OP_WRITE | this.contextFlags, width, addr, value, this.clock.now);
     region.device.write(addr - region.base, value, width);
   }
 
   barrier(kind: number): void {
+    if (this.boundaryHook !== null) this.boundaryHook(OP_BARRIER, kind);
     if (--this.budgetLeft < 0) this.overBudget();
     if (kind !== 0 && kind !== 1 && kind !== 2) {
-      this.trace.record(OP_BARRIER | FLAG_FAULT, 0, 0, kind >>> 0, this.clock.now);
+      this.trace.record(OP_BARRIER | FLAG_FAULT | this.contextFlags, 0, 0, kind >>> 0, this.clock.now);
       throw new BusFault("barrier", false, 0, 0, `barrier kind ${kind} is none of 0 (DMB), 1 (DSB), 2 (ISB)`);
     }
     this.clock.now += this.clock.accessNs;
     if (this.clock.now >= this.wakeAt) this.runMasters();
-    this.trace.record(OP_BARRIER, 0, 0, kind, this.clock.now);
+    this.trace.record(OP_BARRIER | this.contextFlags, 0, 0, kind, this.clock.now);
     for (const device of this.barrierDevices) device.barrier!(kind);
   }
 
@@ -297,7 +310,7 @@ export class Bus {
   /** Records a refused access in the trace (with the value a write tried to store, cut to the
    * bytes of the access as the bus would carry them), then throws it. */
   private fault(kind: FaultKind, addr: number, width: number, isWrite: boolean, value: number, flags: number, reason: string): never {
-    const op = (isWrite ? OP_WRITE : OP_READ) | FLAG_FAULT | flags;
+    const op = (isWrite ? OP_WRITE : OP_READ) | FLAG_FAULT | (flags === 0 ? this.contextFlags : flags);
     const recordedWidth = width & 0xff;
     const stored = !isWrite || recordedWidth === 0 ? 0 : recordedWidth >= 4 ? value >>> 0 : value & (2 ** (recordedWidth * 8) - 1);
     this.trace.record(op, recordedWidth, addr, stored, this.clock.now);

@@ -6,6 +6,7 @@ import { Bus, BusFault } from "./bus.js";
 import type { Registry } from "./registry.js";
 import { packageProject, packageRegistry, packageRoot } from "./project.js";
 import { formatTail } from "./trace-text.js";
+import type { Interrupts } from "./interrupts.js";
 
 export { packageRoot };
 
@@ -96,6 +97,10 @@ export class Hal {
   /** How calls and results print, and which status codes exist: the module's project's. */
   readonly registry: Registry;
 
+  /** The interrupt delivery attached to this Hal (new Interrupts(hal, controller)), or null:
+   * pending lines are then delivered before and after every call. */
+  interrupts: Interrupts | null = null;
+
   constructor(readonly bus: Bus, readonly variant: HalVariant = "release", modulePath = wasmPath(variant), options: HalOptions = {}) {
     this.instance = new WebAssembly.Instance(compileModule(modulePath, options.buildHint), bus.imports);
     this.exports = this.instance.exports as unknown as HalExports;
@@ -129,6 +134,8 @@ export class Hal {
       if (!Number.isInteger(a) || a < -(2 ** 31) || a >= 2 ** 32) throw new RangeError(`${name}: argument ${a} is not a 32-bit integer`);
     }
     const trace = this.bus.trace;
+    const interrupts = this.interrupts;
+    if (interrupts !== null) interrupts.betweenCalls();
     const index = trace.beginCall(name, args);
     let result: number;
     try {
@@ -140,6 +147,7 @@ export class Hal {
       throw new HalError(`${this.registry.formatCall(name, args, this.bus.regions)} did not return: ${what}\nlast accesses:\n${tail}`, name, args, e, tail);
     }
     trace.endCall(index, result);
+    if (interrupts !== null) interrupts.betweenCalls();
     return result;
   }
 

@@ -5,7 +5,7 @@
 // and compares two parsed traces.
 import type { Bus, Region } from "./bus.js";
 import { RegisterIndex, decodeFields } from "./regmap.js";
-import { OP_READ, OP_WRITE, OP_BARRIER, FLAG_FAULT, FLAG_DMA, BARRIER_NAMES, type Trace, type CallRecord, type TraceEntry } from "./trace.js";
+import { OP_READ, OP_WRITE, OP_BARRIER, OP_IRQ, FLAG_FAULT, FLAG_DMA, FLAG_IRQ, IRQ_ENTER, IRQ_RETURN, BARRIER_NAMES, type Trace, type CallRecord, type TraceEntry } from "./trace.js";
 import type { Registry } from "./registry.js";
 import { packageRegistry } from "./project.js";
 import { excerpt } from "./json-text.js";
@@ -93,9 +93,36 @@ export interface AccessGroup {
   readonly repeat: number;
 }
 
-/** The canonical text of an access or barrier line, without indentation. */
-export function formatAccess(a: AccessGroup, regions: readonly TraceRegion[]): string {
+/** What an interrupt line prints with (informational, after the ";"): the names the interrupt
+ * controller gave its lines (Trace.lineNames). */
+export interface AccessTextOptions {
+  readonly registry?: Registry;
+  readonly lineNames?: ReadonlyMap<number, string>;
+}
+
+/** Words of an IRQ_ENTER value (harness/interrupts.ts ENTER_*), in bit order. */
+const ENTER_WORDS = ["preemptive", "source-idle", "injected"] as const;
+
+function formatInterrupt(a: AccessGroup, options: AccessTextOptions): string {
+  const name = options.lineNames?.get(a.addr);
+  const note = name === undefined ? "" : `  ${FIELDS_MARK} ${name}`;
+  if (a.width === IRQ_ENTER) {
+    const words = ENTER_WORDS.filter((_, i) => (a.value & (1 << i)) !== 0);
+    return `irq enter ${a.addr}${words.map((w) => " " + w).join("")}${note}`;
+  }
+  if (a.width === IRQ_RETURN) {
+    const status = a.value | 0;
+    const statusName = status < 0 ? (options.registry ?? packageRegistry()).statusName(status) : undefined;
+    return `irq return ${a.addr} ${status}${statusName === undefined ? "" : " " + statusName}${note}`;
+  }
+  return `irq event ${a.width} ${a.addr} ${hex(a.value)}`;
+}
+
+/** The canonical text of an access, barrier or interrupt line, without indentation. */
+export function formatAccess(a: AccessGroup, regions: readonly TraceRegion[], options: AccessTextOptions = {}): string {
   let prefix = "";
+  if ((a.flags & FLAG_IRQ) !== 0) prefix += "isr ";
+  if (a.op === OP_IRQ) return prefix + formatInterrupt(a, options);
   if ((a.flags & FLAG_DMA) !== 0) prefix += "dma ";
   if ((a.flags & FLAG_FAULT) !== 0) prefix += "fault ";
   if (a.op === OP_BARRIER) {
@@ -226,7 +253,10 @@ export function formatTrace(trace: Trace, regions: readonly TraceRegion[], optio
     if (collapse && first.op === OP_READ) {
       while (p + repeat < boundary && sameRead(first, trace.entry(p + repeat))) repeat++;
     }
-    lines.push((open >= 0 ? CALL_INDENT : "") + formatAccess({ ...first, repeat }, sorted));
+    const indent = (open >= 0 ? CALL_INDENT : "") + ((first.flags & FLAG_IRQ) !== 0 ? CALL_INDENT : "");
+    lines.push(indent + formatAccess({ ...first, repeat }, sorted, { registry, lineNames: trace.lineNames }));
+    // A handler that ran between two calls is set apart from the next call, as calls are.
+    if (first.op === OP_IRQ && first.width === IRQ_RETURN && open < 0 && (first.flags & FLAG_IRQ) === 0) lines.push("");
     p += repeat;
   }
   callLinesAt(to, true);
@@ -363,6 +393,8 @@ class TraceParser {
   /** The call whose return line has not come yet. */
   private open: { name: string; args: number[]; start: number; line: number } | undefined;
   private seenEvent = false;
+  /** Interrupt handlers entered and not yet returned. */
+  private depth = 0;
 
   constructor(text: string, private readonly fileName: string, private readonly registry: Registry) {
     // CR LF, LF and a lone CR (old Mac files) all end a line.
@@ -413,14 +445,16 @@ class TraceParser {
     let at = 0;
     for (;; at++) {
       const w = words[at];
-      if (w === "dma" && (flags & FLAG_DMA) === 0) flags |= FLAG_DMA;
+      if (w === "isr" && at === 0) flags |= FLAG_IRQ;
+      else if (w === "dma" && (flags & FLAG_DMA) === 0) flags |= FLAG_DMA;
       else if (w === "fault" && (flags & FLAG_FAULT) === 0) flags |= FLAG_FAULT;
       else break;
     }
     const op = words[at];
+    if (op === "irq") return this.interrupt(words.slice(at), flags);
     if (op !== undefined && ((BARRIER_NAMES as readonly string[]).includes(op) || op === "barrier")) return this.barrier(words.slice(at), flags);
     if (op !== undefined && OP_TOKEN.test(op)) return this.access(words.slice(at), flags);
-    this.fail(`unknown line kind "${op ?? kind}": expected region, call, return, threw, an access (R32 ..., W8 ...) or a barrier (DMB, DSB, ISB)`);
+    this.fail(`unknown line kind "${op ?? kind}": expected region, call, return, threw, an access (R32 ..., W8 ...), a barrier (DMB, DSB, ISB) or an interrupt (irq enter, irq return)`);
   }
 
   private number(word: string | undefined, what: string): number {
@@ -516,6 +550,39 @@ class TraceParser {
     }
     if (rest.length > 0) this.fail(`unexpected "${rest[0]}" after the barrier: expected nothing (a barrier takes no repeat count)`);
     this.push(OP_BARRIER, flags, 0, 0, kind >>> 0, 1);
+  }
+
+  /** `irq enter LINE [preemptive] [source-idle] [injected]` or `irq return LINE STATUS [NAME]`. */
+  private interrupt(words: string[], flags: number): void {
+    if ((flags & (FLAG_DMA | FLAG_FAULT)) !== 0) this.fail(`an interrupt line marked dma or fault: expected "irq ..." or "isr irq ..."`);
+    const kind = words[1];
+    const line = this.number(words[2], "interrupt line");
+    if (!(line >= 0 && line < 256)) this.fail(`interrupt line ${line}: expected 0..255`);
+    if (kind === "enter") {
+      let value = 0;
+      for (const w of words.slice(3)) {
+        const bit = (ENTER_WORDS as readonly string[]).indexOf(w);
+        if (bit < 0 || (value & (1 << bit)) !== 0) this.fail(`unexpected "${w}" in an irq enter line: expected ${ENTER_WORDS.join(", ")}, each at most once`);
+        value |= 1 << bit;
+      }
+      this.depth++;
+      this.push(OP_IRQ, flags, IRQ_ENTER, line, value, 1);
+      return;
+    }
+    if (kind === "return") {
+      if (words.length < 4 || words.length > 5) this.fail(`an irq return line has ${words.length - 2} fields: expected "irq return LINE STATUS" or "irq return LINE STATUS NAME"`);
+      const status = this.number(words[3], "handler status");
+      const name = words[4];
+      if (name !== undefined) {
+        const expected = this.registry.statusName(status);
+        if (name !== expected) this.fail(`status name ${name} does not match ${status}: expected ${expected === undefined ? "no name" : expected}`);
+      }
+      if (this.depth === 0) this.fail(`irq return ${line} with no handler entered: expected an "irq enter" line before it`);
+      this.depth--;
+      this.push(OP_IRQ, flags, IRQ_RETURN, line, status >>> 0, 1);
+      return;
+    }
+    this.fail(`unknown interrupt line "irq ${kind ?? ""}": expected "irq enter LINE" or "irq return LINE STATUS"`);
   }
 
   private access(words: string[], flags: number): void {
@@ -640,7 +707,7 @@ function sameItem(a: Item, b: Item): boolean {
 function itemText(item: Item, regions: readonly TraceRegion[], registry: Registry): string {
   if (item.kind === "call") return formatCallLine(item.call.name, item.call.args, regions, registry);
   if (item.kind === "end") return formatEndLine(item.call.result, registry);
-  return (item.callIndex >= 0 ? CALL_INDENT : "") + formatAccess(item.access, regions);
+  return (item.callIndex >= 0 ? CALL_INDENT : "") + ((item.access.flags & FLAG_IRQ) !== 0 ? CALL_INDENT : "") + formatAccess(item.access, regions, { registry });
 }
 
 /** One side of a difference: the line in its file, or null where the trace had ended. */

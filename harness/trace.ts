@@ -6,11 +6,24 @@ import type { Registry } from "./registry.js";
 export const OP_READ = 0;
 export const OP_WRITE = 1;
 export const OP_BARRIER = 2;
+/** An interrupt event (docs/interrupts.md): the kind (IRQ_ENTER, IRQ_RETURN) in `width`, the
+ * controller's line in `addr`. */
+export const OP_IRQ = 3;
 export const OP_MASK = 0x03;
 /** The access was refused by the bus (unmapped, unaligned, or a width the register rejects). */
 export const FLAG_FAULT = 0x10;
 /** The access was made by a bus master other than the CPU (a DMA controller). */
 export const FLAG_DMA = 0x20;
+/** The entry was made while an interrupt handler ran (the handler's own accesses, and the
+ * events of an interrupt that preempted a handler). */
+export const FLAG_IRQ = 0x40;
+
+/** OP_IRQ kinds. ENTER: the controller took the line and the host entered the module's handler;
+ * `value` is 1 when it was delivered preemptively (between two accesses, as a CPU takes it), 0
+ * when a deferred host delivered it (between export calls, or where a driver waits). RETURN: the handler returned; `value` is 1 when the line was
+ * still pending as the handler returned (it is entered again), 0 otherwise. */
+export const IRQ_ENTER = 1;
+export const IRQ_RETURN = 2;
 
 /** barrier() kinds (docs/abi.md 1.2). */
 export const BARRIER_NAMES = ["DMB", "DSB", "ISB"] as const;
@@ -20,7 +33,7 @@ export interface TraceEntry {
   readonly seq: number;
   readonly op: number;
   readonly flags: number;
-  /** Bytes for reads and writes; the barrier kind is in `value`. */
+  /** Bytes for reads and writes; the barrier kind is in `value`; the event kind of an OP_IRQ. */
   readonly width: number;
   readonly addr: number;
   readonly value: number;
@@ -61,6 +74,9 @@ export class Trace {
   /** How this trace's calls and status codes print (the registry of the module's project); the
    * Hal sets it. Undefined: the package's own. */
   registry: Registry | undefined = undefined;
+  /** Names of the interrupt lines the trace's OP_IRQ entries refer to (the controller's), for
+   * printing; set when interrupts are delivered (harness/interrupts.ts). */
+  lineNames: ReadonlyMap<number, string> | undefined = undefined;
 
   constructor(capacity = INITIAL_CAPACITY) {
     this.ops = new Uint8Array(capacity);

@@ -74,7 +74,7 @@ describe("fixtures/boards/versatile.json", () => {
 
   it("builds a bus with the models, the module instantiated and an empty trace", () => {
     const board = loadBoard("versatile");
-    expect(board.bus.regions.map((r) => r.name)).toEqual(["dmac", "gpio0", "uart0", "ssp0", "ram", "linear"]);
+    expect(board.bus.regions.map((r) => r.name)).toEqual(["dmac", "irqc", "gpio0", "uart0", "ssp0", "ram", "linear"]);
     expect(board.model("uart0", Pl011Model).uartclkHz).toBe(VERSATILE_UARTCLK);
     expect(board.model("uart0", Pl011Model).fifoDepth).toBe(16);
     expect(board.model("ssp0", Pl022Model).sspclkHz).toBe(24_000_000);
@@ -208,8 +208,8 @@ describe("registerDeviceKind", () => {
   });
 
   it("refuses the options the kind did not read, and its own errors carry the path", () => {
-    expect(errorOf(withConstant({ kind: "test-constant", value: 1, colour: "red" }))).toContain("regions[6].device.colour: unknown key \"colour\"");
-    expect(errorOf(withConstant({ kind: "test-constant", value: "0x1g" }))).toContain('regions[6].device.value: bad hex "0x1g"');
+    expect(errorOf(withConstant({ kind: "test-constant", value: 1, colour: "red" }))).toContain("regions[7].device.colour: unknown key \"colour\"");
+    expect(errorOf(withConstant({ kind: "test-constant", value: "0x1g" }))).toContain('regions[7].device.value: bad hex "0x1g"');
   });
 
   it("refuses a kind registered twice or with a bad name", () => {
@@ -220,7 +220,7 @@ describe("registerDeviceKind", () => {
   it("checks a kind's block against the registry of the board that uses it", () => {
     registerDeviceKind("test-unknown-block", () => new Constant(0), { block: "pl999" });
     const text = JSON.stringify({ regions: [{ name: "x", base: "0x1000", size: "0x1000", block: "pl999", device: { kind: "test-unknown-block" } }] });
-    expect(() => parseBoardFile(text, "odd.json")).toThrow('odd.json: regions[0].block: unknown register block "pl999": expected one of dma, gpio, pl011, pl022, pl061, pl080, rcc, spi, usart, or null for memory');
+    expect(() => parseBoardFile(text, "odd.json")).toThrow('odd.json: regions[0].block: unknown register block "pl999": expected one of dma, gpio, irqc, pl011, pl022, pl061, pl080, rcc, spi, usart, or null for memory');
     const pl999 = { block: "pl999", size: "0x1000", registers: [{ name: "ID", offset: "0x0", bits: 8, read: "value", write: "ignored", reset: "0x99" }] };
     const board = buildBoard(parseBoardFile(text, "odd.json", registryOf([pl999])));
     expect(board.region("x").index?.block.block).toBe("pl999");

@@ -167,7 +167,7 @@ describe("register coverage", () => {
       CR: [1, 2], FR: [1, 0], "RSR/ECR": [0, 1], IBRD: [0, 1], FBRD: [0, 1], LCR_H: [0, 2], IMSC: [0, 1], ICR: [0, 1],
     });
     // Regions without a register map have no registers to count.
-    expect(scenarioCoverage(run).map((c) => c.region)).toEqual(["dmac", "gpio0", "uart0", "ssp0"]);
+    expect(scenarioCoverage(run).map((c) => c.region)).toEqual(["dmac", "irqc", "gpio0", "uart0", "ssp0"]);
   });
 
   it("counts a collapsed poll in full, and a trace file gives the same coverage as the run", () => {

@@ -305,7 +305,7 @@ describe("parseTrace", () => {
 
   it.each([
     ["an unknown line kind", "  Q32 uart0+0x018 FR 0x00000090",
-      'unknown line kind "Q32": expected region, call, return, threw, an access (R32 ..., W8 ...) or a barrier (DMB, DSB, ISB)'],
+      'unknown line kind "Q32": expected region, call, return, threw, an access (R32 ..., W8 ...), a barrier (DMB, DSB, ISB) or an interrupt (irq enter, irq return)'],
     ["bad hex in a value", "  R32 uart0+0x018 FR 0x9g",
       'bad hex value "0x9g": expected 0x followed by 1 to 8 hex digits'],
     ["bad hex in an offset", "  R32 uart0+0x01z FR 0x00000090",
@@ -356,7 +356,7 @@ describe("parseTrace", () => {
   it("refuses an unknown register block, listing the known ones", () => {
     const e = rejection("region spi0 0x10010000 0x1000 pl099\n");
     expect(e.line).toBe(4);
-    expect(e.message).toMatch(/^bad\.trace:4: unknown register block "pl099": expected one of dma, gpio, pl011, .*none\n {4}region spi0 0x10010000 0x1000 pl099$/);
+    expect(e.message).toMatch(/^bad\.trace:4: unknown register block "pl099": expected one of dma, gpio, irqc, pl011, .*none\n {4}region spi0 0x10010000 0x1000 pl099$/);
   });
 
   it("refuses a call before the previous call ended, and a region after the first access", () => {

@@ -23,6 +23,8 @@ export interface DmaRequester {
 export interface InterruptSource {
   /** True while the combined interrupt line is asserted. */
   interruptPending(): boolean;
+  /** The asserted sources as a short text for messages (`MIS 0x040 (RT)`), no side effects. */
+  describeInterrupt?(): string;
 }
 
 /** Called when a pin's level changes. */

@@ -1,0 +1,14 @@
+// The one export a host enters on an interrupt (docs/abi.md 1.7): hal_irq_dispatch(line) runs
+// the handler a driver registered for the line. A board's native ISR masks or latches the line
+// and its main loop calls this (deferred); a module compiled to C may call it from the ISR itself
+// (preemptive). Either way the handler acknowledges what it served before it returns.
+import { ERR_INVALID_ARG, ERR_NO_HANDLER } from "./generated/api";
+import { isValidLine, irqHandlerKind, irqHandlerContext, IRQ_HANDLER_PL011 } from "./irq";
+import { pl011Interrupt } from "./pl011-irq";
+
+export function hal_irq_dispatch(line: u32): i32 {
+  if (!isValidLine(line)) return ERR_INVALID_ARG;
+  const kind = irqHandlerKind(line);
+  if (kind == IRQ_HANDLER_PL011) return pl011Interrupt(irqHandlerContext(line));
+  return ERR_NO_HANDLER;
+}

@@ -1,0 +1,70 @@
+// Interrupt plumbing shared by the interrupt-driven drivers (docs/interrupts.md): where the
+// interrupt controller's enable registers are, and which driver serves which line. The module
+// allocates nothing: both tables are static. hal_irq_dispatch (assembly/irq-dispatch.ts) reads
+// the handler table; the drivers fill it.
+import { write32, dsb, isb } from "./mmio";
+import { isValidBase } from "./common";
+import { OK, ERR_INVALID_ARG, HAL_IRQ_LINES } from "./generated/api";
+
+/** The kinds of handler a line can have; 0 = none. */
+@inline export const IRQ_HANDLER_NONE: u32 = 0;
+@inline export const IRQ_HANDLER_PL011: u32 = 1;
+
+// [set-enable address, clear-enable address]; 0 until hal_irq_controller is called.
+const controller = memory.data(8);
+// One [kind, ctx] pair per line.
+const handlers = memory.data(<i32>HAL_IRQ_LINES * 8);
+
+/**
+ * Tells the module where the interrupt controller's set-enable and clear-enable registers for
+ * lines 0..31 are; lines 32n..32n+31 use the words 4n bytes further on. An NVIC: ISER0 and ICER0
+ * (0xE000E100, 0xE000E180); a PL190 VIC: VICIntEnable and VICIntEnClear (base + 0x010, + 0x014).
+ * Both take one bit per line and act on the bits written as 1, which is all the drivers need.
+ */
+export function hal_irq_controller(setEnable: u32, clearEnable: u32): i32 {
+  if (!isValidBase(setEnable) || !isValidBase(clearEnable) || setEnable == 0 || clearEnable == 0 || setEnable == clearEnable) return ERR_INVALID_ARG;
+  store<u32>(controller, setEnable);
+  store<u32>(controller + 4, clearEnable);
+  return OK;
+}
+
+/** True once hal_irq_controller has been given the controller's registers. */
+export function irqControllerKnown(): bool {
+  return load<u32>(controller) != 0;
+}
+
+@inline export function isValidLine(line: u32): bool {
+  return line < HAL_IRQ_LINES;
+}
+
+export function irqSetHandler(line: u32, kind: u32, ctx: u32): void {
+  store<u32>(handlers + line * 8, kind);
+  store<u32>(handlers + line * 8 + 4, ctx);
+}
+
+export function irqHandlerKind(line: u32): u32 {
+  return load<u32>(handlers + line * 8);
+}
+
+export function irqHandlerContext(line: u32): u32 {
+  return load<u32>(handlers + line * 8 + 4);
+}
+
+/**
+ * Masks a line at the controller (ICER), for main code that changes state the line's handler
+ * also changes. Without barriers the line can still be taken just after the write, because the
+ * CPU may be entering the handler as the write lands; a DSB then an ISB make sure it is not
+ * (ARM DAI 0321A, Cortex-M Programming Guide to Memory Barrier Instructions, 4.6 "Disabling
+ * Interrupts using NVIC").
+ */
+export function irqMask(line: u32): void {
+  write32(load<u32>(controller + 4) + (line >> 5) * 4, <u32>1 << (line & 31));
+  dsb();
+  isb();
+}
+
+/** Unmasks a line at the controller (ISER). A pending line is taken as soon as the write lands:
+ * no barrier is needed for that. */
+export function irqUnmask(line: u32): void {
+  write32(load<u32>(controller) + (line >> 5) * 4, <u32>1 << (line & 31));
+}

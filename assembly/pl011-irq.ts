@@ -28,29 +28,31 @@ import {
   PL011_IRQ_CTX_SIZE, PL011_IRQ_RX_RING, PL011_IRQ_TX_RING,
 } from "./generated/api";
 
-// Context block layout (byte offsets).
-@inline const CTX_BASE: u32 = 0;
-@inline const CTX_LINE: u32 = 4;
-@inline const CTX_RX_HEAD: u32 = 8;
-@inline const CTX_RX_TAIL: u32 = 12;
-@inline const CTX_TX_HEAD: u32 = 16;
-@inline const CTX_TX_TAIL: u32 = 20;
+// Context block layout (byte offsets; docs/drivers/pl011-irq.md). The names below that are
+// exported serve the bug zoo's variants of this driver (zoo/pl011-irq-*.ts); they are not module
+// exports, since assembly/index.ts names this file's C-callable functions one by one.
+@inline export const CTX_BASE: u32 = 0;
+@inline export const CTX_LINE: u32 = 4;
+@inline export const CTX_RX_HEAD: u32 = 8;
+@inline export const CTX_RX_TAIL: u32 = 12;
+@inline export const CTX_TX_HEAD: u32 = 16;
+@inline export const CTX_TX_TAIL: u32 = 20;
 /** An error that pl011_irq_read owes its caller (after the bytes before it). */
 @inline const CTX_PENDING: u32 = 24;
 /** Received entries: 16 bits each, the character in 7:0 and its DR error bits in 11:8. */
-@inline const CTX_RX_RING: u32 = 32;
-@inline const CTX_TX_RING: u32 = CTX_RX_RING + PL011_IRQ_RX_RING * 2;
+@inline export const CTX_RX_RING: u32 = 32;
+@inline export const CTX_TX_RING: u32 = CTX_RX_RING + PL011_IRQ_RX_RING * 2;
 // The layout ends at CTX_TX_RING + PL011_IRQ_TX_RING = 800 = PL011_IRQ_CTX_SIZE (registers/api-irq.json).
 
 /** The sources the handler serves: receive, receive timeout, the four receive errors, transmit. */
-@inline const RX_SOURCES: u32 = PL011_IMSC_RX | PL011_IMSC_RT | PL011_IMSC_OE | PL011_IMSC_BE | PL011_IMSC_PE | PL011_IMSC_FE;
-@inline const SERVED_SOURCES: u32 = RX_SOURCES | PL011_IMSC_TX;
+@inline export const RX_SOURCES: u32 = PL011_IMSC_RX | PL011_IMSC_RT | PL011_IMSC_OE | PL011_IMSC_BE | PL011_IMSC_PE | PL011_IMSC_FE;
+@inline export const SERVED_SOURCES: u32 = RX_SOURCES | PL011_IMSC_TX;
 
 /** Handler passes over MIS before it gives up, as Linux's AMBA_ISR_PASS_LIMIT (256). */
-@inline const PL011_ISR_PASS_LIMIT: u32 = 256;
+@inline export const PL011_ISR_PASS_LIMIT: u32 = 256;
 /** DR reads in one receive pass: twice the 32-entry FIFO (TRM 1.2), since characters keep
  * arriving while it drains. */
-@inline const PL011_RX_DRAIN_LIMIT: u32 = 64;
+@inline export const PL011_RX_DRAIN_LIMIT: u32 = 64;
 /** FR reads while pl011_irq_flush waits, as pl011_flush's limit (see pl011.ts). */
 @inline const PL011_IRQ_IDLE_POLL_LIMIT: u32 = 1 << 22;
 
@@ -59,16 +61,16 @@ import {
  * to refill it. The receive timeout (RT) picks up the characters below the RX level. */
 @inline const PL011_IRQ_IFLS: u32 = (0 << PL011_IFLS_RXIFLSEL_SHIFT) | (2 << PL011_IFLS_TXIFLSEL_SHIFT);
 
-@inline function rxSlot(ctx: u32, index: u32): u32 {
+@inline export function rxSlot(ctx: u32, index: u32): u32 {
   return ctx + CTX_RX_RING + (index & (PL011_IRQ_RX_RING - 1)) * 2;
 }
 
-@inline function txSlot(ctx: u32, index: u32): u32 {
+@inline export function txSlot(ctx: u32, index: u32): u32 {
   return ctx + CTX_TX_RING + (index & (PL011_IRQ_TX_RING - 1));
 }
 
 /** A context that pl011_irq_open set up and that still owns its line. */
-function isOpen(ctx: u32): bool {
+export function isOpen(ctx: u32): bool {
   if ((ctx & 3) != 0 || !isValidBuffer(ctx, PL011_IRQ_CTX_SIZE)) return false;
   const line = load<u32>(ctx + CTX_LINE);
   return isValidLine(line) && irqHandlerKind(line) == IRQ_HANDLER_PL011 && irqHandlerContext(line) == ctx;
@@ -104,7 +106,7 @@ export function pl011_irq_open(ctx: u32, base: u32, uartclkHz: u32, baud: u32, c
 /** Moves received characters from the RX FIFO to the RX ring. A character that finds the ring
  * full is lost, and the newest entry in the ring gets OE, as the UART marks an overrun on the
  * last character that fitted (TRM 3.3.1): the caller learns of the loss where it happened. */
-function receiveCharacters(ctx: u32, base: u32): void {
+export function receiveCharacters(ctx: u32, base: u32): void {
   let head = load<u32>(ctx + CTX_RX_HEAD);
   for (let n: u32 = 0; n < PL011_RX_DRAIN_LIMIT; n++) {
     if (read32(base + PL011_FR) & PL011_FR_RXFE) break;
@@ -124,7 +126,7 @@ function receiveCharacters(ctx: u32, base: u32): void {
 
 /** Moves bytes from the TX ring into the TX FIFO while it has room; true when the ring is empty.
  * Called by the handler, or by main code with the line masked. */
-function transmitCharacters(ctx: u32, base: u32): bool {
+export function transmitCharacters(ctx: u32, base: u32): bool {
   const head = load<u32>(ctx + CTX_TX_HEAD);
   let tail = load<u32>(ctx + CTX_TX_TAIL);
   while (tail != head) {

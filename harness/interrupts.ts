@@ -82,7 +82,10 @@ export class Interrupts {
   readonly dispatchName: string;
   readonly stormLimit: number;
   /** Delivery points passed so far: in preemptive mode every access boundary of main code and
-   * every call boundary; in deferred mode every call boundary and wait point. */
+   * every call boundary; in deferred mode every call boundary and wait point. A boundary right
+   * after a poll's repeated read is not a new point: the driver is where it was one read before,
+   * only later (an exploration would otherwise try each of a poll's thousands of reads). Pending
+   * interrupts are delivered there all the same. */
   points = 0;
   /** Nothing is delivered at the points before this one (an exploration holds an interrupt). */
   holdUntil = 0;
@@ -171,13 +174,20 @@ export class Interrupts {
       for (const check of checks) check(at);
     }
     if (frames.length === 0) {
+      let candidate: boolean;
       if (this.mode === "preemptive") {
-        this.point(true);
+        candidate = true;
       } else {
-        const poll = op === OP_READ && this.lastMainOp === OP_READ && addrOrKind === this.lastMainAddr;
+        candidate = op === OP_READ && this.lastMainOp === OP_READ && addrOrKind === this.lastMainAddr;
         this.lastMainOp = op;
         this.lastMainAddr = addrOrKind;
-        if (poll) this.point(false);
+      }
+      if (!candidate) return;
+      const trace = this.hal.bus.trace;
+      if (trace.repeatsPrevious(trace.length - 1)) {
+        if (this.points > this.holdUntil) this.deliver(this.mode === "preemptive");
+      } else {
+        this.point(this.mode === "preemptive");
       }
       return;
     }

@@ -7,6 +7,7 @@
 import { type Board, type BuildOptions, type ModelClass, buildBoard, isHardwareKind, loadBoardFile } from "./board-file.js";
 import { displayPath, packageProject, type Project } from "./project.js";
 import { formatTrace, parseTrace } from "./trace-text.js";
+import type { DeliveryMode, Interrupts } from "./interrupts.js";
 // ---------------------------------------------------------------------------------------------
 // What a scenario is
 
@@ -196,6 +197,24 @@ export class ScenarioContext {
   /** Lets virtual time pass with no CPU access (a program sleeping); other bus masters run. */
   settle(ns: number): void {
     this.board.bus.settle(ns);
+  }
+
+  private delivery: Interrupts | null = null;
+
+  /** From here on, the board's interrupt controller delivers its lines into the module's
+   * hal_irq_dispatch in `mode` (docs/interrupts.md), noted in the trace. */
+  deliverInterrupts(mode: DeliveryMode): Interrupts {
+    this.mark("note", `interrupts are delivered ${mode === "deferred" ? "deferred: between calls and where a driver polls, as a WAMR board does" : "preemptively: between any two accesses, as a CPU takes them"}`);
+    this.delivery = this.board.deliverInterrupts({ mode });
+    return this.delivery;
+  }
+
+  /** Main code waiting for interrupts (a main loop in WFI) for `ns` of virtual time: pending
+   * lines are delivered as they come. Needs deliverInterrupts() first. */
+  idle(ns: number): void {
+    if (this.delivery === null) throw new Error("idle() delivers interrupts: call deliverInterrupts() first");
+    this.mark("note", `main code waits ${ns} ns for interrupts`);
+    this.delivery.idle(ns);
   }
 }
 

@@ -129,6 +129,15 @@ export class Trace {
     this.currentCall = -1;
   }
 
+  /** True when entry `seq` repeats the read just before it (same op byte, width, address and
+   * value): the second and later reads of a poll. Allocation-free. */
+  repeatsPrevious(seq: number): boolean {
+    if (seq < 1 || seq >= this.length) return false;
+    const p = seq - 1;
+    return (this.ops[seq]! & OP_MASK) === OP_READ && this.ops[seq] === this.ops[p] && this.widths[seq] === this.widths[p]
+      && this.addrs[seq] === this.addrs[p] && this.values[seq] === this.values[p];
+  }
+
   entry(seq: number): TraceEntry {
     if (seq < 0 || seq >= this.length) throw new RangeError(`trace entry ${seq} out of range 0..${this.length - 1}`);
     const raw = this.ops[seq]!;

@@ -29,11 +29,12 @@ import {
   checkNeverTouches, checkLintClean, checkReturnsWithin, pl011Reprogramming, type Outcome,
 } from "./assert.js";
 import { ZOO_STM32F4 } from "./zoo-stm32f4.js";
+import { ZOO_IRQ } from "./zoo-irq.js";
 
 /** The driver a bug breaks: a PrimeCell driver of build/hal.wasm, or an STM32F4 driver of
  * build/stm32f4.wasm (named as the family's fuzz targets are). */
 export type ZooDriver =
-  | "pl011" | "pl022" | "pl061" | "pl080"
+  | "pl011" | "pl022" | "pl061" | "pl080" | "pl011-irq"
   | "stm32f4-rcc" | "stm32f4-gpio" | "stm32f4-usart" | "stm32f4-spi" | "stm32f4-dma";
 
 /** The project module (wasm-hal.config.json "modules") whose driver a bug breaks. */
@@ -64,6 +65,9 @@ export interface ZooBug {
   /** Runs the scenario against `module` and applies the check: the failure message, or null
    * when the check passes. */
   readonly run: (module: ZooModule) => string | null;
+  /** False for a bug the fuzzer has no target for yet (the interrupt bugs: the fuzzer does not
+   * vary interrupt timing); the fuzzer's zoo run leaves it out. */
+  readonly fuzz?: boolean;
 }
 
 /** build/zoo/<name>.wasm, or the debug build with its source map. */
@@ -338,7 +342,7 @@ const ZOO_PRIMECELL: readonly ZooBug[] = [
   },
 ];
 
-export const ZOO: readonly ZooBug[] = [...ZOO_PRIMECELL, ...ZOO_STM32F4];
+export const ZOO: readonly ZooBug[] = [...ZOO_PRIMECELL, ...ZOO_STM32F4, ...ZOO_IRQ];
 
 export interface ZooResult {
   readonly bug: ZooBug;

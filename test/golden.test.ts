@@ -212,7 +212,7 @@ describe("wasm-hal show", () => {
   });
 
   it("refuses a region or register the trace does not have, and names file and line of a bad trace", () => {
-    expect(() => renderTrace(text, "uart-tx.trace", { region: "uart1" })).toThrow("uart-tx.trace has no region named uart1 (regions: dmac, gpio0, uart0, ssp0, ram, linear)");
+    expect(() => renderTrace(text, "uart-tx.trace", { region: "uart1" })).toThrow("uart-tx.trace has no region named uart1 (regions: dmac, irqc, gpio0, uart0, ssp0, ram, linear)");
     expect(() => renderTrace(text, "uart-tx.trace", { region: "dmac", register: "FR" })).toThrow("no register named FR in region dmac (pl080)");
     const broken = text.replace("return 22", "return twenty-two").replace("return 0\n", "retrun 0\n");
     try {

@@ -19,6 +19,7 @@ import { parseTrace } from "../harness/trace-text.js";
 import { lintTrace } from "../harness/lint.js";
 import { formatCoverage, mergeCoverage, registerCoverage, scenarioCoverage } from "../harness/commands/check.js";
 import { STM32F4_SCENARIOS } from "../harness/scenarios-stm32f4.js";
+import IRQ_SCENARIOS from "../harness/scenarios-irq.js";
 import { PROJECT_SCENARIOS } from "./context.js";
 
 const temp = mkdtempSync(join(tmpdir(), "wasm-hal-scenarios-"));
@@ -33,16 +34,18 @@ describe("the registry", () => {
       "pl061-pin-toggle-edge-irq", "pl080-memcpy", "pl080-uart-tx",
       "stm32f4-gpio-blink-lock", "stm32f4-usart-hello", "stm32f4-usart-oversampling-8", "stm32f4-usart-receive-errors",
       "stm32f4-spi-flash-id", "stm32f4-dma-memcpy", "stm32f4-dma-usart-tx", "stm32f4-dma-spi-flash-read",
+      "pl011-irq-deferred", "pl011-irq-preemptive",
     ]);
-    // The config's modules in order: the PrimeCell list, then the STM32F4 list, the same objects.
-    const modules = [...PRIMECELL_SCENARIOS, ...STM32F4_SCENARIOS];
+    // The config's modules in order: the PrimeCell list, the STM32F4 list, then the interrupt
+    // scenarios, the same objects.
+    const modules = [...PRIMECELL_SCENARIOS, ...STM32F4_SCENARIOS, ...IRQ_SCENARIOS];
     PROJECT_SCENARIOS.forEach((s, i) => expect(s).toBe(modules[i]));
     for (const s of PROJECT_SCENARIOS) {
       expect(s.name).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
       expect(s.summary).not.toContain("\n");
       expect(s.summary.length).toBeGreaterThan(20);
     }
-    for (const s of PRIMECELL_SCENARIOS) expect([s.board, s.module]).toEqual(["versatile", undefined]);
+    for (const s of [...PRIMECELL_SCENARIOS, ...IRQ_SCENARIOS]) expect([s.board, s.module]).toEqual(["versatile", undefined]);
     for (const s of STM32F4_SCENARIOS) expect([s.board, s.module]).toEqual(["stm32f405", "stm32f4"]);
     expect(findScenario("pl011-hello")).toBe(PRIMECELL_SCENARIOS[1]);
     expect(findScenario("pl011-goodbye")).toBeUndefined();

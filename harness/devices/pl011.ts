@@ -24,6 +24,7 @@
 //   sent with LCR_H.BRK (TXD is only held idle), integration-test mode (ITCR/ITIP/ITOP/TDR
 //   only store their values), and the DMACLR handshake (requests follow the fill levels).
 import type { Device, VirtualClock } from "../bus.js";
+import { decodeFields } from "../regmap.js";
 import { DMA_BREQ, DMA_SREQ, type DmaDirection, type DmaRequester, type InterruptSource } from "./signals.js";
 import {
   PL011_MAP,
@@ -400,6 +401,14 @@ export class Pl011Model implements Device, DmaRequester, InterruptSource {
   interruptPending(): boolean {
     this.update();
     return (this.ris & this.imsc) !== 0;
+  }
+
+  /** The asserted sources for messages: `MIS 0x100 (PE)`. */
+  describeInterrupt(): string {
+    this.update();
+    const mis = this.ris & this.imsc;
+    const reg = PL011_MAP.registers.find((r) => r.name === "MIS")!;
+    return `MIS 0x${mis.toString(16).padStart(3, "0")}${mis === 0 ? "" : ` (${decodeFields(reg, mis)})`}`;
   }
 
   /** The DMA request lines (TRM 2.7; docs/primecell.md, PL011 1.6 item 6). SREQ: TX has a free

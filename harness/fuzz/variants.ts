@@ -114,6 +114,7 @@ export { findingKey };
 
 /** The bug zoo's variants (harness/zoo.ts) whose modules are built (build/zoo/<name>.wasm). */
 export function zooVariants(): Variant[] {
-  return ZOO.map((bug) => ({ name: bug.name, path: join(packageRoot(), "build", "zoo", `${bug.name}.wasm`), target: bug.driver, defect: bug.defect }))
+  return ZOO.filter((bug) => bug.fuzz !== false)
+    .map((bug) => ({ name: bug.name, path: join(packageRoot(), "build", "zoo", `${bug.name}.wasm`), target: bug.driver, defect: bug.defect }))
     .filter((v) => existsSync(v.path));
 }

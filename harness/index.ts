@@ -28,7 +28,10 @@ export {
   Bus, VirtualClock, BusFault, AccessBudgetExceeded,
   type Device, type BusMaster, type Region, type RegionOptions, type FaultKind,
 } from "./bus.js";
-export { Trace, OP_READ, OP_WRITE, OP_BARRIER, OP_MASK, FLAG_FAULT, FLAG_DMA, BARRIER_NAMES, type TraceEntry, type CallRecord } from "./trace.js";
+export {
+  Trace, OP_READ, OP_WRITE, OP_BARRIER, OP_IRQ, OP_MASK, FLAG_FAULT, FLAG_DMA, FLAG_IRQ, IRQ_ENTER, IRQ_RETURN, BARRIER_NAMES,
+  type TraceEntry, type CallRecord,
+} from "./trace.js";
 export {
   formatTrace, formatTail, formatAccess, formatCallLine, formatEndLine, parseTrace, diffTraces, traceRegions,
   TraceParseError, TRACE_HEADER, TRACE_FORMAT_VERSION, NO_BLOCK,
@@ -66,6 +69,19 @@ export { PL011_MAP } from "./generated/pl011.js";
 export { PL022_MAP } from "./generated/pl022.js";
 export { PL061_MAP } from "./generated/pl061.js";
 export { PL080_MAP } from "./generated/pl080.js";
+export { IRQC_MAP } from "./generated/irqc.js";
+
+// Interrupts (docs/interrupts.md)
+export { IrqController, IRQC_LINE_COUNT, THREAD_PRIORITY, type IrqLine } from "./devices/irqc.js";
+export {
+  Interrupts, InterruptStorm, DISPATCH_EXPORT, STORM_LIMIT, ENTER_PREEMPTIVE, ENTER_SOURCE_IDLE, ENTER_INJECTED, enterKind,
+  type DeliveryMode, type InterruptOptions, type BoundaryContext,
+} from "./interrupts.js";
+export { findInterruptRaces, checkMaskedReadModifyWrite, checkNoSpuriousInterrupts, checkInterruptCode, type InterruptProblem } from "./interrupt-checks.js";
+export {
+  exploreInterleavings, type InterleavingScenario, type ExplorationWorld, type ExplorationResult, type Interleaving,
+} from "./explore.js";
+export { pl011IrqExploration, type Pl011IrqWorld, type Pl011IrqExplorationOptions } from "./scenarios-irq.js";
 
 // Scenarios and golden traces
 export {

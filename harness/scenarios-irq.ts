@@ -61,7 +61,7 @@ function irqScenario(mode: DeliveryMode): Scenario {
       s.phase("test", "pl011_irq_read takes what the RX handler stored; a character with a parity error is reported after the bytes before it");
       s.expect(IRQ_ARRIVALS.length, "pl011_irq_read", ctx, receive, 64);
       s.expectBytes(hal.readBytes(receive, IRQ_ARRIVALS.length), latin1(IRQ_ARRIVALS), "bytes read");
-      s.stimulus("uart0: 0x21 arrives with a parity error; nothing follows, so the receive timeout (RT) raises the interrupt", () => uart.receive([0x21], { error: "parity" }));
+      s.stimulus("uart0: 0x21 arrives with a parity error: PERIS sets at once and raises the line (one character is below the RX level)", () => uart.receive([0x21], { error: "parity" }));
       s.idle(400_000);
       s.expect(ERR_RX_PARITY, "pl011_irq_read", ctx, receive, 64);
       s.expect(0, "pl011_irq_read", ctx, receive, 64);

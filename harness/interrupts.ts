@@ -19,7 +19,7 @@
 // handler's writes that no DSB completed before it returned leave the line asserted in the
 // controller's eyes, so that it is entered again with nothing to do (a spurious interrupt,
 // found by checkNoSpuriousInterrupts in harness/interrupt-checks.ts).
-import type { Hal } from "./hal.js";
+import type { Bus } from "./bus.js";
 import { HalError, TRACE_TAIL_LINES } from "./hal.js";
 import { OP_BARRIER, OP_IRQ, OP_READ, OP_WRITE, FLAG_IRQ, IRQ_ENTER, IRQ_RETURN } from "./trace.js";
 import { formatTail } from "./trace-text.js";
@@ -77,6 +77,15 @@ interface Frame {
 
 type Dispatch = (line: number) => number;
 
+/** What delivery needs of the module's host: its bus and exports, and a place to say that this
+ * delivery is attached (a Hal has all three; the fuzzer's World gives the same). Its calls must
+ * call betweenCalls() before and after each export call. */
+export interface InterruptHost {
+  readonly bus: Bus;
+  readonly exports: { readonly [name: string]: unknown };
+  interrupts: Interrupts | null;
+}
+
 export class Interrupts {
   readonly mode: DeliveryMode;
   readonly dispatchName: string;
@@ -107,7 +116,7 @@ export class Interrupts {
   private stormLine = -1;
   private stormCount = 0;
 
-  constructor(readonly hal: Hal, readonly controller: IrqController, options: InterruptOptions = {}) {
+  constructor(readonly hal: InterruptHost, readonly controller: IrqController, options: InterruptOptions = {}) {
     this.mode = options.mode ?? "deferred";
     if (this.mode !== "deferred" && this.mode !== "preemptive") throw new RangeError(`interrupt delivery mode ${String(this.mode)}: expected "deferred" or "preemptive"`);
     this.dispatchName = options.dispatch ?? DISPATCH_EXPORT;

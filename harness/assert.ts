@@ -20,8 +20,8 @@ import { readFileSync } from "node:fs";
 import { AccessBudgetExceeded } from "./bus.js";
 import { HalError, type Hal } from "./hal.js";
 import { decodeFields, type RegisterInfo } from "./regmap.js";
-import { OP_READ, OP_WRITE, OP_BARRIER, FLAG_DMA, FLAG_FAULT, BARRIER_NAMES, Trace, type TraceEntry } from "./trace.js";
-import { formatCallLine, type TraceRegion } from "./trace-text.js";
+import { OP_READ, OP_WRITE, OP_BARRIER, OP_IRQ, FLAG_DMA, FLAG_FAULT, FLAG_IRQ, BARRIER_NAMES, Trace, type TraceEntry } from "./trace.js";
+import { formatAccess, formatCallLine, type TraceRegion } from "./trace-text.js";
 import { lintTrace, lintReport, type LintFinding } from "./lint.js";
 import type { GatedAccess, GatedReason } from "./devices/stm32f4/common.js";
 import type { DmaLockedWrite } from "./devices/stm32f4/dma.js";
@@ -324,9 +324,16 @@ function regionOf(regions: readonly TraceRegion[], addr: number): TraceRegion | 
   return undefined;
 }
 
-/** `W32 uart0+0x02c LCR_H 0x00000070 (WLEN=8BIT FEN)`: the access without its place in time. */
-function accessText(regions: readonly TraceRegion[], e: TraceEntry): string {
-  const prefix = `${(e.flags & FLAG_DMA) !== 0 ? "dma " : ""}${(e.flags & FLAG_FAULT) !== 0 ? "fault " : ""}`;
+/** `W32 uart0+0x02c LCR_H 0x00000070 (WLEN=8BIT FEN)`: the access without its place in time; a
+ * handler's access starts `isr`, and an interrupt event reads as its trace line does, `irq enter
+ * 12 preemptive (uart0)` (the line's name from the trace's controller, when it has one). */
+function accessText(regions: readonly TraceRegion[], e: TraceEntry, trace?: Trace): string {
+  if (e.op === OP_IRQ) {
+    const line = formatAccess({ ...e, repeat: 1 }, regions, { registry: trace?.registry, lineNames: trace?.lineNames });
+    const cut = line.indexOf("  ;");
+    return cut < 0 ? line : `${line.slice(0, cut)} (${line.slice(cut + 3).trim()})`;
+  }
+  const prefix = `${(e.flags & FLAG_IRQ) !== 0 ? "isr " : ""}${(e.flags & FLAG_DMA) !== 0 ? "dma " : ""}${(e.flags & FLAG_FAULT) !== 0 ? "fault " : ""}`;
   if (e.op === OP_BARRIER) return prefix + (BARRIER_NAMES[e.value] ?? `barrier ${e.value}`);
   const region = regionOf(regions, e.addr);
   const op = `${e.op === OP_WRITE ? "W" : "R"}${e.width * 8}`;
@@ -345,7 +352,7 @@ export function describeEntry(source: TraceSource, seq: number): string {
   const e = view.trace.entry(seq);
   const call = callPhrase(view, e.call);
   const site = SITES.get(view.trace)?.siteText(seq);
-  return `#${seq} ${accessText(view.regions, e)} ${call}${site === undefined ? "" : ` at ${site}`}`;
+  return `#${seq} ${accessText(view.regions, e, view.trace)} ${call}${site === undefined ? "" : ` at ${site}`}`;
 }
 
 /** Lines for several entries, at most `limit`, then how many more there were. */
@@ -728,14 +735,16 @@ export function checkBarrierBetween(source: TraceSource, kind: BarrierKind | "an
       const barrier = between.find((x) => x.op === OP_BARRIER && (x.flags & FLAG_FAULT) === 0 && barrierSatisfies(x.value, kind, exact));
       if (barrier === undefined) {
         const barriers = between.filter((x) => x.op === OP_BARRIER);
+        // Interrupt events are not accesses; the handler's own accesses are.
+        const accesses = between.filter((x) => x.op !== OP_IRQ);
         const lines = [
           `expected ${what} in ${view.label}; there is none between`,
           `  ${describeEntry(view, entries[lastA]!.seq)}`,
           `  ${describeEntry(view, e.seq)}`,
-          between.length === 0 ? "which follow each other directly" : barriers.length === 0 ? `where ${between.length} access${between.length === 1 ? "" : "es"} but no barrier stand between them:` : "where only other barriers stand:",
-          ...entryLines(view, (barriers.length > 0 ? barriers : between).map((x) => x.seq), 8),
+          accesses.length === 0 ? "which follow each other directly" : barriers.length === 0 ? `where ${accesses.length} access${accesses.length === 1 ? "" : "es"} but no barrier stand between them:` : "where only other barriers stand:",
+          ...entryLines(view, (barriers.length > 0 ? barriers : accesses).map((x) => x.seq), 8),
         ];
-        return { pass: false, message: lines.join("\n"), actual: between.map((x) => accessText(view.regions, x)).join("\n"), expected: kind };
+        return { pass: false, message: lines.join("\n"), actual: accesses.map((x) => accessText(view.regions, x, view.trace)).join("\n"), expected: kind };
       }
       good.push(`#${entries[lastA]!.seq} .. #${barrier.seq} ${accessText(view.regions, barrier)} .. #${e.seq}`);
     }
@@ -1157,7 +1166,7 @@ export function checkReturnsWithin(hal: Hal, budget: number, name: string, ...ar
 
 /** The loop a hung call was in: the accesses of its last repeated stretch, with counts. */
 function stuckIn(view: TraceView): string[] {
-  const entries = entriesOf(view).filter((e) => (e.flags & FLAG_DMA) === 0);
+  const entries = entriesOf(view).filter((e) => (e.flags & FLAG_DMA) === 0 && e.op !== OP_IRQ);
   if (entries.length === 0) return ["it made no access"];
   // Count the distinct accesses of the last quarter of the call: the loop body.
   const tail = entries.slice(Math.floor(entries.length * 0.75));

@@ -342,6 +342,9 @@ export interface ParsedTrace {
   readonly length: number;
   /** The registry it was checked against: its block names and status codes. */
   readonly registry: Registry;
+  /** Names of interrupt lines, from the informational text of its irq lines (`irq enter 12  ;
+   * uart0`): the first name given to each line. Empty when no irq line names one. */
+  readonly lineNames?: ReadonlyMap<number, string>;
 }
 
 /** A trace file that does not follow docs/trace-format.md. */
@@ -369,6 +372,8 @@ export const MAX_REPEAT = 2 ** 32 - 1;
 /** Regions a trace may declare (a SoC has a few hundred peripherals at most). */
 export const MAX_REGIONS = 4096;
 const REGISTER_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** An interrupt line's name after the ";" of an irq line (a region's name, as a board gives it). */
+const LINE_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
 export interface ParseOptions {
   /** The register blocks and status codes the trace may name (the package's by default). */
@@ -395,6 +400,9 @@ class TraceParser {
   private seenEvent = false;
   /** Interrupt handlers entered and not yet returned. */
   private depth = 0;
+  /** The informational text after the current line's ";", trimmed. */
+  private note = "";
+  private readonly lineNames = new Map<number, string>();
 
   constructor(text: string, private readonly fileName: string, private readonly registry: Registry) {
     // CR LF, LF and a lone CR (old Mac files) all end a line.
@@ -416,13 +424,14 @@ class TraceParser {
       const cut = this.lineText.indexOf(FIELDS_MARK);
       const code = (cut < 0 ? this.lineText : this.lineText.slice(0, cut)).trim();
       if (code === "" || code.startsWith("#")) continue;
+      this.note = cut < 0 ? "" : this.lineText.slice(cut + 1).trim();
       this.line(code);
     }
     if (this.open !== undefined) {
       const o = this.open;
       this.calls.push({ name: o.name, args: o.args, start: o.start, end: this.length, result: undefined, outcome: "running", line: o.line, endLine: -1 });
     }
-    return { fileName: this.fileName, version, regions: this.regions, calls: this.calls, accesses: this.accesses, length: this.length, registry: this.registry };
+    return { fileName: this.fileName, version, regions: this.regions, calls: this.calls, accesses: this.accesses, length: this.length, registry: this.registry, lineNames: this.lineNames };
   }
 
   private header(line: string): number {
@@ -558,6 +567,8 @@ class TraceParser {
     const kind = words[1];
     const line = this.number(words[2], "interrupt line");
     if (!(line >= 0 && line < 256)) this.fail(`interrupt line ${line}: expected 0..255`);
+    // The line's name is informational, as decoded fields are: kept for printing, not checked.
+    if (LINE_NAME.test(this.note) && !this.lineNames.has(line)) this.lineNames.set(line, this.note);
     if (kind === "enter") {
       let value = 0;
       for (const w of words.slice(3)) {
@@ -704,10 +715,10 @@ function sameItem(a: Item, b: Item): boolean {
   return false;
 }
 
-function itemText(item: Item, regions: readonly TraceRegion[], registry: Registry): string {
+function itemText(item: Item, regions: readonly TraceRegion[], registry: Registry, lineNames?: ReadonlyMap<number, string>): string {
   if (item.kind === "call") return formatCallLine(item.call.name, item.call.args, regions, registry);
   if (item.kind === "end") return formatEndLine(item.call.result, registry);
-  return (item.callIndex >= 0 ? CALL_INDENT : "") + ((item.access.flags & FLAG_IRQ) !== 0 ? CALL_INDENT : "") + formatAccess(item.access, regions, { registry });
+  return (item.callIndex >= 0 ? CALL_INDENT : "") + ((item.access.flags & FLAG_IRQ) !== 0 ? CALL_INDENT : "") + formatAccess(item.access, regions, lineNames === undefined ? { registry } : { registry, lineNames });
 }
 
 /** One side of a difference: the line in its file, or null where the trace had ended. */
@@ -757,11 +768,11 @@ export function diffTraces(expected: ParsedTrace, actual: ParsedTrace, options: 
     else if (item.kind === "end") running = null;
   }
   const call = running === null ? null : formatCallLine(running.name, running.args, expectedRegions, expected.registry);
-  const context = xs.slice(Math.max(0, k - contextLines), k).map((i) => itemText(i, expectedRegions, expected.registry));
-  const side = (item: Item | undefined, regions: readonly TraceRegion[], registry: Registry): DiffSide =>
-    item === undefined ? { line: null, text: null } : { line: item.line, text: itemText(item, regions, registry) };
-  const e = side(x, expectedRegions, expected.registry);
-  const a = side(y, actualRegions, actual.registry);
+  const context = xs.slice(Math.max(0, k - contextLines), k).map((i) => itemText(i, expectedRegions, expected.registry, expected.lineNames));
+  const side = (item: Item | undefined, regions: readonly TraceRegion[], parsed: ParsedTrace): DiffSide =>
+    item === undefined ? { line: null, text: null } : { line: item.line, text: itemText(item, regions, parsed.registry, parsed.lineNames) };
+  const e = side(x, expectedRegions, expected);
+  const a = side(y, actualRegions, actual);
 
   const where = (file: string, s: DiffSide): string => (s.line === null ? `${file}: end of trace` : `${file}:${s.line}`);
   const text = [

@@ -1,8 +1,9 @@
 // A trace as a VCD file (Value Change Dump, IEEE 1364-2005 section 18), for a waveform viewer such
 // as GTKWave or Surfer: one signal per register touched, a pulse per barrier, DMA access and refused
-// access, the running export call, on the virtual clock in nanoseconds. docs/vcd.md describes the
-// signals. parseVcd() reads the subset written here back (tests, tools).
-import { OP_WRITE, OP_BARRIER, FLAG_DMA, FLAG_FAULT, BARRIER_NAMES, type Trace } from "./trace.js";
+// access, the running export call, a level per interrupt line while its handler runs and one while
+// any handler runs, on the virtual clock in nanoseconds. docs/vcd.md describes the signals.
+// parseVcd() reads the subset written here back (tests, tools).
+import { OP_WRITE, OP_BARRIER, OP_IRQ, FLAG_DMA, FLAG_FAULT, FLAG_IRQ, IRQ_ENTER, IRQ_RETURN, BARRIER_NAMES, type Trace } from "./trace.js";
 import { traceRegions, formatCallLine, formatEndLine, type ParsedTrace, type TraceRegion } from "./trace-text.js";
 
 export interface VcdOptions {
@@ -33,6 +34,14 @@ export const VCD_TIMESCALE = "1ns";
 export const PULSE_NS = 1;
 /** Name of the top scope. */
 export const VCD_TOP = "trace";
+/** Name of the scope of the interrupt line signals, inside the top scope. */
+export const VCD_IRQ_SCOPE = "irq";
+
+/** The signal name of an interrupt line: `line12`, or `line12_uart0` when the trace names it
+ * (characters other than letters, digits and `_` written `_`). */
+export function irqSignalName(line: number, name: string | undefined): string {
+  return name === undefined || name === "" ? `line${line}` : `line${line}_${name.replace(/[^A-Za-z0-9_]/g, "_")}`;
+}
 
 /** One access or barrier as the VCD writer needs it. */
 interface Event {
@@ -103,11 +112,13 @@ interface Signal {
 }
 
 /** Collects value changes in time order. Pulses fall back to 0 PULSE_NS later; the fall is
- * written before any change at that time, so a pulse that starts again then stays high. */
+ * written before any change at that time, so a pulse that starts again then stays high. A level
+ * change may be put off by PULSE_NS the same way (scalarLater). */
 class ChangeWriter {
   readonly out: string[] = [];
   private now = 0;
-  private readonly falls: { time: number; id: string }[] = [];
+  /** Scalar changes due PULSE_NS after they were asked for: in time order, as `now` only grows. */
+  private readonly falls: { time: number; text: string }[] = [];
   private nextFall = 0;
 
   /** Moves to `time`, writing the pulse falls due before or at it. */
@@ -115,9 +126,14 @@ class ChangeWriter {
     while (this.nextFall < this.falls.length && this.falls[this.nextFall]!.time <= time) {
       const fall = this.falls[this.nextFall++]!;
       this.stamp(fall.time);
-      this.out.push(`0${fall.id}`);
+      this.out.push(fall.text);
     }
     this.stamp(time);
+  }
+
+  /** The time value changes are written at now. */
+  get time(): number {
+    return this.now;
   }
 
   private stamp(time: number): void {
@@ -133,7 +149,17 @@ class ChangeWriter {
 
   pulse(id: string): void {
     this.out.push(`1${id}`);
-    this.falls.push({ time: this.now + PULSE_NS, id });
+    this.falls.push({ time: this.now + PULSE_NS, text: `0${id}` });
+  }
+
+  /** A 1-bit level set now. */
+  scalar(id: string, bit: 0 | 1): void {
+    this.out.push(`${bit}${id}`);
+  }
+
+  /** A 1-bit level set PULSE_NS from now, after a strobe of this instant has fallen. */
+  scalarLater(id: string, bit: 0 | 1): void {
+    this.falls.push({ time: this.now + PULSE_NS, text: `${bit}${id}` });
   }
 
   /** Writes the falls still pending. */
@@ -168,6 +194,9 @@ export function traceToVcd(source: Trace | ParsedTrace, regions?: readonly Trace
   const dmaSignal = newSignal(1, "dma", 4);
   const faultSignal = newSignal(1, "fault", 5);
   const strobes = places.map(() => ({ read: newSignal(1, "read", -2), write: newSignal(1, "write", -1) }));
+  /** One level per interrupt line the trace enters, by line. */
+  const irqLines = new Map<number, Signal>();
+  const lineNames = source.lineNames;
   const registers = places.map(() => new Map<number, Signal>());
   let lastRegion = -1;
   /** The index in `places` of the region holding an address, or -1. */
@@ -186,8 +215,22 @@ export function traceToVcd(source: Trace | ParsedTrace, regions?: readonly Trace
     return { key: reg.offset, name: reg.writeName === null ? reg.name : `${reg.name}_${reg.writeName}` };
   };
   let entries = 0;
+  let interrupts = 0;
+  const enteredLines = new Set<number>();
+  /** The trace has interrupt events or handler accesses: the `isr` signal is declared. */
+  let handlers = false;
   forEachEvent(source, accessNs, (e) => {
     entries++;
+    if ((e.flags & FLAG_IRQ) !== 0) handlers = true;
+    if (e.op === OP_IRQ) {
+      handlers = true;
+      // An interrupt event: `addr` is the controller's line, not an address.
+      if (e.width === IRQ_ENTER) {
+        interrupts++;
+        enteredLines.add(e.addr);
+      }
+      return;
+    }
     if (e.op === OP_BARRIER || (e.flags & FLAG_FAULT) !== 0) return;
     const r = regionIndex(e.addr);
     if (r < 0) return;
@@ -199,14 +242,26 @@ export function traceToVcd(source: Trace | ParsedTrace, regions?: readonly Trace
     "$date", `  ${options.date ?? new Date().toUTCString()}`, "$end",
     "$version", "  wasm-hal traceToVcd (docs/vcd.md)", "$end",
     "$comment",
-    `  ${isTrace(source) ? "a bus trace" : source.fileName}: ${entries} entries, times in ns of virtual time${isTrace(source) ? "" : ` (entry n at (n + 1) x ${accessNs} ns)`}`,
+    `  ${isTrace(source) ? "a bus trace" : source.fileName}: ${entries} entries${interrupts === 0 ? "" : ` (${interrupts} interrupt${interrupts === 1 ? "" : "s"} entered)`}, times in ns of virtual time${isTrace(source) ? "" : ` (entry n at (n + 1) x ${accessNs} ns)`}`,
     ...calls.map((c, i) => `  call ${i + 1} = ${c.line} -> ${c.end}`),
     "$end",
     `$timescale ${VCD_TIMESCALE} $end`,
     `$scope module ${VCD_TOP} $end`,
   ];
   const declare = (s: Signal): void => { header.push(`$var wire ${s.size} ${s.id} ${s.name} $end`); };
-  [callSignal, ...barrierSignals, dmaSignal, faultSignal].forEach(declare);
+  // Made after every other signal, and only for a trace with interrupts: a trace without them
+  // gives the VCD it gave before interrupts existed, identifiers and all.
+  const isrSignal = newSignal(1, "isr", 6);
+  for (const line of [...enteredLines].sort((a, b) => a - b)) irqLines.set(line, newSignal(1, irqSignalName(line, lineNames?.get(line)), line));
+  const contextSignals = handlers ? [isrSignal] : [];
+  [callSignal, ...barrierSignals, dmaSignal, faultSignal, ...contextSignals].forEach(declare);
+  if (irqLines.size > 0) {
+    // A region of that name has its own scope: the lines' scope then takes another name.
+    const scope = places.some((p) => p.name.replace(/\./g, "_") === VCD_IRQ_SCOPE) ? `${VCD_IRQ_SCOPE}_lines` : VCD_IRQ_SCOPE;
+    header.push(`$scope module ${scope} $end`);
+    [...irqLines.values()].sort((a, b) => a.order - b.order).forEach(declare);
+    header.push("$upscope $end");
+  }
   places.forEach((p, r) => {
     // Viewers join scope names with dots: a dot inside a region's name would nest it.
     header.push(`$scope module ${p.name.replace(/\./g, "_")} $end`);
@@ -220,7 +275,7 @@ export function traceToVcd(source: Trace | ParsedTrace, regions?: readonly Trace
   // Initial values: registers unknown until touched, pulses low, no call running.
   const w = new ChangeWriter();
   w.out.push("#0", "$dumpvars", `b0 ${callSignal.id}`);
-  for (const s of [...barrierSignals, dmaSignal, faultSignal, ...strobes.flatMap((s) => [s.read, s.write])]) w.out.push(`0${s.id}`);
+  for (const s of [...barrierSignals, dmaSignal, faultSignal, ...contextSignals, ...irqLines.values(), ...strobes.flatMap((s) => [s.read, s.write])]) w.out.push(`0${s.id}`);
   for (const m of registers) for (const s of m.values()) w.out.push(`bx ${s.id}`);
   w.out.push("$end");
 
@@ -231,9 +286,36 @@ export function traceToVcd(source: Trace | ParsedTrace, regions?: readonly Trace
     w.vector(s.id, value);
   };
   last.set(callSignal.id, 0);
+  // Handlers running, in all and per line (a line may be entered again while its handler runs,
+  // in a hand-written trace at least: it stays high until the last return).
+  let depth = 0;
+  const lineDepth = new Map<number, number>();
+  /** Time of the last pulse: a level that changes at that instant changes PULSE_NS later, once
+   * the strobe has fallen (a Trace puts an interrupt event at the time of the access before). */
+  let lastPulse = -1;
+  const level = (id: string, bit: 0 | 1): void => {
+    if (lastPulse === w.time) w.scalarLater(id, bit);
+    else w.scalar(id, bit);
+  };
   forEachEvent(source, accessNs, (e) => {
     w.at(e.time);
     set(callSignal, e.call + 1);
+    if (e.op === OP_IRQ) {
+      const signal = irqLines.get(e.addr);
+      if (e.width === IRQ_ENTER && signal !== undefined) {
+        const n = lineDepth.get(e.addr) ?? 0;
+        lineDepth.set(e.addr, n + 1);
+        if (n === 0) level(signal.id, 1);
+        if (depth++ === 0) level(isrSignal.id, 1);
+      } else if (e.width === IRQ_RETURN && signal !== undefined && (lineDepth.get(e.addr) ?? 0) > 0) {
+        const n = lineDepth.get(e.addr)!;
+        lineDepth.set(e.addr, n - 1);
+        if (n === 1) level(signal.id, 0);
+        if (--depth === 0) level(isrSignal.id, 0);
+      }
+      return;
+    }
+    lastPulse = e.time;
     if (e.op === OP_BARRIER) {
       const s = barrierSignals[e.value];
       if (s !== undefined) w.pulse(s.id);

@@ -4,19 +4,20 @@
 // golden files (and is the only thing that ever writes them); `--coverage` reports which
 // registers the scenarios read and wrote.
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { packageProject, displayPath, type Project } from "../project.js";
 import { prepareProject } from "../project-modules.js";
 import type { RegisterInfo } from "../regmap.js";
 import { fieldValue } from "../regmap.js";
-import { OP_BARRIER, OP_WRITE, FLAG_FAULT, type Trace } from "../trace.js";
+import { OP_BARRIER, OP_IRQ, OP_READ, OP_WRITE, FLAG_FAULT, type Trace } from "../trace.js";
 import {
   diffTraces, parseTrace, traceRegions, formatAccess, TraceParseError,
   type ParsedTrace, type TraceDifference, type TraceRegion, type AccessGroup,
 } from "../trace-text.js";
 import { formatScenarioTrace, runScenario, type Scenario, type ScenarioRun } from "../scenario.js";
 import { type Command, type CommandContext, InputFileError, UsageError, isReportedError, writeOutputFile } from "./common.js";
+import { junitXml, type JUnitCase, type JUnitSuite } from "../junit.js";
 
 // ---------------------------------------------------------------------------------------------
 // Golden files
@@ -186,8 +187,10 @@ function fieldText(field: RegisterInfo["fields"][number], value: number): string
 function accessChange(x: AccessGroup, y: AccessGroup, regions: readonly TraceRegion[]): string {
   const place = registerAt(regions, x.addr);
   const name = place === undefined ? hexOf(x.addr) : `${place.reg?.name ?? "memory"} at ${place.region.name}+0x${(x.addr - place.region.base).toString(16).padStart(3, "0")}`;
-  if (x.op !== y.op || x.addr !== y.addr || x.width !== y.width || x.flags !== y.flags || x.op === OP_BARRIER) {
-    return `a different access: expected ${formatAccess({ ...x, repeat: 1 }, regions).split("  ;")[0]!.trim()}, got ${formatAccess({ ...y, repeat: 1 }, regions).split("  ;")[0]!.trim()}`;
+  if (x.op !== y.op || x.addr !== y.addr || x.width !== y.width || x.flags !== y.flags || x.op === OP_BARRIER || x.op === OP_IRQ) {
+    // An interrupt event is no register access: its `addr` is the controller's line.
+    const what = x.op === OP_IRQ || y.op === OP_IRQ ? "a different entry" : "a different access";
+    return `${what}: expected ${formatAccess({ ...x, repeat: 1 }, regions).split("  ;")[0]!.trim()}, got ${formatAccess({ ...y, repeat: 1 }, regions).split("  ;")[0]!.trim()}`;
   }
   const verb = x.op === OP_WRITE ? "written" : "read";
   if (x.value === y.value && x.repeat !== y.repeat) return `${name}: the same value ${verb} ${x.repeat} times in a row in the golden trace, ${y.repeat} now (a poll that took longer or shorter)`;
@@ -249,7 +252,8 @@ export function registerCoverage(source: ParsedTrace | TraceSource): RegionCover
     if (c !== undefined) byRegion.set(r, c);
   }
   const count = (op: number, flags: number, addr: number, repeat: number): void => {
-    if (op === OP_BARRIER || (flags & FLAG_FAULT) !== 0) return;
+    // Barriers and interrupt events (whose `addr` is a controller line) reach no register.
+    if ((op !== OP_READ && op !== OP_WRITE) || (flags & FLAG_FAULT) !== 0) return;
     const region = regions.find((r) => addr >= r.base && addr < r.end);
     if (region === undefined) return;
     const coverage = byRegion.get(region);
@@ -359,6 +363,32 @@ function printResult(r: CheckResult, out: string[]): void {
   }
 }
 
+/** The JUnit suite of a check (`--junit`): a test case per scenario; drift and a missing golden
+ * file are failures whose message is the first line of the difference, a scenario that did not
+ * run (or a golden file that cannot be read or written) an error. */
+export function checkJUnit(results: readonly CheckResult[], elapsedMs = 0, update = false): JUnitSuite {
+  const cases = results.map((r): JUnitCase => {
+    const base = { classname: "wasm-hal.check", name: r.scenario, time: 0 };
+    const first = r.detail.split("\n")[0] ?? "";
+    switch (r.status) {
+      case "drift": {
+        // The first line of the difference, and what changed in the register's fields when
+        // describeDifference found it (its last line, indented by two).
+        const change = r.detail.split("\n").slice(1).filter((l) => /^ {2}[^ +-]/.test(l)).at(-1)?.trim();
+        const message = `the trace differs from ${displayPath(r.file)}: ${first}${change === undefined ? "" : `: ${change}`}`;
+        return { ...base, outcome: { kind: "failure", type: "drift", message, text: `${r.detail}\nto accept the new trace: wasm-hal check --update ${r.scenario}` } };
+      }
+      case "missing":
+        return { ...base, outcome: { kind: "failure", type: "missing", message: first } };
+      case "error":
+        return { ...base, outcome: { kind: "error", type: "error", message: first, text: r.detail } };
+      default:
+        return { ...base, outcome: { kind: "passed" }, ...(r.status === "ok" || r.status === "unchanged" ? {} : { output: `${r.status} ${displayPath(r.file)}${r.detail === "" ? "" : ` (${r.detail})`}` }) };
+    }
+  });
+  return { name: update ? "wasm-hal check --update" : "wasm-hal check", time: elapsedMs / 1000, cases };
+}
+
 async function run(argv: string[], context: CommandContext): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -366,6 +396,7 @@ async function run(argv: string[], context: CommandContext): Promise<number> {
       update: { type: "boolean" },
       coverage: { type: "boolean" },
       golden: { type: "string" },
+      junit: { type: "string" },
     },
     strict: true,
     allowPositionals: true,
@@ -375,7 +406,9 @@ async function run(argv: string[], context: CommandContext): Promise<number> {
     throw new UsageError(`--golden ${values.golden}: is a file: expected the folder of the golden traces`);
   }
   const options: CheckOptions = { project, update: values.update === true, ...(values.golden === undefined ? {} : { goldenDir: resolve(values.golden) }) };
+  const started = Date.now();
   const results = checkScenarios(scenarios, positionals, options);
+  const elapsedMs = Date.now() - started;
   const out: string[] = [];
   for (const r of results) printResult(r, out);
   const count = (s: CheckStatus): number => results.filter((r) => r.status === s).length;
@@ -394,6 +427,12 @@ async function run(argv: string[], context: CommandContext): Promise<number> {
     out.push("", `register coverage over ${runs.length} scenario${runs.length === 1 ? "" : "s"} (CPU and DMA accesses):`, formatCoverage(mergeCoverage(runs.map(scenarioCoverage))).trimEnd());
   }
   process.stdout.write(out.join("\n") + "\n");
+  if (values.junit !== undefined) {
+    const report = resolve(values.junit);
+    // Its folder is made (reports/check.xml in a CI step); writeOutputFile names what else fails.
+    if (!existsSync(dirname(report))) mkdirSync(dirname(report), { recursive: true });
+    writeOutputFile(report, junitXml([checkJUnit(results, elapsedMs, options.update)]));
+  }
   const failed = options.update ? count("error") > 0 : results.some((r) => r.status !== "ok");
   return failed ? 1 : 0;
 }
@@ -404,6 +443,7 @@ export const check: Command = {
   usage: `  [SCENARIO...]   the scenarios to check (default: all; \`wasm-hal record --list\` lists them)
   --update        rewrite the golden files from fresh recordings and say which changed
   --coverage      also print which registers of each region were read, written or never touched
-  --golden DIR    golden files in DIR instead of the config's "golden" folder`,
+  --golden DIR    golden files in DIR instead of the config's "golden" folder
+  --junit FILE    also write a JUnit XML report: a test case per scenario, drift a failure`,
   run,
 };

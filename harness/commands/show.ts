@@ -1,9 +1,11 @@
 // `wasm-hal show`: a trace file (docs/trace-format.md) as a listing for people: each line with its
 // line number in the file and, for an access, the index of the trace entry it stands for (what a
 // diff names: "entry #872"), register names and fields decoded afresh from the register maps,
-// filters by region and register, and colour on a terminal.
+// filters by region and register, and colour on a terminal. Interrupt lines (`irq enter`, `irq
+// return`) and the accesses of a handler (`isr`) are shown as the text form indents them; a
+// filter keeps a handler's enter and return lines when it keeps any access made in the handler.
 import { parseArgs } from "node:util";
-import { OP_BARRIER, OP_WRITE, FLAG_DMA, FLAG_FAULT } from "../trace.js";
+import { OP_BARRIER, OP_IRQ, OP_WRITE, FLAG_DMA, FLAG_FAULT, FLAG_IRQ, IRQ_ENTER, IRQ_RETURN } from "../trace.js";
 import {
   formatAccess, formatCallLine, formatEndLine, formatRegionLine, parseTrace, traceRegions,
   TraceParseError, type ParsedAccess, type ParsedCall, type ParsedTrace, type TraceRegion,
@@ -30,6 +32,7 @@ const ANSI = {
   red: "\x1b[31m",
   green: "\x1b[32m",
   yellow: "\x1b[33m",
+  blue: "\x1b[34m",
   magenta: "\x1b[35m",
   cyan: "\x1b[36m",
 } as const;
@@ -54,17 +57,68 @@ function registerNames(regions: readonly TraceRegion[]): Set<string> {
   return names;
 }
 
-/** An access line with colours: the op by direction, dma and fault words, fields dimmed. */
+/** The word that marks a handler's access in the text form (formatAccess). */
+const ISR_PREFIX = "isr ";
+
+/** An access line with colours: the op by direction, dma and fault words, fields dimmed; an
+ * interrupt line in blue (bold, red when the handler returned an error), the `isr` word of a
+ * handler's access in blue. */
 function paintAccess(text: string, a: ParsedAccess, paint: Paint): string {
   const cut = text.indexOf("  ;");
-  const code = cut < 0 ? text : text.slice(0, cut);
+  let code = cut < 0 ? text : text.slice(0, cut);
   const fields = cut < 0 ? "" : text.slice(cut);
+  let isr = "";
+  if ((a.flags & FLAG_IRQ) !== 0 && code.startsWith(ISR_PREFIX)) {
+    isr = paint("blue", ISR_PREFIX.trimEnd()) + " ";
+    code = code.slice(ISR_PREFIX.length);
+  }
+  if (a.op === OP_IRQ) {
+    const failed = a.width === IRQ_RETURN && (a.value | 0) < 0;
+    return isr + paint("bold", paint(failed ? "red" : "blue", code)) + (fields === "" ? "" : paint("dim", fields));
+  }
   let painted = code;
   if ((a.flags & FLAG_FAULT) !== 0) painted = paint("red", code);
   else if ((a.flags & FLAG_DMA) !== 0) painted = paint("magenta", code);
   else if (a.op === OP_BARRIER) painted = paint("cyan", code);
   else if (a.op === OP_WRITE) painted = paint("yellow", code);
-  return painted + (fields === "" ? "" : paint("dim", fields));
+  return isr + painted + (fields === "" ? "" : paint("dim", fields));
+}
+
+/**
+ * The interrupt lines a filter keeps: the enter and return lines of every handler in which the
+ * filter keeps an access (or a nested handler's line), so that a kept `isr` access is shown
+ * inside its handler. By index into `accesses`.
+ */
+function keptInterrupts(accesses: readonly ParsedAccess[], wanted: (a: ParsedAccess) => boolean): Set<number> {
+  const kept = new Set<number>();
+  /** Indexes of the enter lines of the handlers running, and whether each keeps anything. */
+  const open: { enter: number; keep: boolean }[] = [];
+  for (let i = 0; i < accesses.length; i++) {
+    const a = accesses[i]!;
+    if (a.op === OP_IRQ && a.width === IRQ_ENTER) {
+      open.push({ enter: i, keep: false });
+      continue;
+    }
+    if (a.op === OP_IRQ && a.width === IRQ_RETURN) {
+      const frame = open.pop();
+      if (frame === undefined || !frame.keep) continue;
+      kept.add(frame.enter);
+      kept.add(i);
+      // The handler this one preempted keeps its lines too.
+      const outer = open[open.length - 1];
+      if (outer !== undefined) outer.keep = true;
+      continue;
+    }
+    if (open.length > 0 && wanted(a)) open[open.length - 1]!.keep = true;
+  }
+  // Handlers the file ends inside: their enter lines.
+  for (let k = open.length - 1; k >= 0; k--) {
+    const frame = open[k]!;
+    if (!frame.keep) continue;
+    kept.add(frame.enter);
+    if (k > 0) open[k - 1]!.keep = true;
+  }
+  return kept;
 }
 
 /**
@@ -85,14 +139,22 @@ export function renderTrace(text: string, fileName: string, options: ShowOptions
     throw new UsageError(`no register named ${options.register} in ${where}`);
   }
   const filtering = options.region !== undefined || options.register !== undefined;
-  const wanted = (a: ParsedAccess): boolean => {
-    if (a.op === OP_BARRIER) return !filtering;
+  const matches = (a: ParsedAccess): boolean => {
+    if (a.op === OP_BARRIER || a.op === OP_IRQ) return !filtering;
     if (options.region !== undefined) {
       const r = regions.find((x) => x.name === options.region)!;
       if (a.addr < r.base || a.addr >= r.end) return false;
     }
     return options.register === undefined || registerNameOf(regions, a) === options.register;
   };
+  // An interrupt line's `addr` is the controller's line, not an address: it is kept with the
+  // handler's accesses (every one when nothing is filtered).
+  const interruptsKept = filtering ? keptInterrupts(parsed.accesses, matches) : undefined;
+  const wantedAt = new Map<ParsedAccess, boolean>();
+  parsed.accesses.forEach((a, i) => {
+    if (a.op === OP_IRQ && interruptsKept !== undefined) wantedAt.set(a, interruptsKept.has(i));
+  });
+  const wanted = (a: ParsedAccess): boolean => wantedAt.get(a) ?? matches(a);
 
   // Which lines are shown: an access that passes the filters, and the call and return lines of
   // a call with at least one shown access (every call when nothing is filtered).
@@ -125,6 +187,7 @@ export function renderTrace(text: string, fileName: string, options: ShowOptions
   out.push("");
 
   let shownAccesses = 0;
+  let shownInterrupts = 0;
   let openCall = -1;
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
@@ -146,9 +209,11 @@ export function renderTrace(text: string, fileName: string, options: ShowOptions
     const access = accessByLine.get(lineNo);
     if (access !== undefined) {
       if (!wanted(access)) continue;
-      shownAccesses++;
-      const indent = access.call >= 0 ? "  " : "";
-      out.push(gutter(lineNo, access.seq) + indent + paintAccess(formatAccess(access, regions), access, paint));
+      if (access.op === OP_IRQ) shownInterrupts++;
+      else shownAccesses++;
+      // As the text form indents: two spaces in a call, two more in a handler.
+      const indent = (access.call >= 0 ? "  " : "") + ((access.flags & FLAG_IRQ) !== 0 ? "  " : "");
+      out.push(gutter(lineNo, access.seq) + indent + paintAccess(formatAccess(access, regions, { registry: parsed.registry, lineNames: parsed.lineNames }), access, paint));
       continue;
     }
     const trimmed = raw.trim();
@@ -159,7 +224,11 @@ export function renderTrace(text: string, fileName: string, options: ShowOptions
     }
   }
   while (out[out.length - 1] === "") out.pop();
-  if (filtering) out.push("", paint("dim", `shown: ${shownAccesses} of ${parsed.accesses.length} access lines`));
+  if (filtering) {
+    const interruptLines = parsed.accesses.filter((a) => a.op === OP_IRQ).length;
+    const interrupts = interruptLines === 0 ? "" : `, ${shownInterrupts} of ${interruptLines} interrupt lines`;
+    out.push("", paint("dim", `shown: ${shownAccesses} of ${parsed.accesses.length - interruptLines} access lines${interrupts}`));
+  }
   return out.join("\n") + "\n";
 }
 

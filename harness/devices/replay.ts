@@ -16,13 +16,18 @@
 // A read of a region given a live device (replayBus's `live` option) is answered by that device
 // and its value checked against the recording: a golden trace checked as the driver runs against
 // a model, with the same poll tolerance.
+//
+// Interrupts are not replayed yet: a recording with `irq` lines or `isr` accesses is refused
+// (ReplayUnsupported, naming its first such line), and an interrupt delivered on the replaying
+// bus is a divergence. Where a handler ran decides what main code sees (a ring the handler
+// filled), so skipping the handler's accesses would replay something that never happened.
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { Bus, VirtualClock, type Device } from "../bus.js";
 import { registerDeviceKind, type DeviceContext } from "../board-file.js";
 import { decodeFields } from "../regmap.js";
 import type { Registry } from "../registry.js";
-import { OP_READ, OP_WRITE, OP_BARRIER, FLAG_DMA, FLAG_FAULT, BARRIER_NAMES, type Trace, type CallRecord } from "../trace.js";
+import { OP_READ, OP_WRITE, OP_BARRIER, OP_IRQ, FLAG_DMA, FLAG_FAULT, FLAG_IRQ, IRQ_ENTER, BARRIER_NAMES, type Trace, type CallRecord } from "../trace.js";
 import {
   traceRegions, formatAccess, formatCallLine, formatEndLine, parseTrace, TraceParseError,
   type ParsedTrace, type ParsedCall, type TraceRegion,
@@ -62,6 +67,26 @@ export class ReplayDivergence extends Error {
     super(message);
     this.name = "ReplayDivergence";
   }
+}
+
+/** A recording the replay cannot run: one with interrupts (`irq` lines, `isr` accesses). The
+ * message is one line, `FILE:LINE: the line: why`. */
+export class ReplayUnsupported extends Error {
+  constructor(readonly fileName: string, readonly line: number, readonly text: string, readonly problem: string) {
+    super(`${fileName}:${line}: ${text}: ${problem}`);
+    this.name = "ReplayUnsupported";
+  }
+}
+
+/** Why a recording with interrupts is refused. */
+const NO_INTERRUPT_REPLAY = "the recording has interrupts, and interrupts are not replayed yet (docs/replay.md): expected a recording made without interrupt delivery";
+
+/** Refuses a recording with an interrupt line or a handler's access, naming the first. */
+function refuseInterrupts(recording: ParsedTrace, regions: readonly TraceRegion[]): void {
+  const a = recording.accesses.find((x) => x.op === OP_IRQ || (x.flags & FLAG_IRQ) !== 0);
+  if (a === undefined) return;
+  const text = formatAccess(a, regions, { registry: recording.registry }).split("  ;")[0]!.trimEnd();
+  throw new ReplayUnsupported(recording.fileName, a.line, text, NO_INTERRUPT_REPLAY);
 }
 
 /** One step of the recording: an access, a barrier, or a poll (identical reads, re-collapsed
@@ -147,6 +172,7 @@ export class Replay {
 
   constructor(readonly recording: ParsedTrace, options: ReplayOptions = {}) {
     this.regions = traceRegions(recording.regions, recording.registry);
+    refuseInterrupts(recording, this.regions);
     this.steps = stepsOf(recording, this.regions);
     this.tolerant = (options.polls ?? "tolerant") === "tolerant";
     this.contextLines = options.context ?? 3;
@@ -259,10 +285,26 @@ export class Replay {
       this.closeCalls(trace, p);
       this.seen = p + 1;
       const e = trace.entry(p);
+      if (e.op === OP_IRQ) this.interrupted(trace, e.width, e.addr, e.flags, e.value, e.call < 0 ? -1 : e.call - this.callBase);
       if ((e.flags & FLAG_DMA) !== 0 || !this.speaksOf(e.op, e.addr)) continue;
       this.match(e.op, e.flags, e.width, e.addr, e.value, e.call < 0 ? -1 : e.call - this.callBase);
     }
     this.closeCalls(trace, upTo);
+  }
+
+  /** An interrupt was delivered on the bus: the recording has none (it would have been refused),
+   * and interrupts are not replayed yet. */
+  private interrupted(trace: Trace, kind: number, line: number, flags: number, value: number, call: number): never {
+    const name = trace.lineNames?.get(line);
+    const what = kind === IRQ_ENTER ? "entered" : "returned from";
+    // A read step already made as often as recorded is behind the driver: name the next one.
+    const step = this.steps[this.pos];
+    if (step !== undefined && this.taken > 0 && this.taken >= step.repeat) {
+      this.pos++;
+      this.taken = 0;
+    }
+    return this.diverge(`the handler of interrupt line ${line}${name === undefined ? "" : ` (${name})`} was ${what} on the replaying bus: interrupts are not replayed yet (docs/replay.md), replay without interrupt delivery`,
+      this.steps[this.pos], { op: OP_IRQ, flags, width: kind, addr: line, value, call }, null);
   }
 
   /** The recording can speak of barriers, of addresses in its regions and of addresses outside
@@ -586,7 +628,13 @@ registerDeviceKind("replay", (c: DeviceContext) => {
   }
   let replay = replays.get(path);
   if (replay === undefined) {
-    replay = new Replay(loadRecording(path, file, c.registry, (problem) => c.options.fail("trace", problem)), { polls });
+    const recording = loadRecording(path, file, c.registry, (problem) => c.options.fail("trace", problem));
+    try {
+      replay = new Replay(recording, { polls });
+    } catch (e) {
+      if (e instanceof ReplayUnsupported) c.options.fail("trace", e.message);
+      throw e;
+    }
     replay.attach(c.bus);
     replays.set(path, replay);
     c.addPart(partName, replay, c.options.pathOf("part"));

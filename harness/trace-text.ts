@@ -398,8 +398,8 @@ class TraceParser {
   /** The call whose return line has not come yet. */
   private open: { name: string; args: number[]; start: number; line: number } | undefined;
   private seenEvent = false;
-  /** Interrupt handlers entered and not yet returned. */
-  private depth = 0;
+  /** The lines of the interrupt handlers entered and not yet returned, innermost last. */
+  private readonly openLines: number[] = [];
   /** The informational text after the current line's ";", trimmed. */
   private note = "";
   private readonly lineNames = new Map<number, string>();
@@ -576,7 +576,7 @@ class TraceParser {
         if (bit < 0 || (value & (1 << bit)) !== 0) this.fail(`unexpected "${w}" in an irq enter line: expected ${ENTER_WORDS.join(", ")}, each at most once`);
         value |= 1 << bit;
       }
-      this.depth++;
+      this.openLines.push(line);
       this.push(OP_IRQ, flags, IRQ_ENTER, line, value, 1);
       return;
     }
@@ -588,8 +588,9 @@ class TraceParser {
         const expected = this.registry.statusName(status);
         if (name !== expected) this.fail(`status name ${name} does not match ${status}: expected ${expected === undefined ? "no name" : expected}`);
       }
-      if (this.depth === 0) this.fail(`irq return ${line} with no handler entered: expected an "irq enter" line before it`);
-      this.depth--;
+      const open = this.openLines.pop();
+      if (open === undefined) this.fail(`irq return ${line} with no handler entered: expected an "irq enter" line before it`);
+      if (open !== line) this.fail(`irq return ${line} while the handler of line ${open} runs: expected "irq return ${open}" first (handlers return in the order opposite to entry)`);
       this.push(OP_IRQ, flags, IRQ_RETURN, line, status >>> 0, 1);
       return;
     }

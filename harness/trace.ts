@@ -20,8 +20,8 @@ export const FLAG_IRQ = 0x40;
 
 /** OP_IRQ kinds. ENTER: the controller took the line and the host entered the module's handler;
  * `value` is 1 when it was delivered preemptively (between two accesses, as a CPU takes it), 0
- * when a deferred host delivered it (between export calls, or where a driver waits). RETURN: the handler returned; `value` is 1 when the line was
- * still pending as the handler returned (it is entered again), 0 otherwise. */
+ * when a deferred host delivered it (between export calls, or where a driver waits). RETURN: the handler returned; `value` is the status
+ * hal_irq_dispatch returned (an i32, stored as u32). */
 export const IRQ_ENTER = 1;
 export const IRQ_RETURN = 2;
 

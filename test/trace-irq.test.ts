@@ -179,6 +179,7 @@ describe("the text form of interrupts", () => {
     expect(parse("irq return 12 0").message).toMatch(/^bad\.trace:3: irq return 12 with no handler entered: expected an "irq enter" line before it/);
     expect(parse("irq enter 12 preemptive later").message).toMatch(/^bad\.trace:3: unexpected "later" in an irq enter line: expected preemptive, source-idle, injected/);
     expect(parse("irq leave 12").message).toMatch(/^bad\.trace:3: unknown interrupt line "irq leave"/);
+    expect(parse("irq return 6 0", "irq enter 12\n").message).toMatch(/^bad\.trace:4: irq return 6 while the handler of line 12 runs: expected "irq return 12" first/);
     expect(parse("irq return 12", "irq enter 12\n").message).toMatch(/^bad\.trace:4: an irq return line has 1 fields: expected "irq return LINE STATUS"/);
     expect(parse("dma irq enter 12").message).toMatch(/^bad\.trace:3: an interrupt line marked dma or fault/);
     expect(parse("irq return 12 -3 ERR_BUSY", "irq enter 12\n").message).toMatch(/^bad\.trace:4: status name ERR_BUSY does not match -3: expected ERR_TIMEOUT/);

@@ -4,7 +4,8 @@
 //
 //   npm run bench                    a table
 //   npm run bench -- --json          {"floor_ns", "harness_ns", "ratio", ..., "devmem": {...}, "fuzz": {...}}
-//   npm run bench -- --only core     only the harness against its floor (also: devmem, fuzz)
+//   npm run bench -- --only core     only the harness against its floor (also: stm32f4, devmem, fuzz,
+//                                    coverage: the coverage build's slowdown, docs/fuzzing.md#coverage)
 import { parseArgs } from "node:util";
 import { Bus, VirtualClock } from "../harness/bus.js";
 import { Pl011Model } from "../harness/devices/pl011.js";
@@ -12,6 +13,7 @@ import { PL011_MAP } from "../harness/generated/pl011.js";
 import { UART, UARTCLK_HZ, instantiate, workload, floorRunner, timeNs, median, round2, type Runner } from "./measure.js";
 import { benchDevmem } from "./devmem.js";
 import { fuzzBenchmark } from "./fuzz.js";
+import { coverageBenchmark } from "./coverage.js";
 import { STM32F4_WORKLOAD, stm32Floor, stm32Harness } from "./stm32f4.js";
 import { statSync } from "node:fs";
 import { packageProject } from "../harness/project.js";
@@ -64,7 +66,7 @@ function compare(floor: Runner, harness: Runner, rounds: number): { floorNs: num
   return { floorNs: median(floorNs), harnessNs: median(harnessNs), ratio: median(ratios), iterations };
 }
 
-const SECTIONS = ["core", "stm32f4", "devmem", "fuzz"] as const;
+const SECTIONS = ["core", "stm32f4", "devmem", "fuzz", "coverage"] as const;
 type Section = (typeof SECTIONS)[number];
 
 async function main(): Promise<void> {
@@ -103,8 +105,10 @@ async function main(): Promise<void> {
   // executions per second (docs/fuzzing.md): each against its own floor, in this same run.
   const devmem = wanted("devmem") ? await benchDevmem({ rounds: Math.min(rounds, 5) }) : undefined;
   const fuzz = wanted("fuzz") ? await fuzzBenchmark({ rounds: Math.min(rounds, 5) }) : undefined;
+  // The coverage build against the plain module, same cases, same run.
+  const coverage = wanted("coverage") ? await coverageBenchmark({ rounds: Math.min(rounds, 5) }) : undefined;
   if (values.json) {
-    process.stdout.write(JSON.stringify({ ...report, ...(stm32f4 && { stm32f4 }), ...(devmem && { devmem }), ...(fuzz && { fuzz }) }, null, 2) + "\n");
+    process.stdout.write(JSON.stringify({ ...report, ...(stm32f4 && { stm32f4 }), ...(devmem && { devmem }), ...(fuzz && { fuzz }), ...(coverage && { coverage }) }, null, 2) + "\n");
     return;
   }
   const lines = [
@@ -127,6 +131,7 @@ async function main(): Promise<void> {
       : ["", "/dev/mem bridge: not built on this machine (see harness/devmem/build/unavailable.txt)"]));
   }
   if (fuzz !== undefined) lines.push(...section("fuzzing: executions per second on one core (one execution = one call sequence on fresh device state)", fuzz));
+  if (coverage !== undefined) lines.push(...section("coverage build: executions per second of the same case on build/hal.wasm and on build/coverage/hal.wasm, slowdown = plain / coverage (target: under 1.5)", coverage));
   process.stdout.write(lines.join("\n") + "\n");
 }
 

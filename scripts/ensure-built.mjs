@@ -22,7 +22,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const stamp = join(root, "build", ".built");
 
 /** What `npm run build` makes; one missing means a build is due whatever the times say. */
-const OUTPUTS = ["build/hal.wasm", "build/hal.debug.wasm", "build/stm32f4.wasm", "build/stm32f4.debug.wasm", "dist/harness/cli.js", "dist/bench/bench.js"];
+const OUTPUTS = ["build/hal.wasm", "build/hal.debug.wasm", "build/stm32f4.wasm", "build/stm32f4.debug.wasm", "build/coverage/hal.wasm", "build/coverage/stm32f4.wasm", "dist/harness/cli.js", "dist/bench/bench.js"];
 
 /** What the build reads: folders are walked (skipping node_modules and build folders, such as
  * the native bridge's harness/devmem/build), files taken as they are. */

@@ -1,6 +1,7 @@
 // A fuzz campaign: one or more targets, in this thread or split over worker threads (each with its
 // own module instance and a sub-seed derived from the seed), with the results combined. The same
-// seed, runs and jobs give the same campaign.
+// seed, runs and jobs give the same campaign. Its parts (one target in one job) are independent,
+// so a shard (`--shard i/n`) runs every n-th part and shards on other machines run the rest.
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -20,6 +21,38 @@ export interface CampaignOptions extends Omit<RunOptions, "onProgress" | "runs">
   readonly jobs?: number;
   /** Called about every progressMs with the counts of every job, summed. */
   readonly onProgress?: (progress: CampaignProgress) => void;
+  /** Run only this shard's parts of the campaign (planJobs). */
+  readonly shard?: Shard;
+  /** Run the jobs one after another in this thread instead of in worker threads: the same
+   * results, without the compiled harness that workers load. */
+  readonly inThread?: boolean;
+}
+
+/** Shard `index` (from 1) of `count`: every count-th part of a campaign, from part index - 1. */
+export interface Shard {
+  readonly index: number;
+  readonly count: number;
+}
+
+/**
+ * The number of a part of a campaign: target `t` (its place in the campaign's list) in job `j`
+ * of a campaign of `targets` targets. Parts are numbered job by job, so that consecutive parts
+ * (and so the parts of one shard) spread over both the targets and the jobs' sub-seeds.
+ */
+export function partIndex(targets: number, t: number, job: number): number {
+  return job * targets + t;
+}
+
+/** Whether part `part` belongs to a shard (every part does without one). */
+export function inShard(part: number, shard: Shard | undefined): boolean {
+  return shard === undefined || part % shard.count === shard.index - 1;
+}
+
+/** One target in one job, as it ran: the unit that shards split and that findings files keep. */
+export interface PartResult extends TargetResult {
+  /** partIndex of the target and job. */
+  readonly part: number;
+  readonly job: number;
 }
 
 export interface CampaignProgress {
@@ -41,6 +74,11 @@ export interface CampaignResult {
   readonly executions: number;
   readonly failures: number;
   readonly elapsedMs: number;
+  /** The parts that ran (every target of every job, or a shard's share), in part order. */
+  readonly parts: readonly PartResult[];
+  /** Parts of the whole campaign: targets x jobs. */
+  readonly totalParts: number;
+  readonly shard: Shard | null;
 }
 
 /** What one job runs: the targets in order, each with its share of the runs. */
@@ -53,26 +91,36 @@ export interface JobPlan {
 }
 
 /** The jobs of a campaign. With one job the seed is used as it is; job j of several gets a
- * sub-seed derived from it. A time limit is shared out between the targets. */
+ * sub-seed derived from it. A time limit is shared out between the targets of a job. With a
+ * shard, each job keeps only the shard's targets (partIndex), and jobs left with none are
+ * dropped: the seeds and run shares stay those of the whole campaign, so that a part runs the
+ * same cases in whichever shard it falls. */
 export function planJobs(options: CampaignOptions): JobPlan[] {
   const jobs = Math.max(1, Math.floor(options.jobs ?? 1));
-  const { targets: _targets, jobs: _jobs, onProgress: _onProgress, ...rest } = options;
+  const { targets: _targets, jobs: _jobs, onProgress: _onProgress, shard, inThread: _inThread, ...rest } = options;
   const plans: JobPlan[] = [];
   for (let j = 0; j < jobs; j++) {
     const share = options.runs === Infinity ? Infinity : Math.floor(options.runs / jobs) + (j < options.runs % jobs ? 1 : 0);
+    const targets = options.targets.filter((_, t) => inShard(partIndex(options.targets.length, t, j), shard));
+    if (targets.length === 0) continue;
     plans.push({
       job: j,
-      targets: options.targets,
-      imports: targetImports(options.targets),
+      targets,
+      imports: targetImports(targets),
       options: {
         ...rest,
         runs: share,
         seed: jobs === 1 ? options.seed : deriveSeed(options.seed, 0x10000 + j),
-        ...(options.timeMs === undefined ? {} : { timeMs: options.timeMs / options.targets.length }),
+        ...(options.timeMs === undefined ? {} : { timeMs: options.timeMs / targets.length }),
       },
     });
   }
   return plans;
+}
+
+/** The parts of a job's results, numbered. */
+function partsOf(all: readonly TargetName[], plan: JobPlan, results: readonly TargetResult[]): PartResult[] {
+  return results.map((r) => ({ ...r, job: plan.job, part: partIndex(all.length, all.indexOf(r.target), plan.job) }));
 }
 
 /** Runs one job's plan in this thread. */
@@ -86,7 +134,7 @@ export function runJob(plan: JobPlan, onProgress?: (target: TargetName, p: Progr
 }
 
 /** Merges the per-target results of several jobs. */
-export function combine(seed: number, jobs: number, perJob: readonly (readonly TargetResult[])[], elapsedMs: number): CampaignResult {
+export function combine(seed: number, jobs: number, perJob: readonly (readonly TargetResult[])[], elapsedMs: number): Omit<CampaignResult, "parts" | "totalParts" | "shard"> {
   const byTarget = new Map<TargetName, TargetResult[]>();
   for (const results of perJob) for (const r of results) byTarget.set(r.target, [...(byTarget.get(r.target) ?? []), r]);
   const targets: TargetResult[] = [];
@@ -205,11 +253,20 @@ export function compiledHarnessIsFresh(): boolean {
   return newest(join(packageRoot(), "harness")) <= built;
 }
 
-/** Runs a campaign: in this thread with one job, in worker threads with more. */
+/** Runs a campaign: in this thread with one job, in worker threads with more (a shard: with
+ * more than one job left). */
 export async function fuzz(options: CampaignOptions): Promise<CampaignResult> {
   const started = Date.now();
   const plans = planJobs(options);
+  const campaignJobs = Math.max(1, Math.floor(options.jobs ?? 1));
+  const whole = { totalParts: options.targets.length * campaignJobs, shard: options.shard ?? null };
+  const finish = (perJob: readonly (readonly TargetResult[])[]): CampaignResult => ({
+    ...combine(options.seed, campaignJobs, perJob, Date.now() - started),
+    parts: plans.flatMap((plan, k) => partsOf(options.targets, plan, perJob[k] ?? [])).sort((a, b) => a.part - b.part),
+    ...whole,
+  });
   const jobs = plans.length;
+  if (jobs === 0) return finish([]);
   const progressMs = options.progressMs ?? 500;
   const latest: { runs: number; executions: number; failures: number; current: TargetName }[] =
     plans.map((p) => ({ runs: 0, executions: 0, failures: 0, current: p.targets[0]! }));
@@ -223,13 +280,12 @@ export async function fuzz(options: CampaignOptions): Promise<CampaignResult> {
     });
   };
 
-  if (jobs === 1) {
-    const plan = plans[0]!;
-    const results = runJob({ ...plan, options: { ...plan.options, progressMs } }, cumulativeProgress((target, p) => {
-      latest[0] = { runs: p.runs, executions: p.executions, failures: p.failures, current: target };
+  if (jobs === 1 || options.inThread === true) {
+    const perJob = plans.map((plan, k) => runJob({ ...plan, options: { ...plan.options, progressMs } }, cumulativeProgress((target, p) => {
+      latest[k] = { runs: p.runs, executions: p.executions, failures: p.failures, current: target };
       report();
-    }));
-    return combine(options.seed, 1, [results], Date.now() - started);
+    })));
+    return finish(perJob);
   }
 
   const script = workerScript();
@@ -247,5 +303,5 @@ export async function fuzz(options: CampaignOptions): Promise<CampaignResult> {
     },
   )));
   report();
-  return combine(options.seed, jobs, perJob, Date.now() - started);
+  return finish(perJob);
 }

@@ -8,6 +8,7 @@ import { Fuzzer, findingKey, type Finding, type FuzzCase } from "./engine.js";
 import { targetByName, type TargetOptions } from "./target-table.js";
 import { DEFAULT_STEP_ACCESS_LIMIT } from "./targets/pl011.js";
 import type { FuzzFailure, TargetName } from "./target.js";
+import { fuzzGuided, type CoverageRunOptions } from "../coverage/guided.js";
 
 export interface RunOptions extends TargetOptions {
   /** Cases to generate (fast-check runs); Infinity with a time limit. */
@@ -35,6 +36,9 @@ export interface RunOptions extends TargetOptions {
   /** Called about every progressMs with the counts so far. */
   readonly onProgress?: (progress: Progress) => void;
   readonly progressMs?: number;
+  /** Coverage-guided: run the module's coverage build, keep the cases that reach new edges and
+   * mutate them (harness/coverage/guided.ts, docs/fuzzing.md#coverage). */
+  readonly coverage?: CoverageRunOptions;
 }
 
 export interface Progress {
@@ -93,6 +97,7 @@ export function replayCounterexample(name: TargetName, options: { seed: number; 
 
 /** Fuzzes one target; returns what it found. */
 export function fuzzTarget(name: TargetName, options: RunOptions): TargetResult {
+  if (options.coverage !== undefined) return fuzzGuided(name, options);
   const target = targetByName(name, options);
   const modulePath = options.modulePath ?? target.module ?? wasmPath("release");
   const fuzzer = new Fuzzer(target, modulePath);

@@ -15,6 +15,7 @@ import { expect, it } from "vitest";
 import { Bus, type Device } from "../harness/bus.js";
 import { wasmPath } from "../harness/hal.js";
 import { formatAccess, parseTrace } from "../harness/trace-text.js";
+import { OP_IRQ, OP_READ, IRQ_ENTER, FLAG_DMA, FLAG_FAULT } from "../harness/trace.js";
 import { VERSATILE } from "../harness/board.js";
 import { Pl011Model } from "../harness/devices/pl011.js";
 import { Pl022Model } from "../harness/devices/pl022.js";
@@ -32,8 +33,9 @@ import {
 } from "../harness/generated/api.js";
 import { RecordingHal } from "./parity/recording-hal.js";
 import { canonicalText } from "./parity/canonical.js";
-import { buildNativesTest, findToolchain } from "./parity/toolchain.js";
+import { buildIrqTest, buildNativesTest, checkBoardSources, findToolchain } from "./parity/toolchain.js";
 import { parityChecks, runInC, runInNode, type ParityScenario, type Rig } from "./parity/suite.js";
+import { IRQ_SCENARIOS, handlerEntries } from "./parity/irq-scenarios.js";
 
 const ascii = (s: string): number[] => Array.from(s, (c) => c.charCodeAt(0));
 
@@ -175,6 +177,8 @@ const SCENARIOS: readonly ParityScenario[] = [
   { title: "PL022: init, then an SPI NOR flash's ID, a page program with status polls and a read back", run: pl022Scenario },
   { title: "PL061: direction, write, read, a rising-edge interrupt raised, seen, cleared and disabled", run: pl061Scenario },
   { title: "PL080: init, a memory copy, a scatter-gather chain, both peripheral directions, stop", run: pl080Scenario },
+  // The interrupt-driven PL011, deferred and preemptive (test/parity/irq-scenarios.ts).
+  ...IRQ_SCENARIOS,
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -188,6 +192,61 @@ parityChecks("hal.wasm", wasmPath("release"), findToolchain(), SCENARIOS, "", (h
     expect(tampered.scenario).not.toBe(node.scenario);
     const c = runInC(host(), tampered, 99);
     expect(canonicalText(c.trace, "c")).not.toBe(canonicalText(node.traceText, "node"));
+  });
+
+  it("the interrupt scenarios enter handlers inside calls and between them, in both modes", () => {
+    const deferred = handlerEntries(IRQ_SCENARIOS[0]!.run());
+    const preemptive = handlerEntries(IRQ_SCENARIOS[1]!.run());
+    expect(deferred.inCalls).toBeGreaterThan(0);
+    expect(deferred.betweenCalls).toBeGreaterThan(0);
+    expect(deferred.preemptive).toBe(0);
+    expect(preemptive.preemptive).toBeGreaterThan(0);
+    expect(preemptive.betweenCalls).toBeGreaterThan(0);
+  });
+
+  it("notices a C host that delivers interrupts elsewhere: preemptive delivery of a deferred run gives another trace", () => {
+    const node = runInNode(IRQ_SCENARIOS[0]!);
+    expect(node.scenario).toMatch(/^interrupts deferred$/m);
+    expect(node.scenario).toMatch(/^raise 12 \d+$/m);
+    // Deferred, the spare line raised inside pl011_irq_write waits for the call's end ...
+    expect(node.traceText).toMatch(/^return 48\n\nirq enter 6\b/m);
+    const tampered = { ...node, scenario: node.scenario.replace(/^interrupts deferred$/m, "interrupts preemptive") };
+    const c = runInC(host(), tampered, 98);
+    expect(canonicalText(c.trace, "c")).not.toBe(canonicalText(node.traceText, "node"));
+    // ... preemptive, it is taken inside the call, at the access it was raised at.
+    expect(c.trace).toMatch(/^ {2}irq enter 6 preemptive$/m);
+  });
+
+  it("a handler that traps ends the interrupted call, and the calls after it run", () => {
+    // The deferred run, with the scripted answers cut three reads into the first handler entered
+    // inside a call: its next read is refused (no answer left), which must end pl011_irq_flush
+    // as a trap in a handler ends the interrupted call in Node, with no handler level left over.
+    const node = runInNode(IRQ_SCENARIOS[0]!);
+    const parsed = parseTrace(node.traceText, "node");
+    const firstInCall = parsed.accesses.find((a) => a.op === OP_IRQ && a.width === IRQ_ENTER && a.call >= 0)!;
+    const readsBefore = parsed.accesses.filter((a) => a.line < firstInCall.line && a.op === OP_READ && (a.flags & (FLAG_DMA | FLAG_FAULT)) === 0).reduce((n, a) => n + a.repeat, 0);
+    let left = readsBefore + 3;
+    const scenario = node.scenario.split("\n").flatMap((line) => {
+      const m = /^answer (0x[0-9a-f]{8})(?: x(\d+))?$/.exec(line);
+      if (m === null) return [line];
+      const take = Math.min(left, Number(m[2] ?? 1));
+      left -= take;
+      return take === 0 ? [] : [`answer ${m[1]}${take > 1 ? ` x${take}` : ""}`];
+    }).join("\n");
+    const c = runInC(host(), { ...node, scenario }, 97);
+    expect(c.stderr).toMatch(/pl011_irq_flush did not return: read of 4 bytes at 0x101f1018: no scripted answer left/);
+    expect(c.trace).toMatch(/^ {4}isr fault R32 uart0\+0x018 +0x00000000\nthrew\n\ncall pl011_irq_read\(3072, 2048, 64\)\nreturn 4\n/m);
+    parseTrace(c.trace, "c");
+  });
+
+  it("the interrupt core's self-test passes (wait points, order, unmasking, traps, nesting)", () => {
+    const r = spawnSync(buildIrqTest(toolchain), [], { encoding: "utf8", timeout: 10_000 });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/irq core self-test: \d+ passed, 0 failed/);
+  });
+
+  it("the board C code no parity host links compiles: the WAMR natives, hal-run, the small-board options", () => {
+    expect(checkBoardSources(toolchain).length).toBe(6);
   });
 
   it("the natives core's self-test passes, and its trace lines are the harness's", () => {

@@ -16,6 +16,11 @@ typedef struct {
     uint64_t count;
 } answer;
 
+typedef struct {
+    uint32_t line;
+    uint64_t at;
+} raise_at;
+
 struct hal_scenario {
     char *path;
     char *text;
@@ -33,6 +38,12 @@ struct hal_scenario {
     uint64_t used_of_next;
     uint64_t reads;
     hal_device device;
+    /* Interrupts: the mode (-1: none), the scripted raises and the next one to make. */
+    int irq_mode;
+    raise_at *raises;
+    size_t raise_count;
+    size_t next_raise;
+    hal_irq *irq;
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -66,6 +77,33 @@ static int scripted_write(void *ctx, uint32_t addr, uint32_t value, uint32_t wid
     (void)why;
     (void)why_size;
     return 0;
+}
+
+/* The scripted ISR, at every access boundary: the raises due by now, as the board's ISR would
+ * mask the line and mark it pending. */
+static void scripted_isr(void *ctx, hal_irq *q)
+{
+    hal_scenario *s = ctx;
+    while (s->next_raise < s->raise_count && s->raises[s->next_raise].at <= q->boundaries) {
+        hal_irq_raise(q, s->raises[s->next_raise].line, HAL_IRQ_MASKED);
+        s->next_raise++;
+    }
+}
+
+int hal_scenario_irq_mode(const hal_scenario *s)
+{
+    return s->irq_mode;
+}
+
+void hal_scenario_attach_irq(hal_scenario *s, hal_irq *q)
+{
+    s->irq = q;
+    hal_irq_set_probe(q, q == NULL ? NULL : scripted_isr, s);
+}
+
+size_t hal_scenario_raises_left(const hal_scenario *s)
+{
+    return s->raise_count - s->next_raise;
 }
 
 uint64_t hal_scenario_answers_left(const hal_scenario *s)
@@ -176,6 +214,7 @@ void hal_scenario_free(hal_scenario *s)
     free(s->windows);
     free(s->window_names);
     free(s->answers);
+    free(s->raises);
     free(s);
 }
 
@@ -197,7 +236,9 @@ hal_scenario *hal_scenario_load(const char *path, char *error, size_t error_size
     s->word_counts = calloc(cap, sizeof *s->word_counts);
     s->windows = calloc(cap, sizeof *s->windows);
     s->answers = calloc(cap, sizeof *s->answers);
-    if (s->words == NULL || s->word_counts == NULL || s->windows == NULL || s->answers == NULL) {
+    s->raises = calloc(cap, sizeof *s->raises);
+    s->irq_mode = -1;
+    if (s->words == NULL || s->word_counts == NULL || s->windows == NULL || s->answers == NULL || s->raises == NULL) {
         snprintf(error, error_size, "%s: out of memory", path);
         goto fail;
     }
@@ -249,6 +290,31 @@ hal_scenario *hal_scenario_load(const char *path, char *error, size_t error_size
                 goto fail;
             }
             s->answer_count++;
+        } else if (strcmp(words[0], "interrupts") == 0) {
+            int mode = n == 2 && strcmp(words[1], "deferred") == 0 ? HAL_IRQ_DEFERRED
+                       : n == 2 && strcmp(words[1], "preemptive") == 0 ? HAL_IRQ_PREEMPTIVE : -1;
+            if (mode < 0 || s->irq_mode >= 0) {
+                fail_at(error, error_size, path, i + 1, "expected one \"interrupts deferred\" or \"interrupts preemptive\"");
+                goto fail;
+            }
+            s->irq_mode = mode;
+        } else if (strcmp(words[0], "raise") == 0) {
+            raise_at *r = &s->raises[s->raise_count];
+            char *end;
+            errno = 0;
+            unsigned long long at = n == 3 ? strtoull(words[2], &end, 10) : 0;
+            if (n != 3 || !hal_parse_u32(words[1], &r->line) || r->line >= HAL_IRQ_MAX_LINES || errno != 0 || *end != '\0'
+                || end == words[2]) {
+                fail_at(error, error_size, path, i + 1, "expected \"raise LINE BOUNDARY\" (a line below %d, a decimal count)", HAL_IRQ_MAX_LINES);
+                goto fail;
+            }
+            r->at = at;
+            if (s->raise_count > 0 && at < s->raises[s->raise_count - 1].at) {
+                fail_at(error, error_size, path, i + 1, "raise at boundary %llu after one at %llu: expected increasing boundaries",
+                        at, (unsigned long long)s->raises[s->raise_count - 1].at);
+                goto fail;
+            }
+            s->raise_count++;
         } else {
             seen_step = 1;
         }
@@ -279,7 +345,26 @@ int hal_scenario_run(hal_scenario *s, hal_natives *n, const hal_module_ops *ops,
         char **words = &s->words[i * MAX_WORDS];
         size_t count = s->word_counts[i];
         size_t line = i + 1;
-        if (count == 0 || words[0][0] == '#' || strcmp(words[0], "answer") == 0 || strcmp(words[0], "window") == 0) continue;
+        if (count == 0 || words[0][0] == '#' || strcmp(words[0], "answer") == 0 || strcmp(words[0], "window") == 0
+            || strcmp(words[0], "interrupts") == 0 || strcmp(words[0], "raise") == 0)
+            continue;
+
+        if (strcmp(words[0], "irq") == 0) {
+            uint32_t irq_line;
+            if (count != 2 || !hal_parse_u32(words[1], &irq_line) || irq_line >= HAL_IRQ_MAX_LINES) {
+                fprintf(err, "%s:%zu: expected \"irq LINE\" with a line below %d\n", s->path, line, HAL_IRQ_MAX_LINES);
+                return 1;
+            }
+            if (s->irq == NULL) {
+                fprintf(err, "%s:%zu: an irq step, but the host delivers no interrupts (no \"interrupts\" line?)\n", s->path, line);
+                return 1;
+            }
+            /* Between two calls: the ISR masks the line, the main loop polls. */
+            hal_irq_raise(s->irq, irq_line, HAL_IRQ_MASKED);
+            if (hal_irq_deliver(s->irq) < 0) fprintf(err, "%s:%zu: the handler of line %u did not return\n", s->path, line, irq_line);
+            hal_natives_trace_flush(n);
+            continue;
+        }
 
         if (strcmp(words[0], "call") == 0) {
             uint32_t args[MAX_CALL_ARGS];
@@ -330,11 +415,14 @@ int hal_scenario_run(hal_scenario *s, hal_natives *n, const hal_module_ops *ops,
                 fputc('\n', out);
             }
         } else {
-            fprintf(err, "%s:%zu: unknown step \"%s\": expected call, poke, peek or answer\n", s->path, line, words[0]);
+            fprintf(err, "%s:%zu: unknown step \"%s\": expected call, poke, peek, irq or answer\n", s->path, line, words[0]);
             return 1;
         }
     }
     uint64_t left = hal_scenario_answers_left(s);
     if (left > 0) fprintf(err, "%s: %llu scripted answers were not used\n", s->path, (unsigned long long)left);
+    size_t raises = hal_scenario_raises_left(s);
+    if (raises > 0) fprintf(err, "%s: %zu scripted interrupts were not raised\n", s->path, raises);
+    if (s->irq != NULL && hal_irq_pending(s->irq)) fprintf(err, "%s: scripted interrupts were raised but not delivered\n", s->path);
     return 0;
 }

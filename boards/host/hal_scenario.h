@@ -12,9 +12,20 @@
  *   call pl011_write 0x101f1000 0x400 5       an export call (decimal or 0x hex; -1 is 0xffffffff)
  *   peek 0x00000400 5                         prints "peek 0x00000400 48656c6c6f"
  *
- * `#` starts a comment line. Windows come first. Answers are taken in file order wherever
- * they appear; writes are accepted and only traced. A read with no answer left is refused (the
- * call traps), as is an access outside every window.
+ * and, for a run with interrupts (boards/wamr/hal_irq.h, docs/interrupts-on-boards.md):
+ *
+ *   interrupts deferred                       how the host delivers them: deferred or preemptive
+ *   raise 12 5077                             a scripted ISR masks line 12 and marks it pending
+ *                                             at access boundary 5077 (the 5078th access the
+ *                                             module makes, handlers' included, counted from 0);
+ *                                             the delivery rules decide where its handler runs
+ *   irq 12                                    a step: line 12 is raised between two calls and the
+ *                                             host delivers it there, as a main loop's poll does
+ *
+ * `#` starts a comment line. Windows come first. Answers and raises are taken in file order
+ * wherever they appear (raises in increasing boundary order); writes are accepted and only
+ * traced. A read with no answer left is refused (the call traps), as is an access outside every
+ * window.
  */
 #ifndef HAL_SCENARIO_H
 #define HAL_SCENARIO_H
@@ -23,6 +34,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "hal_irq.h"
 #include "hal_natives.h"
 
 #ifdef __cplusplus
@@ -56,6 +68,18 @@ int hal_scenario_run(hal_scenario *s, hal_natives *n, const hal_module_ops *ops,
 
 /* Answers not taken by the run (the module read less than the recording did). */
 uint64_t hal_scenario_answers_left(const hal_scenario *s);
+
+/* The delivery mode the file asks for: HAL_IRQ_DEFERRED or HAL_IRQ_PREEMPTIVE, or -1 when it
+ * has no `interrupts` line (no interrupts at all). */
+int hal_scenario_irq_mode(const hal_scenario *s);
+
+/* Plays the file's raises into `q` (a hal_irq set up in hal_scenario_irq_mode(), its dispatch
+ * attached to the module) as the ISR would, and lets `irq` steps deliver through it. Call before
+ * hal_scenario_run. */
+void hal_scenario_attach_irq(hal_scenario *s, hal_irq *q);
+
+/* Raises not made by the run (the module made fewer accesses than the recording did). */
+size_t hal_scenario_raises_left(const hal_scenario *s);
 
 void hal_scenario_free(hal_scenario *s);
 

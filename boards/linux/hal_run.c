@@ -2,7 +2,9 @@
  * hal-run: hal.wasm (or its AOT compilation) under WAMR on embedded Linux, driving real
  * registers through /dev/mem, a UIO node or any file, or a scenario's scripted answers.
  *
- *   hal-run [options] MODULE EXPORT [ARG...]     one call; prints "EXPORT(ARGS) = RESULT"
+ *   hal-run [options] MODULE EXPORT [ARG...] [+ EXPORT [ARG...]]...
+ *        calls in turn; prints "EXPORT(ARGS) = RESULT" for each. The pseudo-call "@wait MS" is the
+ *        main loop idle for MS milliseconds, serving interrupts (--uio-irq) as they come
  *   hal-run [options] --scenario FILE MODULE     a scenario (boards/host/hal_scenario.h)
  *
  *   --window NAME=BASE:SIZE[:BLOCK][@PATH[+OFFSET]]
@@ -13,6 +15,17 @@
  *   --pool BYTES   run WAMR on one fixed pool of that size, as a microcontroller does, and
  *                  print the most of it ever used (default: the system allocator)
  *   --repeat N     call the export N times and print the time per call and per bus access
+ *   --uio-irq LINE=PATH
+ *        interrupt line LINE of the module (the line its driver was opened with) comes from the
+ *        UIO node PATH (/dev/uioN), deferred (docs/interrupts-on-boards.md): the kernel's UIO
+ *        driver masks the IRQ when it fires; at each wait point and between calls hal-run polls
+ *        the node without blocking, reads the interrupt count, runs hal_irq_dispatch(LINE) and
+ *        writes 1 to the node to unmask the IRQ again
+ *   --uio-controller BASE
+ *        a stand-in for the interrupt controller at BASE (0x400 bytes, the NVIC layout of
+ *        registers/irqc.json), for hal_irq_controller(BASE, BASE + 0x80): a driver's set-enable
+ *        (ISER) and clear-enable (ICER) bits for a --uio-irq line become writes of 1 and 0 to its
+ *        node, so that the module masks its line through the kernel, which owns the real one
  *
  * ARGs are 32-bit integers in decimal or 0x hex. Exit status: 0 when the call returned (its
  * result is printed, negative status codes included), 1 when it did not (trap, refused access),
@@ -24,6 +37,7 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,14 +52,18 @@
 
 #define MAX_WINDOWS 16
 #define MAX_ARGS 12
+#define MAX_CALLS 32
+#define MAX_UIO_IRQS 8
+#define UIO_CONTROLLER_SIZE 0x400u
 
 static void usage(const char *program)
 {
     fprintf(stderr,
             "usage: %s [--window NAME=BASE:SIZE[:BLOCK][@PATH[+OFFSET]]]... [--trace FILE] [--stack BYTES]\n"
-            "       %*s [--pool BYTES] [--repeat N] MODULE EXPORT [ARG...]\n"
+            "       %*s [--pool BYTES] [--repeat N] [--uio-irq LINE=PATH]... [--uio-controller BASE]\n"
+            "       %*s MODULE EXPORT [ARG...] [+ EXPORT [ARG...]]...   (EXPORT @wait MS: serve interrupts)\n"
             "       %s [--trace FILE] [--stack BYTES] [--pool BYTES] --scenario FILE MODULE\n",
-            program, (int)strlen(program), "", program);
+            program, (int)strlen(program), "", (int)strlen(program), "", program);
 }
 
 /* NAME=BASE:SIZE[:BLOCK][@PATH[+OFFSET]], mapped at once. */
@@ -97,6 +115,131 @@ static int map_window(char *spec, hal_window *w)
     w->mapped = (volatile uint8_t *)p + lead;
     w->device = NULL;
     return 1;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Interrupts from UIO nodes (deferred; boards/wamr/hal_irq.h)                                */
+
+typedef struct {
+    uint32_t line;
+    int fd;
+    const char *path;
+} uio_irq;
+
+static uio_irq uio_irqs[MAX_UIO_IRQS];
+static size_t uio_count;
+/* The stand-in controller's enable bits (--uio-controller). */
+static uint32_t uio_enabled[UIO_CONTROLLER_SIZE / 4 / 32];
+
+/* LINE=PATH, opened at once. */
+static int open_uio_irq(char *spec)
+{
+    char *eq = strchr(spec, '=');
+    if (eq == NULL || uio_count == MAX_UIO_IRQS) return 0;
+    *eq = '\0';
+    uio_irq *u = &uio_irqs[uio_count];
+    if (!hal_parse_u32(spec, &u->line) || u->line >= HAL_IRQ_MAX_LINES) return 0;
+    u->path = eq + 1;
+    u->fd = open(u->path, O_RDWR | O_CLOEXEC);
+    if (u->fd < 0) {
+        fprintf(stderr, "%s: %s\n", u->path, strerror(errno));
+        return -1;
+    }
+    uio_count++;
+    return 1;
+}
+
+static uio_irq *uio_of(uint32_t line)
+{
+    for (size_t k = 0; k < uio_count; k++)
+        if (uio_irqs[k].line == line) return &uio_irqs[k];
+    return NULL;
+}
+
+/* The UIO convention: a 4-byte write of 1 unmasks the IRQ, of 0 masks it (the node's driver
+ * must implement irqcontrol, as uio_pdrv_genirq does; there both are idempotent). */
+static void uio_set_enabled(uio_irq *u, int on)
+{
+    int32_t value = on ? 1 : 0;
+    if (write(u->fd, &value, sizeof value) != (ssize_t)sizeof value)
+        fprintf(stderr, "%s: writing %d: %s\n", u->path, (int)value, strerror(errno));
+}
+
+static void uio_unmask(void *ctx, uint32_t line)
+{
+    (void)ctx;
+    uio_irq *u = uio_of(line);
+    if (u != NULL) uio_set_enabled(u, 1);
+}
+
+/* At each delivery point: the nodes that became readable have fired (and their IRQ is masked by
+ * the kernel until the unmask above). The 4-byte read returns the total count of interrupts. */
+static void uio_sample(void *ctx, hal_irq *q)
+{
+    (void)ctx;
+    struct pollfd fds[MAX_UIO_IRQS];
+    for (size_t k = 0; k < uio_count; k++) {
+        fds[k].fd = uio_irqs[k].fd;
+        fds[k].events = POLLIN;
+        fds[k].revents = 0;
+    }
+    if (poll(fds, (nfds_t)uio_count, 0) <= 0) return;
+    for (size_t k = 0; k < uio_count; k++) {
+        if ((fds[k].revents & POLLIN) == 0) continue;
+        int32_t count;
+        if (read(fds[k].fd, &count, sizeof count) == (ssize_t)sizeof count) hal_irq_raise(q, uio_irqs[k].line, HAL_IRQ_MASKED);
+    }
+}
+
+/* Blocks until a node fires or `ms` milliseconds pass; the next delivery reads it. */
+static void uio_block(int ms)
+{
+    struct pollfd fds[MAX_UIO_IRQS];
+    for (size_t k = 0; k < uio_count; k++) {
+        fds[k].fd = uio_irqs[k].fd;
+        fds[k].events = POLLIN;
+        fds[k].revents = 0;
+    }
+    if (uio_count == 0) {
+        struct timespec t = { ms / 1000, (long)(ms % 1000) * 1000000L };
+        nanosleep(&t, NULL);
+        return;
+    }
+    (void)poll(fds, (nfds_t)uio_count, ms);
+}
+
+/* The stand-in controller: ISER words at 0x000, ICER words at 0x080 (registers/irqc.json). */
+static int uio_controller_read(void *ctx, uint32_t addr, uint32_t width, uint32_t *value, char *why, size_t why_size)
+{
+    uint32_t offset = addr - *(const uint32_t *)ctx;
+    (void)why;
+    (void)why_size;
+    uint32_t word = (offset & 0x7fu) / 4;
+    *value = width == 4 && offset < 0x100u && word < sizeof uio_enabled / sizeof uio_enabled[0] ? uio_enabled[word] : 0;
+    return 0;
+}
+
+static int uio_controller_write(void *ctx, uint32_t addr, uint32_t value, uint32_t width, char *why, size_t why_size)
+{
+    uint32_t offset = addr - *(const uint32_t *)ctx;
+    if (width != 4 || (offset >= 0x20u && offset < 0x80u) || offset >= 0xa0u) return 0; /* other registers: ignored */
+    int set = offset < 0x80u;
+    uint32_t word = (offset & 0x1fu) / 4;
+    for (uint32_t bit = 0; bit < 32; bit++) {
+        if ((value & (1u << bit)) == 0) continue;
+        uint32_t line = word * 32 + bit;
+        uio_irq *u = uio_of(line);
+        if (u == NULL) {
+            snprintf(why, why_size, "line %u has no --uio-irq node", (unsigned)line);
+            return 1;
+        }
+        uio_set_enabled(u, set);
+        if (set)
+            uio_enabled[word] |= 1u << bit;
+        else
+            uio_enabled[word] &= ~(1u << bit);
+    }
+    return 0;
 }
 
 static void write_line(void *ctx, const char *line)
@@ -166,6 +309,7 @@ int main(int argc, char **argv)
     size_t window_count = 0;
     const char *trace_path = NULL, *scenario_path = NULL;
     uint32_t stack_size = 4096, pool_size = 0, repeat = 0;
+    static uint32_t uio_controller_base;
     int i = 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
         const char *option = argv[i];
@@ -185,6 +329,20 @@ int main(int argc, char **argv)
             if (mapped == 0) fprintf(stderr, "bad window \"%s\": expected NAME=BASE:SIZE[:BLOCK][@PATH[+OFFSET]]\n", value);
             if (mapped <= 0) return 2;
             window_count++;
+        } else if (strcmp(option, "--uio-irq") == 0) {
+            int opened = open_uio_irq(argv[i]);
+            if (opened == 0) fprintf(stderr, "bad --uio-irq \"%s\": expected LINE=PATH, at most %d of them\n", value, MAX_UIO_IRQS);
+            if (opened <= 0) return 2;
+        } else if (strcmp(option, "--uio-controller") == 0 && hal_parse_u32(value, &uio_controller_base)
+                   && window_count < MAX_WINDOWS) {
+            static hal_device controller = { uio_controller_read, uio_controller_write, &uio_controller_base };
+            hal_window *w = &windows[window_count++];
+            w->name = "irqc";
+            w->block = "irqc";
+            w->base = uio_controller_base;
+            w->size = UIO_CONTROLLER_SIZE;
+            w->mapped = NULL;
+            w->device = &controller;
         } else if (strcmp(option, "--trace") == 0) {
             trace_path = value;
         } else if (strcmp(option, "--scenario") == 0) {
@@ -202,22 +360,45 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *module_path = argv[i];
-    const char *export_name = scenario_path == NULL ? argv[i + 1] : NULL;
-    uint32_t args[MAX_ARGS];
-    uint32_t arg_count = 0;
-    for (int k = i + 2; scenario_path == NULL && k < argc; k++) {
-        if (arg_count == MAX_ARGS || !hal_parse_u32(argv[k], &args[arg_count])) {
+    /* The calls: EXPORT [ARG...], separated by "+". */
+    static struct {
+        const char *name;
+        uint32_t args[MAX_ARGS];
+        uint32_t argc;
+    } calls[MAX_CALLS];
+    size_t call_count = 0;
+    for (int k = i + 1; scenario_path == NULL && k < argc; k++) {
+        if (call_count == 0 || strcmp(argv[k], "+") == 0) {
+            if (strcmp(argv[k], "+") == 0) k++;
+            if (k >= argc || call_count == MAX_CALLS || strcmp(argv[k], "+") == 0) {
+                fprintf(stderr, "expected an export after \"+\", at most %d calls\n", MAX_CALLS);
+                return 2;
+            }
+            calls[call_count].name = argv[k];
+            calls[call_count].argc = 0;
+            call_count++;
+            continue;
+        }
+        uint32_t *count = &calls[call_count - 1].argc;
+        if (*count == MAX_ARGS || !hal_parse_u32(argv[k], &calls[call_count - 1].args[*count])) {
             fprintf(stderr, "bad argument \"%s\": expected at most %d 32-bit integers\n", argv[k], MAX_ARGS);
             return 2;
         }
-        arg_count++;
+        (*count)++;
     }
+    if (repeat > 0 && call_count != 1) {
+        fprintf(stderr, "--repeat takes one call\n");
+        return 2;
+    }
+    const char *export_name = call_count > 0 ? calls[0].name : NULL;
+    const uint32_t *args = calls[0].args;
+    uint32_t arg_count = calls[0].argc;
 
     char error[256];
     hal_scenario *scenario = NULL;
     if (scenario_path != NULL) {
-        if (window_count > 0) {
-            fprintf(stderr, "--window and --scenario do not go together: the scenario declares its windows\n");
+        if (window_count > 0 || uio_count > 0) {
+            fprintf(stderr, "--window, --uio-irq and --uio-controller do not go together with --scenario: the scenario declares its windows and interrupts\n");
             return 2;
         }
         scenario = hal_scenario_load(scenario_path, error, sizeof error);
@@ -291,10 +472,59 @@ int main(int argc, char **argv)
         goto done;
     }
 
+    /* Interrupts: a scenario's scripted ISR, or UIO nodes. Handlers run on this thread, through
+     * this exec env between calls and through the natives' own inside them. */
+    static hal_irq irq;
+    int irq_mode = scenario != NULL ? hal_scenario_irq_mode(scenario) : uio_count > 0 ? HAL_IRQ_DEFERRED : -1;
+    if (irq_mode >= 0) {
+        hal_irq_init(&irq, irq_mode, &natives);
+        if (!hal_wamr_irq_attach(&irq, exec_env, error, sizeof error)) {
+            fprintf(stderr, "%s: %s\n", module_path, error);
+            goto done;
+        }
+        if (scenario != NULL) {
+            hal_scenario_attach_irq(scenario, &irq);
+        } else {
+            hal_irq_set_sample(&irq, uio_sample, NULL);
+            hal_irq_set_unmask(&irq, uio_unmask, NULL);
+        }
+    }
+
     if (scenario != NULL) {
         wamr_module m = { &natives, exec_env, inst };
         hal_module_ops ops = { call_export, linear_memory, &m };
         status = hal_scenario_run(scenario, &natives, &ops, stdout, stderr) == 0 ? 0 : 2;
+    } else if (call_count > 1 || strcmp(export_name, "@wait") == 0) {
+        status = 0;
+        for (size_t c = 0; c < call_count && status == 0; c++) {
+            if (strcmp(calls[c].name, "@wait") == 0) {
+                /* The main loop, idle: serves interrupts as they come, for MS milliseconds. */
+                uint32_t ms = calls[c].argc == 1 ? calls[c].args[0] : 0;
+                double end = seconds_now() + ms / 1000.0;
+                uint64_t before = irq.entries;
+                for (;;) {
+                    if (hal_wamr_irq_poll(exec_env, error, sizeof error) < 0) {
+                        fprintf(stderr, "%s\n", error);
+                        status = 1;
+                        break;
+                    }
+                    double left = end - seconds_now();
+                    if (left <= 0) break;
+                    uio_block((int)(left * 1000.0) + 1);
+                }
+                printf("@wait(%u): %llu interrupts served\n", (unsigned)ms, (unsigned long long)(irq.entries - before));
+                continue;
+            }
+            int32_t result;
+            if (!hal_wamr_call(&natives, exec_env, calls[c].name, calls[c].args, calls[c].argc, &result, error, sizeof error)) {
+                fprintf(stderr, "%s\n", error);
+                status = wasm_runtime_lookup_function(inst, calls[c].name) == NULL ? 2 : 1;
+                break;
+            }
+            printf("%s(", calls[c].name);
+            for (uint32_t k = 0; k < calls[c].argc; k++) printf(k == 0 ? "0x%x" : ", 0x%x", (unsigned)calls[c].args[k]);
+            printf(") = %d\n", (int)result);
+        }
     } else if (repeat > 0) {
         int32_t result = 0;
         double start = seconds_now();

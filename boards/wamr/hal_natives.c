@@ -176,11 +176,13 @@ static void emit(hal_natives *n, const char *line)
 }
 
 /* An access or barrier line: [fault] OP PLACE REGISTER VALUE [xCOUNT], no register name. */
-static void write_access_line(hal_natives *n, int op, int fault, uint32_t addr, uint32_t value,
+static void write_access_line(hal_natives *n, int op, int fault, int isr, uint32_t addr, uint32_t value,
                               uint32_t width, uint32_t count)
 {
     text t = line_of(n->line, sizeof n->line);
     if (n->in_call) put_str(&t, "  ");
+    /* A handler's accesses: indented once more and marked, as harness/trace-text.ts does. */
+    if (isr) put_str(&t, "  isr ");
     if (fault) put_str(&t, "fault ");
     if (op == TRACE_OP_BARRIER) {
         static const char *const names[] = { "DMB", "DSB", "ISB" };
@@ -225,15 +227,17 @@ void hal_natives_trace_flush(hal_natives *n)
     if (n->trace == NULL || n->poll_count == 0) return;
     uint32_t count = n->poll_count;
     n->poll_count = 0;
-    write_access_line(n, TRACE_OP_READ, 0, n->poll_addr, n->poll_value, n->poll_width, count);
+    write_access_line(n, TRACE_OP_READ, 0, n->poll_isr, n->poll_addr, n->poll_value, n->poll_width, count);
 }
 
 static void trace_event(hal_natives *n, int op, int fault, uint32_t addr, uint32_t value, uint32_t width)
 {
     if (n->trace == NULL) return;
+    int isr = n->isr_depth > 0;
     if (op == TRACE_OP_READ && !fault) {
         /* A read equal to the one before it extends a poll: one line with a count. */
-        if (n->poll_count > 0 && n->poll_addr == addr && n->poll_width == width && n->poll_value == value) {
+        if (n->poll_count > 0 && n->poll_addr == addr && n->poll_width == width && n->poll_value == value
+            && n->poll_isr == isr) {
             n->poll_count++;
             return;
         }
@@ -241,11 +245,55 @@ static void trace_event(hal_natives *n, int op, int fault, uint32_t addr, uint32
         n->poll_addr = addr;
         n->poll_width = width;
         n->poll_value = value;
+        n->poll_isr = isr;
         n->poll_count = 1;
         return;
     }
     hal_natives_trace_flush(n);
-    write_access_line(n, op, fault, addr, value, width, 1);
+    write_access_line(n, op, fault, isr, addr, value, width, 1);
+}
+
+/* `irq enter LINE [preemptive]` / `irq return LINE STATUS`, indented as the accesses around it:
+ * a handler entered from inside another one is marked `isr` itself. */
+static void write_irq_line(hal_natives *n, int enter, uint32_t line, int32_t value)
+{
+    text t = line_of(n->line, sizeof n->line);
+    if (n->in_call) put_str(&t, "  ");
+    if (n->isr_depth > 0) put_str(&t, "  isr ");
+    put_str(&t, enter ? "irq enter " : "irq return ");
+    put_unsigned(&t, line);
+    if (enter) {
+        if (value) put_str(&t, " preemptive");
+    } else {
+        put_char(&t, ' ');
+        put_signed(&t, value);
+    }
+    emit(n, n->line);
+}
+
+void hal_natives_trace_irq_enter(hal_natives *n, uint32_t line, int preemptive)
+{
+    if (n->trace != NULL) {
+        hal_natives_trace_flush(n);
+        write_irq_line(n, 1, line, preemptive != 0);
+    }
+    n->isr_depth++;
+}
+
+void hal_natives_trace_irq_return(hal_natives *n, uint32_t line, int32_t status)
+{
+    if (n->trace != NULL) hal_natives_trace_flush(n);
+    if (n->isr_depth > 0) n->isr_depth--;
+    if (n->trace == NULL) return;
+    write_irq_line(n, 0, line, status);
+    /* A handler run between two calls is set apart from the next call, as calls are. */
+    if (!n->in_call && n->isr_depth == 0) emit(n, "");
+}
+
+void hal_natives_trace_irq_abandon(hal_natives *n)
+{
+    if (n->trace != NULL) hal_natives_trace_flush(n);
+    if (n->isr_depth > 0) n->isr_depth--;
 }
 
 void hal_natives_set_trace(hal_natives *n, hal_trace_sink sink, void *ctx)
@@ -300,10 +348,13 @@ static void end_call(hal_natives *n, int returned, int32_t result)
 {
     if (n->trace == NULL) {
         n->in_call = 0;
+        n->isr_depth = 0;
         return;
     }
     hal_natives_trace_flush(n);
     n->in_call = 0;
+    /* A trap inside a handler ends the call: no handler runs past it. */
+    n->isr_depth = 0;
     text t = line_of(n->line, sizeof n->line);
     if (returned) {
         put_str(&t, "return ");
@@ -353,11 +404,32 @@ void hal_natives_trace_return(hal_natives *n, int32_t result)
 {
     (void)result;
     n->in_call = 0;
+    n->isr_depth = 0;
 }
 
 void hal_natives_trace_threw(hal_natives *n)
 {
     n->in_call = 0;
+    n->isr_depth = 0;
+}
+
+void hal_natives_trace_irq_enter(hal_natives *n, uint32_t line, int preemptive)
+{
+    (void)line;
+    (void)preemptive;
+    n->isr_depth++;
+}
+
+void hal_natives_trace_irq_return(hal_natives *n, uint32_t line, int32_t status)
+{
+    (void)line;
+    (void)status;
+    if (n->isr_depth > 0) n->isr_depth--;
+}
+
+void hal_natives_trace_irq_abandon(hal_natives *n)
+{
+    if (n->isr_depth > 0) n->isr_depth--;
 }
 
 #endif /* HAL_NATIVES_TRACE */

@@ -89,6 +89,10 @@ typedef struct hal_natives {
     uint32_t poll_addr, poll_width, poll_value, poll_count;
     /* Nonzero while an export call runs: its lines are indented. */
     int in_call;
+    /* Interrupt handlers running (hal_irq.h): their accesses are marked "isr" and indented. */
+    int isr_depth;
+    /* The isr mark of the read waiting in poll_*. */
+    int poll_isr;
     /* Reads, writes and barriers carried out so far (refused ones not counted): public. */
     uint64_t accesses;
     char error[HAL_NATIVES_ERROR_SIZE];
@@ -120,6 +124,13 @@ const char *hal_natives_error(const hal_natives *n);
 void hal_natives_trace_call(hal_natives *n, const char *name, const uint32_t *args, size_t argc);
 void hal_natives_trace_return(hal_natives *n, int32_t result);
 void hal_natives_trace_threw(hal_natives *n);
+/* Trace lines around an interrupt handler, for hal_irq.c: `irq enter LINE [preemptive]` before
+ * it and `irq return LINE STATUS` after it, as harness/trace-text.ts writes them; the accesses
+ * between are marked `isr`. A handler that did not return (a trap) writes no return line:
+ * hal_natives_trace_irq_abandon() drops its level instead. */
+void hal_natives_trace_irq_enter(hal_natives *n, uint32_t line, int preemptive);
+void hal_natives_trace_irq_return(hal_natives *n, uint32_t line, int32_t status);
+void hal_natives_trace_irq_abandon(hal_natives *n);
 /* Writes a poll still being counted. Done by the three calls above; call it before a trace is
  * read while the module is idle. */
 void hal_natives_trace_flush(hal_natives *n);

@@ -13,6 +13,18 @@
  *   int32_t status;
  *   if (!hal_wamr_call(&natives, exec_env, "pl011_init", args, 4, &status, err, sizeof err)) ...
  *
+ * Interrupts, deferred (hal_irq.h, docs/interrupts-on-boards.md): the board's ISR masks the
+ * line and calls hal_irq_raise(&irq, line, HAL_IRQ_MASKED); the module's hal_irq_dispatch export
+ * runs on the module's thread, between export calls (hal_wamr_call before and after each call,
+ * and hal_wamr_irq_poll() from the main loop) and where a driver polls a register (inside the
+ * mmio_read native, through the exec env the native was called with):
+ *
+ *   static hal_irq irq;
+ *   hal_irq_init(&irq, HAL_IRQ_DEFERRED, &natives);
+ *   hal_irq_set_unmask(&irq, board_irq_enable, NULL);      // irq_enable(), NVIC_EnableIRQ()
+ *   hal_wamr_irq_attach(&irq, exec_env, err, sizeof err);   // after creating the exec env
+ *   for (;;) { hal_wamr_irq_poll(exec_env, err, sizeof err); ... }
+ *
  * One hal_natives serves every module instance of the process: AOT code compiled with
  * `wamrc --native-lib` calls the natives directly, without the per-call attachment WAMR gives
  * interpreted code, so the natives find their state in a process-wide pointer.
@@ -24,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hal_irq.h"
 #include "hal_natives.h"
 #include "wasm_export.h"
 
@@ -41,11 +54,26 @@ NativeSymbol *hal_wamr_native_symbols(hal_natives *n, uint32_t *count);
 bool hal_wamr_register(hal_natives *n);
 
 /* Calls export `name` with 32-bit integer arguments and returns its i32 result in *result,
- * framed by `call` and `return`/`threw` lines in the trace. Returns false when the export is
- * missing, takes another number of arguments, or did not return (a trap, or an access the
- * natives refused); `error` then says why. */
+ * framed by `call` and `return`/`threw` lines in the trace, with the pending interrupts delivered
+ * before and after it (hal_wamr_irq_attach). Returns false when the export is missing, takes
+ * another number of arguments, or did not return (a trap, or an access the natives refused), or
+ * a handler run before or after it did not return; `error` then says why. */
 bool hal_wamr_call(hal_natives *n, wasm_exec_env_t exec_env, const char *name, const uint32_t *args,
                    uint32_t argc, int32_t *result, char *error, size_t error_size);
+
+/* Delivers interrupts of `q` into the hal_irq_dispatch export of `exec_env`'s instance from now
+ * on: at the mmio natives' wait points (through the exec env each native is called with) and
+ * between calls (through `exec_env`, the main loop's: around hal_wamr_call, in
+ * hal_wamr_irq_poll and in a plain hal_irq_deliver). NULL `q` detaches. Returns false (and says
+ * why) when the module exports no hal_irq_dispatch(i32) -> i32. One pending set per process, as
+ * one hal_natives. */
+bool hal_wamr_irq_attach(hal_irq *q, wasm_exec_env_t exec_env, char *error, size_t error_size);
+
+/* From the main loop, between export calls (never from an ISR or a native): runs the handlers
+ * of the pending lines through `exec_env` (the attached one when NULL). Returns the number run,
+ * or -1 when one did not return (`error` says why; the exception is cleared, the line stays
+ * masked). */
+int hal_wamr_irq_poll(wasm_exec_env_t exec_env, char *error, size_t error_size);
 
 #ifdef __cplusplus
 }

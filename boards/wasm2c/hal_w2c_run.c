@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hal_irq.h"
 #include "hal_natives.h"
 #include "hal_scenario.h"
 #include "hal_w2c.h"
@@ -75,6 +76,18 @@ int main(int argc, char **argv)
     }
 
     hal_w2c *module = hal_w2c_new(&natives);
+    /* A scenario with interrupts: its scripted ISR raises lines into the pending set, and the
+     * glue delivers them into hal_irq_dispatch where the scenario's mode says. */
+    static hal_irq irq;
+    if (hal_scenario_irq_mode(scenario) >= 0) {
+        hal_irq_init(&irq, hal_scenario_irq_mode(scenario), &natives);
+        if (hal_w2c_attach_irq(module, &irq) != 0) {
+            fprintf(stderr, "%s: the scenario has interrupts, but the module has no hal_irq_dispatch\n", scenario_path);
+            hal_scenario_free(scenario);
+            return 1;
+        }
+        hal_scenario_attach_irq(scenario, &irq);
+    }
     hal_module_ops ops = { call_export, linear_memory, module };
     int status = hal_scenario_run(scenario, &natives, &ops, stdout, stderr);
     hal_natives_trace_flush(&natives);

@@ -2,8 +2,13 @@
 // decimals, the CPU's accesses with absolute addresses and no register names or fields, polls
 // collapsed, and the return lines. Region names and DMA accesses drop out: a C host names its
 // windows as it likes, and the DMA controller's own accesses are hardware, not module, work.
+//
+// Interrupt entries keep their line and whether they were preemptive; `source-idle` and
+// `injected` drop out: they are what the Node models saw of the line (its source no longer
+// asserted, a spurious pending bit set on purpose), which a host with scripted answers cannot.
 import { formatAccess, formatEndLine, parseTrace, type AccessGroup, type ParsedTrace } from "../../harness/trace-text.js";
-import { FLAG_DMA, OP_READ } from "../../harness/trace.js";
+import { FLAG_DMA, OP_IRQ, OP_READ, IRQ_ENTER } from "../../harness/trace.js";
+import { ENTER_PREEMPTIVE } from "../../harness/interrupts.js";
 
 type Line = { readonly line: number; readonly text: string; readonly access?: AccessGroup; readonly call: number };
 
@@ -19,7 +24,8 @@ export function canonicalTrace(parsed: ParsedTrace): string {
   });
   for (const a of parsed.accesses) {
     if ((a.flags & FLAG_DMA) !== 0) continue;
-    events.push({ line: a.line, text: "", access: a, call: a.call });
+    const access = a.op === OP_IRQ && a.width === IRQ_ENTER ? { ...a, value: a.value & ENTER_PREEMPTIVE } : a;
+    events.push({ line: a.line, text: "", access, call: a.call });
   }
   events.sort((x, y) => x.line - y.line);
 

@@ -64,7 +64,7 @@ export function buildParityHost(tools: Toolchain, module = wasmPath("release"), 
     "-Wno-unused-parameter", "-Wno-unused-value", "-Wno-unused-function",
     `-I${dir}`, `-I${tools.runtime}`, `-I${join(boards, "wamr")}`, `-I${join(boards, "host")}`, `-I${join(boards, "wasm2c")}`,
     join(dir, "hal.c"), join(dir, "hal_glue.c"), join(tools.runtime, "wasm-rt-impl.c"),
-    join(boards, "wamr", "hal_natives.c"), join(boards, "host", "hal_scenario.c"), join(boards, "wasm2c", "hal_w2c_run.c"),
+    join(boards, "wamr", "hal_natives.c"), join(boards, "wamr", "hal_irq.c"), join(boards, "host", "hal_scenario.c"), join(boards, "wasm2c", "hal_w2c_run.c"),
     "-o", program, "-lm",
   ], "compiling the wasm2c host");
   return { program, dir };
@@ -83,5 +83,51 @@ export function buildNativesTest(tools: Toolchain): string {
     join(boards, "wamr", "hal_natives.c"), join(boards, "host", "hal_natives_test.c"),
     "-o", program,
   ], "compiling the natives self-test");
+  return program;
+}
+
+/**
+ * Compiles the board C code that no parity host links, so that CI notices when it breaks: the
+ * WAMR glue (boards/wamr/hal_wamr.c, hal_wamr_native_lib.c) and hal-run (boards/linux/hal_run.c)
+ * against test/parity/wamr-api/wasm_export.h, a stand-in that declares the part of WAMR's API
+ * they use (CI has no WAMR checkout), and the natives, interrupt and scenario cores with the
+ * compile-time options a small board sets. Syntax and types only (-fsyntax-only): WAMR itself is
+ * built and run by hand (docs/deploy.md). Returns the commands run.
+ */
+export function checkBoardSources(tools: Toolchain): string[] {
+  const root = packageRoot();
+  const boards = join(root, "boards");
+  const includes = [`-I${join(root, "test", "parity", "wamr-api")}`, `-I${join(boards, "wamr")}`, `-I${join(boards, "host")}`];
+  const strict = ["-std=gnu99", "-Wall", "-Wextra", "-Werror", "-fsyntax-only"];
+  const checks: [string[], string][] = [
+    [[join(boards, "wamr", "hal_wamr.c")], "the WAMR natives"],
+    [[join(boards, "wamr", "hal_wamr_native_lib.c")], "the natives for wamrc --native-lib"],
+    [[join(boards, "linux", "hal_run.c")], "hal-run"],
+    [["-std=c99", "-pedantic", join(boards, "wamr", "hal_irq.c")], "the interrupt core"],
+    [["-std=c99", "-pedantic", "-DHAL_IRQ_MAX_LINES=32", "-DHAL_IRQ_MAX_DEPTH=2", join(boards, "wamr", "hal_irq.c")], "the interrupt core, small"],
+    [["-std=c99", "-pedantic", "-DHAL_NATIVES_TRACE=0", join(boards, "wamr", "hal_natives.c")], "the natives without the trace writer"],
+  ];
+  const commands: string[] = [];
+  for (const [files, what] of checks) {
+    const args = [...strict, ...includes, ...files];
+    run(tools.cc, args, `compiling ${what}`);
+    commands.push(`${tools.cc} ${args.join(" ")}`);
+  }
+  return commands;
+}
+
+/** Builds the interrupt core's self-test (boards/host/hal_irq_test.c). */
+export function buildIrqTest(tools: Toolchain): string {
+  const root = packageRoot();
+  const dir = join(root, "build", "c");
+  mkdirSync(dir, { recursive: true });
+  const boards = join(root, "boards");
+  const program = join(dir, "hal-irq-test");
+  run(tools.cc, [
+    "-std=c99", "-O2", "-Wall", "-Wextra", "-pedantic", "-Werror",
+    `-I${join(boards, "wamr")}`,
+    join(boards, "wamr", "hal_irq.c"), join(boards, "wamr", "hal_natives.c"), join(boards, "host", "hal_irq_test.c"),
+    "-o", program,
+  ], "compiling the interrupt core's self-test");
   return program;
 }

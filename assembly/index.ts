@@ -12,3 +12,6 @@ export * from "./pl080";
 export { hal_irq_controller } from "./irq";
 export { hal_irq_dispatch } from "./irq-dispatch";
 export { pl011_irq_open, pl011_irq_write, pl011_irq_read, pl011_irq_flush, pl011_irq_close } from "./pl011-irq";
+export { pl061_irq_open, pl061_irq_watch, pl061_irq_take, pl061_irq_close } from "./pl061-irq";
+export { pl080_irq_open, pl080_irq_status, pl080_irq_close } from "./pl080-irq";
+export { pl022_irq_open, pl022_irq_transfer, pl022_irq_wait, pl022_irq_close } from "./pl022-irq";

@@ -3,12 +3,15 @@
 // allocates nothing: both tables are static. hal_irq_dispatch (assembly/irq-dispatch.ts) reads
 // the handler table; the drivers fill it.
 import { write32, dsb, isb } from "./mmio";
-import { isValidBase } from "./common";
-import { OK, ERR_INVALID_ARG, HAL_IRQ_LINES } from "./generated/api";
+import { isValidBase, isValidBuffer } from "./common";
+import { OK, ERR_INVALID_ARG, ERR_BUSY, ERR_NO_IRQ_CONTROLLER, HAL_IRQ_LINES } from "./generated/api";
 
 /** The kinds of handler a line can have; 0 = none. */
 @inline export const IRQ_HANDLER_NONE: u32 = 0;
 @inline export const IRQ_HANDLER_PL011: u32 = 1;
+@inline export const IRQ_HANDLER_PL061: u32 = 2;
+@inline export const IRQ_HANDLER_PL080: u32 = 3;
+@inline export const IRQ_HANDLER_PL022: u32 = 4;
 
 // [set-enable address, clear-enable address]; 0 until hal_irq_controller is called.
 const controller = memory.data(8);
@@ -35,6 +38,43 @@ export function irqControllerKnown(): bool {
 
 @inline export function isValidLine(line: u32): bool {
   return line < HAL_IRQ_LINES;
+}
+
+/**
+ * The start of an interrupt-driven driver's open (the PL061, PL080 and PL022 ones): checks, before
+ * any register access, that `base` is word-aligned, `ctx` a 4-byte-aligned block of `size` bytes
+ * inside linear memory, `line` a line the dispatcher serves, the controller known and the line
+ * free (or already this context's); then masks the line, zeroes `ctx`, keeps `base` at ctx + 0 and
+ * `line` at ctx + 4, and registers the handler `kind`. The caller sets up its device and unmasks
+ * the line. OK, ERR_INVALID_ARG, ERR_NO_IRQ_CONTROLLER or ERR_BUSY.
+ */
+export function irqOpen(ctx: u32, base: u32, line: u32, size: u32, kind: u32): i32 {
+  if (!isValidBase(base) || (ctx & 3) != 0 || !isValidBuffer(ctx, size) || !isValidLine(line)) return ERR_INVALID_ARG;
+  if (!irqControllerKnown()) return ERR_NO_IRQ_CONTROLLER;
+  if (irqHandlerKind(line) != IRQ_HANDLER_NONE && irqHandlerContext(line) != ctx) return ERR_BUSY;
+  irqMask(line);
+  memory.fill(ctx, 0, size);
+  store<u32>(ctx, base);
+  store<u32>(ctx + 4, line);
+  irqSetHandler(line, kind, ctx);
+  return OK;
+}
+
+/**
+ * True for a context that irqOpen set up for driver `kind` and that still owns its line.
+ */
+export function irqContextIsOpen(ctx: u32, size: u32, kind: u32): bool {
+  if ((ctx & 3) != 0 || !isValidBuffer(ctx, size)) return false;
+  const line = load<u32>(ctx + 4);
+  return isValidLine(line) && irqHandlerKind(line) == kind && irqHandlerContext(line) == ctx;
+}
+
+/** The start of a close: masks the context's line and forgets its handler. The caller quiets its
+ * device (the line stays masked) and ends with a DSB. */
+export function irqClose(ctx: u32): void {
+  const line = load<u32>(ctx + 4);
+  irqMask(line);
+  irqSetHandler(line, IRQ_HANDLER_NONE, 0);
 }
 
 export function irqSetHandler(line: u32, kind: u32, ctx: u32): void {

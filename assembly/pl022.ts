@@ -3,7 +3,8 @@
 // through assembly/generated/pl022.ts; the config layout from registers/api-pl022.json. Register
 // facts and their sources: docs/primecell.md, PL022 section 2.
 import { read32, write32, modify32, dsb } from "./mmio";
-import { isValidBase, isValidBuffer } from "./common";
+import { isValidBase } from "./common";
+import { PL022_FIFO_DEPTH, PL022_FRAME_POLL_LIMIT, drainReceive, framesFit, frameSizeFor } from "./pl022-common";
 import {
   PL022_CR0, PL022_CR0_SCR_SHIFT, PL022_CR0_SPH, PL022_CR0_SPO, PL022_CR0_FRF_SHIFT,
   PL022_CR0_DSS_SHIFT, PL022_CR0_DSS_MASK, PL022_CR0_DSS_4BIT, PL022_CR0_DSS_8BIT,
@@ -20,23 +21,12 @@ import {
   PL022_CONFIG_LOOPBACK, PL022_CONFIG_VALID_MASK, PL022_FILL_FRAME,
 } from "./generated/api";
 
-/** Entries in each of the TX and RX FIFOs (docs/primecell.md, PL022 2.4: the W7500 copy of the
- * TRM, Linux vendor_arm fifodepth, QEMU). */
-@inline const PL022_FIFO_DEPTH: u32 = 8;
-
 /** Clock divisor limits (TRM 3.3.1 and 3.3.5): CPSDVSR is even, 2..254; SCR is 0..255. */
 @inline const PL022_CPSDVSR_MIN: u32 = 2;
 @inline const PL022_CPSDVSR_MAX: u32 = 254;
 @inline const PL022_SCR_MAX: u32 = 255;
 /** The largest total divisor CPSDVSR x (1 + SCR): 254 x 256 = 65024. */
 @inline const PL022_DIVISOR_MAX: u32 = PL022_CPSDVSR_MAX * (PL022_SCR_MAX + 1);
-
-// Poll limits, counted in reads of SR during which no frame moved. At 100 ns per APB read, 1 << 18
-// reads last about 26 ms: longer than one 16-bit frame at 1 kbit/s (16 ms). A slower link needs a
-// slower bus or a larger limit; a transfer that times out can simply be called again, since the
-// next one first drains what is left in flight.
-/** SR reads without progress before a transfer or a drain gives up with ERR_TIMEOUT. */
-@inline const PL022_FRAME_POLL_LIMIT: u32 = 1 << 18;
 
 /** Data bits per frame of a config word: bits 4:0, with 0 meaning 8. */
 function dataBitsOf(config: u32): u32 {
@@ -130,37 +120,6 @@ export function pl022_init(base: u32, sspclkHz: u32, bitrateHz: u32, config: u32
   return OK;
 }
 
-/** Frames an earlier, aborted transfer can have left in flight: a full RX FIFO, a full TX FIFO
- * still to be shifted, and the frame in the shift register. Draining more than this means RNE
- * never clears (a broken port), which must end in a timeout, not a loop. */
-@inline const PL022_STALE_FRAME_LIMIT: u32 = 2 * PL022_FIFO_DEPTH + 1;
-
-/**
- * Reads and discards every frame left in flight (RX FIFO entries, and frames still being shifted
- * from a TX FIFO that an earlier, aborted transfer left behind), until the port is idle. Linux
- * does the same before each message (spi-pl022 `flush`). False when the port stays busy for
- * PL022_FRAME_POLL_LIMIT reads without a frame arriving, or keeps offering frames past
- * PL022_STALE_FRAME_LIMIT.
- */
-function drainReceive(base: u32): bool {
-  let idle: u32 = 0;
-  let drained: u32 = 0;
-  while (idle < PL022_FRAME_POLL_LIMIT) {
-    const status = read32(base + PL022_SR);
-    if (status & PL022_SR_RNE) {
-      if (drained == PL022_STALE_FRAME_LIMIT) return false;
-      read32(base + PL022_DR);
-      drained++;
-      idle = 0;
-    } else if ((status & PL022_SR_BSY) == 0) {
-      return true;
-    } else {
-      idle++;
-    }
-  }
-  return false;
-}
-
 /**
  * ROR is sticky until cleared through ICR (TRM 3.3.7, 3.3.9): when it is set, a frame was lost on
  * this port since the driver last looked, so the transfer's result cannot be trusted. Clears it
@@ -183,20 +142,12 @@ function overrunOr(base: u32, result: i32): i32 {
 export function pl022_transfer(base: u32, txPtr: u32, rxPtr: u32, len: u32): i32 {
   // What can be checked without the device comes first; a buffer is checked for one byte per
   // frame here and for two once CR0 says the frames are wider than 8 bits.
-  if (!isValidBase(base) || len > <u32>i32.MAX_VALUE) return ERR_INVALID_ARG;
-  if (txPtr != 0 && !isValidBuffer(txPtr, len)) return ERR_INVALID_ARG;
-  if (rxPtr != 0 && !isValidBuffer(rxPtr, len)) return ERR_INVALID_ARG;
+  if (!isValidBase(base) || !framesFit(txPtr, rxPtr, len)) return ERR_INVALID_ARG;
   if (len == 0) return 0;
 
-  // The frame size lives in CR0 and nowhere else: reading it back (a read without side effects)
-  // keeps the driver right whoever configured the port, and costs one access per call.
-  const dss = (read32(base + PL022_CR0) & PL022_CR0_DSS_MASK) >> PL022_CR0_DSS_SHIFT;
-  if (dss < PL022_CR0_DSS_4BIT) return ERR_INVALID_ARG; // reserved data size: the port was never configured
-  const wide = dss > PL022_CR0_DSS_8BIT;
-  if (wide) {
-    if (txPtr != 0 && !isValidBuffer(txPtr, len << 1)) return ERR_INVALID_ARG;
-    if (rxPtr != 0 && !isValidBuffer(rxPtr, len << 1)) return ERR_INVALID_ARG;
-  }
+  const dss = frameSizeFor(base, txPtr, rxPtr, len);
+  if (dss < 0) return dss;
+  const wide = dss > <i32>PL022_CR0_DSS_8BIT;
   const fill = PL022_FILL_FRAME & ((2 << dss) - 1);
 
   // Frames left in flight would shift every received frame of this transfer by one.

@@ -18,6 +18,7 @@
 // read; IC (write-1-to-clear) is only written.
 import { read32, write32, dsb } from "./mmio";
 import { isValidBase } from "./common";
+import { updatePins } from "./pl061-common";
 import { PL061_DATA, PL061_DIR, PL061_IS, PL061_IBE, PL061_IEV, PL061_IE, PL061_MIS, PL061_IC } from "./generated/pl061";
 import {
   OK, ERR_INVALID_ARG,
@@ -35,12 +36,6 @@ import {
 /** The DATA alias that reaches exactly the pins of `mask`: PADDR[9:2] is the mask (TRM 3.3.1). */
 @inline function dataAddress(base: u32, mask: u32): u32 {
   return base + PL061_DATA + (mask << 2);
-}
-
-/** Sets the bits of `mask` in the register at `addr` to those of `bits`, leaving the others. */
-@inline function updatePins(addr: u32, mask: u32, bits: u32): void {
-  const current = read32(addr) & PL061_PINS_MASK;
-  write32(addr, (current & ~mask) | (bits & mask));
 }
 
 /**

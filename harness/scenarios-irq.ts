@@ -7,7 +7,13 @@ import { loadBoard, type Board } from "./board-file.js";
 import type { DeliveryMode, Interrupts } from "./interrupts.js";
 import type { InterleavingScenario, ExplorationWorld } from "./explore.js";
 import { Pl011Model } from "./devices/pl011.js";
-import { OK, ERR_RX_PARITY, PL011_IRQ_CTX_SIZE } from "./generated/api.js";
+import { Pl061Model } from "./devices/pl061.js";
+import { Ram } from "./devices/ram.js";
+import { SpiNorFlash } from "./devices/spi.js";
+import {
+  OK, ERR_BUSY, ERR_DMA, ERR_RX_PARITY, PL011_IRQ_CTX_SIZE, PL061_IRQ_CTX_SIZE, PL080_IRQ_CTX_SIZE, PL022_IRQ_CTX_SIZE,
+  PL061_IRQ_EDGE_RISING, PL061_IRQ_EDGE_BOTH, PL061_IRQ_LEVEL_HIGH, PL080_CONFIG_IRQ,
+} from "./generated/api.js";
 
 export * from "./scenario.js";
 
@@ -70,7 +76,111 @@ function irqScenario(mode: DeliveryMode): Scenario {
   };
 }
 
-const scenarios: Scenario[] = [irqScenario("deferred"), irqScenario("preemptive")];
+/** A context block of `size` bytes at the end of the scratch buffer. */
+const contextAtEnd = (board: Board, size: number): number => (board.hal.scratch + board.hal.scratchSize - size) & ~3;
+
+const pl061Irq: Scenario = {
+  name: "pl061-irq-edges-level",
+  summary: "the interrupt-driven PL061 (deferred delivery) reports a rising edge and a pulse once each, and a held level once per pl061_irq_take: edges acknowledged through IC, the level masked in IE until the take re-arms it",
+  board: "versatile",
+  run(s) {
+    const { hal } = s.board;
+    const gpio = s.model("gpio0", Pl061Model);
+    const ctx = contextAtEnd(s.board, PL061_IRQ_CTX_SIZE);
+    s.phase("setup", "pins 1 (rising edge), 2 (both edges) and 4 (high level) watched on gpio0, line 6");
+    s.deliverInterrupts("deferred");
+    s.expect(OK, "hal_irq_controller", ...controllerArgs(s.board));
+    s.expect(OK, "pl061_irq_open", ctx, s.board.base("gpio0"), 6);
+    s.expect(OK, "pl061_irq_watch", ctx, 1 << 1, PL061_IRQ_EDGE_RISING);
+    s.expect(OK, "pl061_irq_watch", ctx, 1 << 2, PL061_IRQ_EDGE_BOTH);
+    s.expect(OK, "pl061_irq_watch", ctx, 1 << 4, PL061_IRQ_LEVEL_HIGH);
+    s.phase("test", "edges and a level from outside; pl061_irq_take hands each event over once");
+    s.stimulus("gpio0: pin 1 rises", () => gpio.drive(1, true));
+    s.expect(1 << 1, "pl061_irq_take", ctx, 0xff);
+    s.stimulus("gpio0: pin 2 pulses high and low", () => { gpio.drive(2, true); gpio.drive(2, false); });
+    s.expect(1 << 2, "pl061_irq_take", ctx, 0xff);
+    s.stimulus("gpio0: pin 4 goes high and stays high", () => gpio.drive(4, true));
+    s.expect(1 << 4, "pl061_irq_take", ctx, 0xff);
+    // The take re-armed pin 4 while it was still high: the level fired again (once per take).
+    s.stimulus("gpio0: pin 4 goes low", () => gpio.drive(4, false));
+    s.expect(1 << 4, "pl061_irq_take", ctx, 0xff);
+    s.expect(0, "pl061_irq_take", ctx, 0xff);
+    s.expect(OK, "pl061_irq_close", ctx);
+  },
+};
+
+const pl080Irq: Scenario = {
+  name: "pl080-irq-memcpy",
+  summary: "the PL080 reports by interrupt (deferred delivery) a 64-byte copy that completes (terminal count: OK) and one from an unmapped address (error: ERR_DMA), each once",
+  board: "versatile",
+  run(s) {
+    const { hal } = s.board;
+    const ctx = contextAtEnd(s.board, PL080_IRQ_CTX_SIZE);
+    const dmac = s.board.base("dmac");
+    const ram = s.board.base("ram");
+    const linear = s.board.base("linear");
+    s.phase("setup", "the DMAC, its completion and error interrupts on line 17");
+    s.deliverInterrupts("deferred");
+    s.expect(OK, "hal_irq_controller", ...controllerArgs(s.board));
+    s.expect(OK, "pl080_init", dmac);
+    s.expect(OK, "pl080_irq_open", ctx, dmac, 17);
+    s.phase("test", "channel 0 copies 64 bytes of linear memory to RAM; channel 1 reads from 0x30000000, where nothing is mapped");
+    const data = Uint8Array.from({ length: 64 }, (_, i) => (i * 5 + 1) & 0xff);
+    hal.writeBytes(data);
+    s.expect(ERR_BUSY, "pl080_irq_status", ctx, 0);
+    s.expect(OK, "pl080_memcpy", dmac, 0, linear + hal.scratch, ram + 0x100, data.length, PL080_CONFIG_IRQ);
+    s.idle(20_000);
+    s.expect(OK, "pl080_irq_status", ctx, 0);
+    s.expect(ERR_BUSY, "pl080_irq_status", ctx, 0);
+    s.inspect("the bytes in RAM", () => s.expectBytes(s.model("ram", Ram).bytes.subarray(0x100, 0x140), data, "RAM at 0x100"));
+    s.expect(OK, "pl080_memcpy", dmac, 1, 0x3000_0000, ram + 0x200, 64, PL080_CONFIG_IRQ);
+    s.idle(20_000);
+    s.expect(ERR_DMA, "pl080_irq_status", ctx, 1);
+    s.expect(ERR_BUSY, "pl080_irq_status", ctx, 1);
+    s.expect(OK, "pl080_irq_close", ctx);
+  },
+};
+
+const pl022Irq: Scenario = {
+  name: "pl022-irq-flash-read",
+  summary: "the interrupt-driven PL022 (deferred delivery) reads 28 bytes of the SPI NOR flash in one 32-frame transfer: 8 frames primed, the RX interrupt taking 4 or more and sending as many, RT ending it",
+  board: "versatile",
+  run(s) {
+    const { hal } = s.board;
+    const flash = s.part("flash0", SpiNorFlash);
+    const wiring = s.board.chipSelectOf("flash0");
+    if (wiring === null) return s.fail(`board ${s.board.description.name} does not wire flash0's chip select to a GPIO pin`);
+    const ctx = contextAtEnd(s.board, PL022_IRQ_CTX_SIZE);
+    const ssp = s.board.base(wiring.ssp);
+    const gpio = s.board.base(wiring.gpio);
+    const pin = 1 << wiring.pin;
+    const level = (active: boolean): number => (active === wiring.activeLow ? 0 : pin);
+    const data = Uint8Array.from({ length: 28 }, (_, i) => (i * 7 + 3) & 0xff);
+    s.stimulus("flash0: 28 bytes programmed at 0x2000 before the test", () => flash.memory.set(data, 0x2000));
+    s.phase("setup", `chip select (${wiring.gpio} pin ${wiring.pin}) inactive, the SSP at 12 MHz 8-bit mode 0, its interrupts on line 11`);
+    s.deliverInterrupts("deferred");
+    s.expect(OK, "hal_irq_controller", ...controllerArgs(s.board));
+    s.expect(OK, "pl061_write", gpio, pin, level(false));
+    s.expect(OK, "pl061_set_direction", gpio, pin, pin);
+    s.expect(OK, "pl061_write", gpio, pin, level(false));
+    s.expect(OK, "pl022_init", ssp, s.fact(wiring.ssp, "sspclkHz"), 12_000_000, 0);
+    s.expect(OK, "pl022_irq_open", ctx, ssp, 11);
+    s.phase("test", "READ (03) at 0x002000 and 28 frames clocking the data out, by interrupt; pl022_irq_wait polls for the end");
+    const command = new Uint8Array(32);
+    command.set([0x03, 0x00, 0x20, 0x00]);
+    const tx = hal.scratch;
+    const rx = hal.scratch + 512;
+    hal.writeBytes(command, tx);
+    s.expect(OK, "pl061_write", gpio, pin, level(true));
+    s.expect(OK, "pl022_irq_transfer", ctx, tx, rx, command.length);
+    s.expect(command.length, "pl022_irq_wait", ctx);
+    s.expect(OK, "pl061_write", gpio, pin, level(false));
+    s.expectBytes(hal.readBytes(rx + 4, data.length), data, "bytes read from the flash");
+    s.expect(OK, "pl022_irq_close", ctx);
+  },
+};
+
+const scenarios: Scenario[] = [irqScenario("deferred"), irqScenario("preemptive"), pl061Irq, pl080Irq, pl022Irq];
 export default scenarios;
 
 // ---------------------------------------------------------------------------------------------

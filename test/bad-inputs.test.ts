@@ -57,7 +57,7 @@ describe("trace files", () => {
   it("a block named like an inherited property is an unknown block, not a crash", () => {
     for (const block of ["constructor", "toString", "__proto__"]) {
       const text = `wasm-hal-trace 1\nregion odd 0x20000000 0x100 ${block}\n`;
-      expect(() => parseTrace(text, "odd.trace")).toThrow(`odd.trace:2: unknown register block "${block}": expected one of dma, gpio, pl011, pl022, pl061, pl080, rcc, spi, usart, none`);
+      expect(() => parseTrace(text, "odd.trace")).toThrow(`odd.trace:2: unknown register block "${block}": expected one of dma, gpio, irqc, pl011, pl022, pl061, pl080, rcc, spi, usart, none`);
     }
   });
 

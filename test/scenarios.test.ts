@@ -34,7 +34,7 @@ describe("the registry", () => {
       "pl061-pin-toggle-edge-irq", "pl080-memcpy", "pl080-uart-tx",
       "stm32f4-gpio-blink-lock", "stm32f4-usart-hello", "stm32f4-usart-oversampling-8", "stm32f4-usart-receive-errors",
       "stm32f4-spi-flash-id", "stm32f4-dma-memcpy", "stm32f4-dma-usart-tx", "stm32f4-dma-spi-flash-read",
-      "pl011-irq-deferred", "pl011-irq-preemptive",
+      "pl011-irq-deferred", "pl011-irq-preemptive", "pl061-irq-edges-level", "pl080-irq-memcpy", "pl022-irq-flash-read",
     ]);
     // The config's modules in order: the PrimeCell list, the STM32F4 list, then the interrupt
     // scenarios, the same objects.

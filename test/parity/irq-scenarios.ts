@@ -12,6 +12,8 @@ import { OK, ERR_NO_HANDLER, ERR_INVALID_ARG } from "../../harness/generated/api
 import { OP_IRQ, IRQ_ENTER, FLAG_IRQ } from "../../harness/trace.js";
 import { ENTER_PREEMPTIVE } from "../../harness/interrupts.js";
 import { RecordingHal } from "./recording-hal.js";
+import { ScenarioContext, type Scenario } from "../../harness/scenario.js";
+import PROJECT_IRQ_SCENARIOS from "../../harness/scenarios-irq.js";
 import type { ParityScenario, Rig } from "./suite.js";
 
 const ascii = (s: string): number[] => Array.from(s, (c) => c.charCodeAt(0));
@@ -88,7 +90,24 @@ function pl011IrqScenario(mode: DeliveryMode): Rig {
   return { bus: board.bus, hal };
 }
 
+/** One of the package's interrupt scenarios (harness/scenarios-irq.ts) on a recording Hal. */
+function fromScenario(name: string): Rig {
+  const scenario: Scenario | undefined = PROJECT_IRQ_SCENARIOS.find((x) => x.name === name);
+  if (scenario === undefined) throw new Error(`harness/scenarios-irq.ts has no scenario ${name}`);
+  let hal!: RecordingHal;
+  const board = buildBoard(loadBoardFile(scenario.board), {
+    makeHal: (bus, variant, modulePath, options) => (hal = new RecordingHal(bus, variant, modulePath, options)),
+  });
+  hal.forgetSetup();
+  scenario.run(new ScenarioContext(scenario, board));
+  return { bus: board.bus, hal };
+}
+
 export const IRQ_SCENARIOS: readonly ParityScenario[] = [
   { title: "PL011 with interrupts, deferred delivery: open, a write the handler finishes during flush's polls, receive, idle, close", run: () => pl011IrqScenario("deferred") },
   { title: "PL011 with interrupts, preemptive delivery: the same run, handlers entered between any two accesses", run: () => pl011IrqScenario("preemptive") },
+  // The other interrupt-driven drivers, through the package's own scenarios.
+  { title: "PL061 with interrupts, deferred: edges and a held level watched, each reported once per take (pl061-irq-edges-level)", run: () => fromScenario("pl061-irq-edges-level") },
+  { title: "PL080 with interrupts, deferred: a copy that completes and one that faults, reported by the handler (pl080-irq-memcpy)", run: () => fromScenario("pl080-irq-memcpy") },
+  { title: "PL022 with interrupts, deferred: a 32-frame flash read driven by the RX interrupt (pl022-irq-flash-read)", run: () => fromScenario("pl022-irq-flash-read") },
 ];

@@ -138,6 +138,40 @@ function measure(target: PrimeCellTargetName, rounds: number, roundMs: number): 
   };
 }
 
+/** The interrupt-driven PL011 (pl011-irq): a fixed case (40 bytes written, 8 characters
+ * arriving, an idle, a read and a flush, then the target's end checks) in each delivery mode, and
+ * a seeded fuzz loop. The target records every access (its interrupt checks read the trace). */
+function measureIrq(rounds: number, roundMs: number): Record<string, number> {
+  const fuzzer = new Fuzzer(targetByName("pl011-irq"));
+  const out: Record<string, number> = {};
+  for (const mode of ["deferred", "preemptive"]) {
+    const fuzzCase: FuzzCase = {
+      target: "pl011-irq",
+      steps: [
+        { op: "mode", mode },
+        { op: "write", at: "scratch", data: [...MESSAGE, ...MESSAGE, ...MESSAGE.slice(0, 8)] },
+        { op: "receive", data: MESSAGE.slice(0, 8), error: "none", speed: "now" },
+        { op: "idle", ns: 100_000 },
+        { op: "read", at: "scratch", cap: 16 },
+        { op: "flush" },
+      ],
+    };
+    const check = fuzzer.runCase(fuzzCase);
+    if (check.failure !== null) throw new Error(`the pl011-irq benchmark case fails (${mode}): ${check.failure.message}`);
+    const executeCase = (n: number): void => {
+      for (let i = 0; i < n; i++) fuzzer.runCase(fuzzCase);
+    };
+    executeCase(200);
+    const rates: number[] = [];
+    for (let r = 0; r < rounds; r++) rates.push(timeIt(executeCase, roundMs));
+    out[`pl011_irq_${mode}_executions_per_second`] = Math.round(median(rates));
+    out[`pl011_irq_${mode}_accesses_per_execution`] = fuzzer.world.trace.seen;
+  }
+  const loop = fuzzTarget("pl011-irq", { runs: 1000, seed: 1, known: openFindings() });
+  out["pl011_irq_fuzz_loop_runs_per_second"] = Math.round((loop.runs * 1000) / loop.elapsedMs);
+  return out;
+}
+
 /**
  * Executions per second for each target's typical case on one core, the floor of the same calls
  * against constant imports, and the ratio (floor rate / fuzzer rate). The PL011 workload is
@@ -148,6 +182,7 @@ export async function fuzzBenchmark(options: { rounds?: number; roundMs?: number
   const roundMs = options.roundMs ?? 200;
   const out: Record<string, number> = {};
   for (const t of options.targets ?? TARGET_NAMES) Object.assign(out, measure(t, rounds, roundMs));
+  if (options.targets === undefined) Object.assign(out, measureIrq(rounds, roundMs));
   return out;
 }
 
@@ -159,5 +194,6 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
     for (const t of TARGET_NAMES) {
       process.stdout.write(`${WORKLOADS[t].label.padEnd(64)} ${String(result[`${t}_executions_per_second`]).padStart(9)} exec/s   floor ${String(result[`${t}_floor_executions_per_second`]).padStart(9)} exec/s   ratio ${result[`${t}_ratio_to_floor`]}   fuzz loop ${result[`${t}_fuzz_loop_runs_per_second`]} runs/s\n`);
     }
+    process.stdout.write(`${"pl011-irq: write, receive, idle, read, flush (deferred / preemptive)".padEnd(64)} ${String(result["pl011_irq_deferred_executions_per_second"]).padStart(9)} / ${result["pl011_irq_preemptive_executions_per_second"]} exec/s   fuzz loop ${result["pl011_irq_fuzz_loop_runs_per_second"]} runs/s\n`);
   }
 }

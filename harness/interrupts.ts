@@ -130,6 +130,24 @@ export class Interrupts {
     hal.bus.trace.lineNames = new Map(controller.lines.map((l) => [l.line, l.name]));
   }
 
+  /** Back to a new execution, for a host that reuses one delivery (the fuzzer's World calls it
+   * at each restart): no delivery point passed, no hold, no handler running, nothing injected,
+   * no storm under way. onPoint, the boundary checks and the controller's state stay: they are
+   * the owner's. */
+  reset(): void {
+    this.points = 0;
+    this.holdUntil = 0;
+    this.entries = 0;
+    this.frames.length = 0;
+    this.runningPriority = THREAD_PRIORITY;
+    this.lastMainOp = -1;
+    this.lastMainAddr = -1;
+    this.injected.clear();
+    this.stormLine = -1;
+    this.stormCount = 0;
+    this.hal.bus.contextFlags = 0;
+  }
+
   /** Stops delivering: the bus and the Hal forget this object. */
   detach(): void {
     if (this.hal.bus.boundaryHook === this.boundary) this.hal.bus.boundaryHook = null;

@@ -65,8 +65,8 @@ export interface ZooBug {
   /** Runs the scenario against `module` and applies the check: the failure message, or null
    * when the check passes. */
   readonly run: (module: ZooModule) => string | null;
-  /** False for a bug the fuzzer has no target for yet (the interrupt bugs: the fuzzer does not
-   * vary interrupt timing); the fuzzer's zoo run leaves it out. */
+  /** False for a bug the fuzzer has no target for; the fuzzer's zoo run leaves it out. A bug it
+   * fuzzes is fuzzed on the target named by its driver (pl011-irq for the interrupt bugs). */
   readonly fuzz?: boolean;
 }
 

@@ -91,7 +91,8 @@ export interface JobPlan {
 }
 
 /** The jobs of a campaign. With one job the seed is used as it is; job j of several gets a
- * sub-seed derived from it. A time limit is shared out between the targets of a job. With a
+ * sub-seed derived from it. A time limit is the job's: runJob shares it out between the job's
+ * targets by executions (fair time), not by equal slices of wall-clock time. With a
  * shard, each job keeps only the shard's targets (partIndex), and jobs left with none are
  * dropped: the seeds and run shares stay those of the whole campaign, so that a part runs the
  * same cases in whichever shard it falls. */
@@ -111,7 +112,6 @@ export function planJobs(options: CampaignOptions): JobPlan[] {
         ...rest,
         runs: share,
         seed: jobs === 1 ? options.seed : deriveSeed(options.seed, 0x10000 + j),
-        ...(options.timeMs === undefined ? {} : { timeMs: options.timeMs / targets.length }),
       },
     });
   }
@@ -123,14 +123,86 @@ function partsOf(all: readonly TargetName[], plan: JobPlan, results: readonly Ta
   return results.map((r) => ({ ...r, job: plan.job, part: partIndex(all.length, all.indexOf(r.target), plan.job) }));
 }
 
-/** Runs one job's plan in this thread. */
+/** Runs one job's plan in this thread: its targets one after another, or, with a time limit
+ * and several targets, in turns that give each the same number of runs (fairTime). */
 export function runJob(plan: JobPlan, onProgress?: (target: TargetName, p: Progress) => void): TargetResult[] {
-  const results: TargetResult[] = [];
-  for (const target of plan.targets) {
-    if (plan.options.runs === 0) continue;
-    results.push(fuzzTarget(target, { ...plan.options, ...(onProgress === undefined ? {} : { onProgress: (p: Progress) => onProgress(target, p) }) }));
+  if (plan.options.runs === 0) return [];
+  if (plan.options.timeMs !== undefined && plan.targets.length > 1) return fairTime(plan, onProgress);
+  return plan.targets.map((target) => fuzzTarget(target, { ...plan.options, ...(onProgress === undefined ? {} : { onProgress: (p: Progress) => onProgress(target, p) }) }));
+}
+
+/** Runs of every target in the first turn of fairTime, which measures what a run of each costs. */
+export const FAIR_FIRST_TURN_RUNS = 16;
+/** A turn (one slice per target) is sized to about this fraction of the time left, so that the
+ * last turn, which the deadline cuts, leaves the targets at most that far apart. */
+const FAIR_TURN_FRACTION = 0.1;
+
+/** The runs each target gets in a turn of fairTime: the turn (one slice per target, at `msPerRun`
+ * each) takes about FAIR_TURN_FRACTION of the `leftMs` still to go, and never fewer runs than the
+ * first turn's. */
+export function fairTurnRuns(msPerRun: readonly number[], leftMs: number): number {
+  const turnCost = msPerRun.reduce((sum, ms) => sum + ms, 0);
+  return Math.max(FAIR_FIRST_TURN_RUNS, Math.floor((Math.max(0, leftMs) * FAIR_TURN_FRACTION) / Math.max(turnCost, 1e-3)));
+}
+
+/**
+ * Fair time (docs/fuzzing.md): the job's time limit shared out by executions, not by wall clock.
+ * The targets take turns; in each turn every target still searching gets the same number of runs,
+ * sized from what a run of each cost so far so that a turn takes about a tenth of the time left.
+ * A target that costs a thousand times more per run than another (pl011 against pl061) gets a
+ * thousand times more time, and both about the same number of cases. Each slice is a fuzzTarget
+ * run with a seed derived from the turn; what earlier slices found counts as known, so a later
+ * slice looks for other bugs.
+ */
+function fairTime(plan: JobPlan, onProgress?: (target: TargetName, p: Progress) => void): TargetResult[] {
+  const options = plan.options;
+  const started = Date.now();
+  const deadline = started + options.timeMs!;
+  const maxFindings = options.maxFindings ?? 5;
+  const states = plan.targets.map((target) => ({
+    target, module: "", runs: 0, executions: 0, elapsedMs: 0, repeats: 0, rejected: 0,
+    firstFailureRun: null as number | null, interrupted: false, done: false,
+    findings: new Map<string, Finding>(),
+  }));
+  for (let turn = 0; states.some((s) => !s.done); turn++) {
+    const active = states.filter((s) => !s.done);
+    const size = turn === 0 ? FAIR_FIRST_TURN_RUNS : fairTurnRuns(active.map((s) => s.elapsedMs / Math.max(1, s.runs)), deadline - Date.now());
+    for (const s of active) {
+      const left = deadline - Date.now();
+      const runs = Math.min(size, options.runs - s.runs);
+      if (left <= 0 || runs <= 0) {
+        s.done = true;
+        s.interrupted ||= left <= 0;
+        continue;
+      }
+      const r = fuzzTarget(s.target, {
+        ...options,
+        runs,
+        seed: deriveSeed(options.seed, 0x20000 + turn),
+        timeMs: left,
+        maxFindings: maxFindings - s.findings.size,
+        known: [...(options.known ?? []), ...s.findings.keys()],
+        ...(onProgress === undefined ? {} : {
+          onProgress: (p: Progress) => onProgress(s.target, { ...p, runs: s.runs + p.runs, executions: s.executions + p.executions, failures: s.findings.size + p.failures }),
+        }),
+      });
+      if (r.firstFailureRun !== null) s.firstFailureRun ??= s.runs + r.firstFailureRun;
+      s.module = r.module;
+      s.runs += r.runs;
+      s.executions += r.executions;
+      s.elapsedMs += r.elapsedMs;
+      s.repeats += r.repeats;
+      s.rejected += r.rejected;
+      s.interrupted ||= r.interrupted;
+      for (const f of r.findings) if (!s.findings.has(findingKey(f))) s.findings.set(findingKey(f), f);
+      if (s.findings.size >= maxFindings || s.runs >= options.runs || r.interrupted) s.done = true;
+    }
   }
-  return results;
+  return states.map((s): TargetResult => ({
+    target: s.target, module: s.module, seed: options.seed, runs: s.runs, executions: s.executions, elapsedMs: s.elapsedMs,
+    findings: [...s.findings.values()], failures: s.findings.size, repeats: s.repeats, rejected: s.rejected,
+    firstFailureRun: s.firstFailureRun, interrupted: s.interrupted,
+  }));
 }
 
 /** Merges the per-target results of several jobs. */
@@ -177,14 +249,20 @@ export function combine(seed: number, jobs: number, perJob: readonly (readonly T
 
 /** Turns per-target progress (which starts from 0 for each target) into counts over the job. */
 export function cumulativeProgress(onProgress: (target: TargetName, p: Progress) => void): (target: TargetName, p: Progress) => void {
-  let base = { runs: 0, executions: 0, failures: 0 };
-  let last = { runs: 0, executions: 0, failures: 0 };
-  let current: TargetName | null = null;
+  // Each target reports its own counts so far (fairTime's slices included); the job's are the
+  // sum of every target's latest report.
+  const latest = new Map<TargetName, { runs: number; executions: number; failures: number }>();
   return (target, p) => {
-    if (current !== null && current !== target) base = { runs: base.runs + last.runs, executions: base.executions + last.executions, failures: base.failures + last.failures };
-    current = target;
-    last = { runs: p.runs, executions: p.executions, failures: p.failures };
-    onProgress(target, { ...p, runs: base.runs + p.runs, executions: base.executions + p.executions, failures: base.failures + p.failures });
+    latest.set(target, { runs: p.runs, executions: p.executions, failures: p.failures });
+    let runs = 0;
+    let executions = 0;
+    let failures = 0;
+    for (const c of latest.values()) {
+      runs += c.runs;
+      executions += c.executions;
+      failures += c.failures;
+    }
+    onProgress(target, { ...p, runs, executions, failures });
   };
 }
 

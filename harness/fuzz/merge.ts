@@ -11,6 +11,7 @@ import { JsonFileError, parseJsonText } from "../json-text.js";
 import type { JUnitCase, JUnitSuite } from "../junit.js";
 import { findingKey, moduleLabel, type Finding } from "./engine.js";
 import type { CampaignResult, Shard } from "./campaign.js";
+import { PROPERTY_NAMES } from "./target.js";
 
 export const FINDINGS_FORMAT = "wasm-hal-fuzz-findings";
 export const FINDINGS_VERSION = 1;
@@ -286,7 +287,7 @@ function checkFinding(c: Checker, v: unknown, where: string): Finding {
   c.integer(g.maxSteps, `${where}.generation.maxSteps`, 1);
   c.integer(g.stepAccessLimit, `${where}.generation.stepAccessLimit`, 1);
   c.string(o.target, `${where}.target`);
-  c.oneOf(o.property, `${where}.property`, ["hang", "trap", "bus-fault", "status", "refusal", "lint", "postcondition", "protocol", "harness"] as const);
+  c.oneOf(o.property, `${where}.property`, PROPERTY_NAMES);
   c.stringOrNull(o.call, `${where}.call`);
   c.oneOf(o.world, `${where}.world`, ["legal", "impossible"] as const);
   c.string(o.message, `${where}.message`);

@@ -44,8 +44,16 @@ export type PropertyName =
   /** A register was written in a state or an order the manual forbids (write LCR_H while the
    * UART is enabled, start a DMA channel without a DSB after programming it). */
   | "protocol"
+  /** Interrupt code breaks a rule of docs/interrupts.md: a storm (the handler returned again and
+   * again with its source still asserted, harness/interrupts.ts), or a problem
+   * checkInterruptCode finds in the trace (a lost update, an unmasked read-modify-write of a
+   * register the handler writes, a spurious entry). */
+  | "interrupt"
   /** A model or the harness itself threw: not the driver's doing. */
   | "harness";
+
+/** Every property name, in the order of PropertyName (for readers of saved findings). */
+export const PROPERTY_NAMES: readonly PropertyName[] = ["hang", "trap", "bus-fault", "status", "refusal", "lint", "postcondition", "protocol", "interrupt", "harness"];
 
 /** A property that does not hold, thrown from a step. */
 export class FuzzFailure extends Error {
@@ -163,11 +171,18 @@ export abstract class Session {
   private callError(shown: string, name: string, outcome: CallOutcome): FuzzFailure {
     const cause = outcome.cause;
     const detail = cause instanceof Error ? cause.message : String(cause);
+    // With interrupts delivered: an error in a delivery between calls, and where delivery was.
+    const phase = outcome.phase === "before" ? ": in an interrupt delivered between calls, before it ran" : outcome.phase === "after" ? ": in an interrupt delivered between calls, after it returned" : "";
+    const where = outcome.where === undefined ? "" : ` (${outcome.where})`;
     switch (outcome.error) {
-      case "budget": return new FuzzFailure("hang", `${shown} did not return within its budget of ${outcome.budget} accesses`, name, cause);
-      case "bus-fault": return new FuzzFailure("bus-fault", `${shown}: ${detail}`, name, cause);
-      case "trap": return new FuzzFailure("trap", `${shown} trapped: ${detail}`, name, cause);
-      default: return new FuzzFailure("harness", `${shown}: the harness threw: ${detail}`, name, cause);
+      case "failure": return cause as FuzzFailure;
+      case "interrupt": return new FuzzFailure("interrupt", `${shown}${phase}: ${detail}${where}`, name, cause);
+      case "budget":
+        if (outcome.phase !== "call") return new FuzzFailure("hang", `${shown}${phase}: the handler did not return within ${outcome.budget} accesses${where}`, name, cause);
+        return new FuzzFailure("hang", `${shown} did not return within its budget of ${outcome.budget} accesses${where}`, name, cause);
+      case "bus-fault": return new FuzzFailure("bus-fault", `${shown}${phase}: ${detail}${where}`, name, cause);
+      case "trap": return new FuzzFailure("trap", `${shown}${phase} trapped: ${detail}${where}`, name, cause);
+      default: return new FuzzFailure("harness", `${shown}${phase}: the harness threw: ${detail}${where}`, name, cause);
     }
   }
 

@@ -41,7 +41,8 @@ export interface VariantOptions extends Omit<RunOptions, "modulePath" | "accept"
 /** The driver a variant breaks. */
 export function variantTarget(variant: Variant): TargetName {
   if (variant.target !== undefined) return variant.target;
-  const prefix = TARGET_NAMES.find((t) => variant.name.startsWith(t));
+  // The longest target name the variant's name starts with: pl011-irq-... breaks pl011-irq.
+  const prefix = [...TARGET_NAMES, "pl011-irq"].filter((t) => variant.name.startsWith(t)).sort((a, b) => b.length - a.length)[0];
   if (prefix === undefined) throw new Error(`variant ${variant.name}: name the driver it breaks (target), or start its name with one of ${TARGET_NAMES.join(", ")}`);
   return prefix;
 }

@@ -7,6 +7,7 @@ import { packageRoot, packageRegistry } from "../harness/project.js";
 import { PL011_MAP, PL011_FR, PL011_FR_TXFF, PL011_LCR_H_WLEN_MASK, PL011_LCR_H_WLEN_8BIT } from "../harness/generated/pl011.js";
 import { PL022_MAP } from "../harness/generated/pl022.js";
 import { PL061_MAP } from "../harness/generated/pl061.js";
+import { IRQC_MAP } from "../harness/generated/irqc.js";
 import { PL080_MAP } from "../harness/generated/pl080.js";
 import { USART_MAP } from "../harness/generated/usart.js";
 
@@ -34,7 +35,7 @@ describe("generated register files", () => {
     const run = gen(root, "--check");
     expect(run.stderr).toBe("");
     expect(run.status).toBe(0);
-    expect(run.stdout).toBe("gen: 20 files up to date\n");
+    expect(run.stdout).toBe("gen: 22 files up to date\n");
   });
 
   it("are reported stale by name when a map changes without regeneration", () => {
@@ -51,7 +52,7 @@ describe("generated register files", () => {
     expect(gen(dir, "--check").status).toBe(1);
     const write = gen(dir);
     expect(write.status).toBe(0);
-    expect(write.stdout).toMatch(/^gen: wrote .*assembly\/generated\/pl011\.ts, .*harness\/generated\/pl011\.ts; 18 files already up to date\n$/);
+    expect(write.stdout).toMatch(/^gen: wrote .*assembly\/generated\/pl011\.ts, .*harness\/generated\/pl011\.ts; 20 files already up to date\n$/);
     expect(readFileSync(join(dir, "assembly", "generated", "pl011.ts"), "utf8")).toContain("@inline export const PL011_ILPR: u32 = 0x01C;");
     expect(gen(dir, "--check").status).toBe(0);
   });
@@ -132,9 +133,10 @@ describe("the PL011 map (ARM DDI 0183G, Table 3-1)", () => {
 });
 
 describe("the package's registry", () => {
-  it("holds the nine blocks its config names, equal to the generated metadata", () => {
+  it("holds the ten blocks its config names, equal to the generated metadata", () => {
     const registry = packageRegistry();
-    expect(registry.names()).toEqual(["dma", "gpio", "pl011", "pl022", "pl061", "pl080", "rcc", "spi", "usart"]);
+    expect(registry.names()).toEqual(["dma", "gpio", "irqc", "pl011", "pl022", "pl061", "pl080", "rcc", "spi", "usart"]);
+    expect(registry.block("irqc")).toEqual(IRQC_MAP);
     expect(registry.block("usart")).toEqual(USART_MAP);
     expect(registry.sourceOf("usart")).toBe("registers/stm32f4/usart.json");
     expect(registry.block("pl022")).toEqual(PL022_MAP);

@@ -137,6 +137,18 @@ export function transmitCharacters(ctx: u32, base: u32): bool {
   return tail == head;
 }
 
+/** Serves the acknowledged sources of `status`: the RX FIFO into the ring for RX, RT and the
+ * errors, the TX ring into the FIFO for TX. */
+export function serveSources(ctx: u32, base: u32, status: u32): void {
+  if (status & RX_SOURCES) receiveCharacters(ctx, base);
+  if (status & PL011_IMSC_TX) {
+    // TXIM off once the ring is empty, or TXRIS (set while the FIFO is at or below its level)
+    // would keep the line asserted with nothing to send. Only the handler writes IMSC while the
+    // line is unmasked.
+    if (transmitCharacters(ctx, base)) write32(base + PL011_IMSC, read32(base + PL011_IMSC) & ~PL011_IMSC_TX);
+  }
+}
+
 /**
  * The handler (hal_irq_dispatch calls it for the UART's line). Each pass reads MIS, acknowledges
  * exactly the sources it saw, then serves them: acknowledging first means a source that fires
@@ -149,13 +161,7 @@ export function pl011Interrupt(ctx: u32): i32 {
     const status = read32(base + PL011_MIS) & SERVED_SOURCES;
     if (status == 0) break;
     write32(base + PL011_ICR, status);
-    if (status & RX_SOURCES) receiveCharacters(ctx, base);
-    if (status & PL011_IMSC_TX) {
-      // TXIM off once the ring is empty, or TXRIS (set while the FIFO is at or below its level)
-      // would keep the line asserted with nothing to send. Only the handler writes IMSC while the
-      // line is unmasked.
-      if (transmitCharacters(ctx, base)) write32(base + PL011_IMSC, read32(base + PL011_IMSC) & ~PL011_IMSC_TX);
-    }
+    serveSources(ctx, base, status);
   }
   // The ICR and IMSC writes must have reached the UART before the return, or the controller
   // still sees the line asserted and enters the handler again for nothing: ARM's Cortex-M

@@ -5,9 +5,9 @@
 // Caught by: the storm check of the interrupt delivery.
 import { read32, write32, dsb } from "../assembly/mmio";
 import { OK, ERR_INVALID_ARG, ERR_NO_HANDLER } from "../assembly/generated/api";
-import { PL011_MIS, PL011_ICR, PL011_IMSC, PL011_IMSC_TX, PL011_IMSC_RX, PL011_IMSC_RT } from "../assembly/generated/pl011";
+import { PL011_MIS, PL011_ICR, PL011_IMSC_TX, PL011_IMSC_RX, PL011_IMSC_RT } from "../assembly/generated/pl011";
 import { isValidLine, irqHandlerKind, irqHandlerContext, IRQ_HANDLER_PL011 } from "../assembly/irq";
-import { CTX_BASE, RX_SOURCES, SERVED_SOURCES, PL011_ISR_PASS_LIMIT, receiveCharacters, transmitCharacters } from "../assembly/pl011-irq";
+import { CTX_BASE, SERVED_SOURCES, PL011_ISR_PASS_LIMIT, serveSources } from "../assembly/pl011-irq";
 
 export { pl011_irq_open, pl011_irq_write, pl011_irq_read, pl011_irq_flush, pl011_irq_close } from "../assembly/pl011-irq";
 export { hal_irq_controller } from "../assembly/irq";
@@ -19,10 +19,7 @@ function brokenInterrupt(ctx: u32): i32 {
     const status = read32(base + PL011_MIS) & SERVED_SOURCES;
     if (status == 0) break;
     write32(base + PL011_ICR, status & (PL011_IMSC_RX | PL011_IMSC_RT | PL011_IMSC_TX)); // the defect: errors not acknowledged
-    if (status & RX_SOURCES) receiveCharacters(ctx, base);
-    if (status & PL011_IMSC_TX) {
-      if (transmitCharacters(ctx, base)) write32(base + PL011_IMSC, read32(base + PL011_IMSC) & ~PL011_IMSC_TX);
-    }
+    serveSources(ctx, base, status);
     // One pass per entry: the line is sampled again at the return.
     break;
   }

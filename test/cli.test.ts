@@ -20,7 +20,7 @@ describe("wasm-hal demo", () => {
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     const out = r.stdout;
-    expect(out).toContain("wasm-hal demo: 8 scenarios of the project (wasm-hal.config.json) against its fake devices");
+    expect(out).toContain("wasm-hal demo: 9 scenarios of the project (wasm-hal.config.json) against its fake devices");
     expect(out).toContain("\npl011-hello: the PL011 sends a 22-byte greeting");
     // Arguments by the export's signature: base and buffer in hex, rates and counts in decimal;
     // a status result with its name, a count without one.
@@ -33,16 +33,16 @@ describe("wasm-hal demo", () => {
     expect(out.match(/^wasm-hal-trace 1$/gm)).toHaveLength(1);
   });
 
-  it("then runs the SPI flash, GPIO and DMA scenarios on the full board, and three STM32F4 ones, each passing its checks", () => {
+  it("then runs the SPI flash, GPIO and DMA scenarios on the full board, three STM32F4 ones and the interrupt-driven UART, each passing its checks", () => {
     const r = run(cli, ["demo", "--no-trace"]);
     expect(r.status).toBe(0);
     for (const name of [
       "pl011-hello", "pl022-flash-id-erase-program-read", "pl061-pin-toggle-edge-irq", "pl080-memcpy", "pl080-uart-tx",
-      "stm32f4-gpio-blink-lock", "stm32f4-usart-hello", "stm32f4-dma-usart-tx",
+      "stm32f4-gpio-blink-lock", "stm32f4-usart-hello", "stm32f4-dma-usart-tx", "pl011-irq-preemptive",
     ]) {
       expect(r.stdout).toContain(`\n${name}: `);
     }
-    expect(r.stdout.match(/^  ok: \d+ accesses.*lint clean$/gm)).toHaveLength(8);
+    expect(r.stdout.match(/^  ok: \d+ accesses.*lint clean$/gm)).toHaveLength(9);
     // The STM32F4 scenarios run their own module, build/stm32f4.wasm.
     expect(r.stdout).toContain("  stm32_usart_init(0x40011000, 16000000, 115200, 0x0) = 0 (OK)\n");
     expect(r.stdout).toMatch(/pl080-memcpy[\s\S]*\(52 by another bus master\)/);

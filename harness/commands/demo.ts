@@ -4,7 +4,8 @@
 import { parseArgs } from "node:util";
 import { formatTrace } from "../trace-text.js";
 import { lintTrace, lintReport } from "../lint.js";
-import { FLAG_DMA } from "../trace.js";
+import { FLAG_DMA, FLAG_IRQ, OP_IRQ, IRQ_ENTER } from "../trace.js";
+import { ENTER_PREEMPTIVE } from "../interrupts.js";
 import { runScenario, type ScenarioRun } from "../scenario.js";
 import { displayPath } from "../project.js";
 import { prepareProject } from "../project-modules.js";
@@ -35,8 +36,17 @@ function scenarioLines(run: ScenarioRun): string[] {
 function outcomeLine(run: ScenarioRun): { line: string; lintErrors: number } {
   const bus = run.board.bus;
   const errors = lintTrace(bus.trace, bus.regions).filter((f) => f.severity === "error");
-  const dma = [...bus.trace.entries()].filter((e) => (e.flags & FLAG_DMA) !== 0).length;
-  const line = `ok: ${bus.trace.length} accesses${dma > 0 ? ` (${dma} by another bus master)` : ""}, ${(bus.clock.now / 1e6).toFixed(3)} ms of virtual time, lint ${errors.length === 0 ? "clean" : `${errors.length} errors`}`;
+  const entries = [...bus.trace.entries()];
+  const dma = entries.filter((e) => (e.flags & FLAG_DMA) !== 0).length;
+  const handlers = entries.filter((e) => e.op === OP_IRQ && e.width === IRQ_ENTER);
+  const inHandlers = entries.filter((e) => (e.flags & FLAG_IRQ) !== 0 && e.op !== OP_IRQ).length;
+  const preemptive = handlers.filter((e) => (e.value & ENTER_PREEMPTIVE) !== 0).length;
+  const accesses = bus.trace.length - 2 * handlers.length;
+  const shares = [
+    ...(dma > 0 ? [`${dma} by another bus master`] : []),
+    ...(handlers.length > 0 ? [`${inHandlers} in ${handlers.length} interrupt handler runs, ${preemptive} of them preemptive`] : []),
+  ];
+  const line = `ok: ${accesses} accesses${shares.length > 0 ? ` (${shares.join("; ")})` : ""}, ${(bus.clock.now / 1e6).toFixed(3)} ms of virtual time, lint ${errors.length === 0 ? "clean" : `${errors.length} errors`}`;
   return { line, lintErrors: errors.length };
 }
 

@@ -38,18 +38,20 @@ try {
   for (const family of FAMILIES.filter((f) => wanted.length === 0 || wanted.includes(f.name))) {
     const indexPath = join(root, family.index);
     const index = readFileSync(indexPath, "utf8");
-    // `export * from "./pl011";` names a driver; `export * from "../abi";` the shared exports.
-    const reexport = /^export \* from "(\.{1,2}\/[\w/]+)";\s*$/gm;
-    const lines = [...index.matchAll(reexport)].map((m) => m[1]);
-    const drivers = lines.filter((p) => !SHARED.has(p.split("/").at(-1)));
-    const shared = lines.filter((p) => SHARED.has(p.split("/").at(-1)));
+    // `export * from "./pl011";` names a driver; `export * from "../abi";` the shared exports;
+    // `export { pl011_irq_open, ... } from "./pl011-irq";` a driver whose file also holds helpers
+    // that are not exports (the interrupt-driven ones).
+    const reexport = /^export (\*|\{[^}]*\}) from "(\.{1,2}\/[\w/.-]+)";\s*$/gm;
+    const lines = [...index.matchAll(reexport)].map((m) => ({ what: m[1], path: m[2] }));
+    const drivers = lines.filter((l) => !SHARED.has(l.path.split("/").at(-1)));
+    const shared = lines.filter((l) => SHARED.has(l.path.split("/").at(-1)));
     /** The temporary entry's import path for a path relative to the family's index.ts. */
     const from = (p) => {
       const path = relative(dir, resolve(dirname(indexPath), p)).split("\\").join("/");
       return path.startsWith(".") ? path : `./${path}`;
     };
     const entry = (name, withDrivers) => {
-      const source = [...shared, ...withDrivers].map((p) => `export * from "${from(p)}";\n`).join("");
+      const source = [...shared, ...withDrivers].map((l) => `export ${l.what} from "${from(l.path)}";\n`).join("");
       const file = join(dir, `${family.name}-${name}.ts`);
       writeFileSync(file, source);
       const out = join(dir, `${family.name}-${name}.wasm`);
@@ -59,7 +61,7 @@ try {
       return statSync(out).size;
     };
     const none = entry("base", []);
-    const rows = drivers.map((d) => [d.split("/").at(-1), entry(d.split("/").at(-1), [d]) - none]);
+    const rows = drivers.map((d) => [d.path.split("/").at(-1), entry(d.path.split("/").at(-1), [d]) - none]);
     const all = entry("all", drivers);
     const built = statSync(join(root, family.built)).size;
     const kib = (n) => (n / 1024).toFixed(2);

@@ -1,4 +1,4 @@
-// The one export a host enters on an interrupt (docs/abi.md 1.7): hal_irq_dispatch(line) runs
+// The one export a host enters on an interrupt (docs/abi.md 1.3): hal_irq_dispatch(line) runs
 // the handler a driver registered for the line. A board's native ISR masks or latches the line
 // and its main loop calls this (deferred); a module compiled to C may call it from the ISR itself
 // (preemptive). Either way the handler acknowledges what it served before it returns.

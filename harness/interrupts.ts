@@ -34,7 +34,7 @@ export const ENTER_SOURCE_IDLE = 2;
 /** The harness made the line pending on purpose (Interrupts.inject: a spurious interrupt). */
 export const ENTER_INJECTED = 4;
 
-/** The export a module handles interrupts with (docs/abi.md 1.7). */
+/** The export a module handles interrupts with (docs/abi.md 1.3). */
 export const DISPATCH_EXPORT = "hal_irq_dispatch";
 /** Consecutive entries of one line, each returning with its source still asserted, that make a
  * storm. Linux's PL011 driver gives up after 256 passes (AMBA_ISR_PASS_LIMIT); an entry here is
@@ -122,7 +122,7 @@ export class Interrupts {
     this.dispatchName = options.dispatch ?? DISPATCH_EXPORT;
     this.stormLimit = options.stormLimit ?? STORM_LIMIT;
     const fn = hal.exports[this.dispatchName];
-    if (typeof fn !== "function") throw new Error(`the module has no export ${this.dispatchName}: a module that handles interrupts exports it (docs/abi.md 1.7)`);
+    if (typeof fn !== "function") throw new Error(`the module has no export ${this.dispatchName}: a module that handles interrupts exports it (docs/abi.md 1.3)`);
     this.dispatch = fn as Dispatch;
     if (hal.bus.boundaryHook !== null) throw new Error("the bus already has an interrupt delivery attached");
     hal.bus.boundaryHook = this.boundary;

@@ -12,6 +12,14 @@ export interface Device {
   /** For a device that must see barriers: real hardware behind the /dev/mem bridge executes the
    * CPU's own. Called after the bus has checked and recorded the barrier. */
   barrier?(kind: number): void;
+  /** Optional, for a host that may stretch a poll (the fuzzer's World, docs/fuzzing.md#poll-latency):
+   * called right after a read of `offset`, the virtual time until which another read of it
+   * returns the same value and changes nothing, as long as nothing else reaches the device (no
+   * write, no other register read, no bus master step, no test helper). A read at any time t
+   * with clock.now <= t < stableUntil(offset) returns what the read just made returned. Return
+   * Infinity when only an access can change it, and clock.now (or less) when a read has side
+   * effects or the device cannot tell. */
+  stableUntil?(offset: number): number;
 }
 
 /** Virtual time, in nanoseconds. The bus advances it by `accessNs` on every access, so a model
@@ -162,6 +170,24 @@ export class Bus {
     return undefined;
   }
 
+  /** The earliest virtual time a bus master asked to run at (Infinity while every master is
+   * idle): a host that stretches a read may not stretch it past this. */
+  get nextMasterTime(): number {
+    return this.wakeAt;
+  }
+
+  /** CPU accesses left before the budget is exceeded (Infinity when none is set). */
+  get accessesLeft(): number {
+    return this.budgetLeft;
+  }
+
+  /** Counts `n` CPU accesses against the budget without making them: for a host that answered
+   * repeated reads itself (harness/fuzz/world.ts), so that budgets count the same accesses. */
+  countAccesses(n: number): void {
+    this.budgetLeft -= n;
+    if (this.budgetLeft < 0) this.overBudget();
+  }
+
   /** Stops the CPU side after `accesses` more reads, writes or barriers (Infinity: no limit).
    * A fuzzer sets one per call so that a runaway driver is reported as a hang. */
   setAccessBudget(accesses: number): void {
@@ -243,7 +269,10 @@ export class Bus {
     addr >>>= 0;
     if (this.boundaryHook !== null) this.boundaryHook(OP_READ, addr);
     if (--this.budgetLeft < 0) this.overBudget();
-    const region = this.check(addr, width, false, 0);
+    // check(), inlined by hand: this is every access's path.
+    let region = this.last;
+    if (region === undefined || addr < region.base || addr + width > region.end || (addr & (width - 1)) !== 0 || (width !== 4 && width !== 1 && width !== 2)
+      || (region.widthsByWord !== null && (region.widthsByWord[(addr - region.base) >>> 2]! & width) === 0)) region = this.checkSlow(addr, width, false, 0, 0);
     const clock = this.clock;
     const now = (clock.now += clock.accessNs);
     if (now >= this.wakeAt) this.runMasters();
@@ -255,16 +284,37 @@ export class Bus {
     return value;
   }
 
+  /** A read that completes at virtual time `at` instead of one access time from now, when `at`
+   * is later (a slower bus: the fuzzer's poll latency, docs/fuzzing.md#poll-latency); otherwise
+   * exactly read(). The masters run as for any access that reaches their time. */
+  readAt(addr: number, width: number, at: number): number {
+    addr >>>= 0;
+    if (this.boundaryHook !== null) this.boundaryHook(OP_READ, addr);
+    if (--this.budgetLeft < 0) this.overBudget();
+    const region = this.check(addr, width, false, 0);
+    const clock = this.clock;
+    const next = clock.now + clock.accessNs;
+    const now = (clock.now = at > next ? at : next);
+    if (now >= this.wakeAt) this.runMasters();
+    const raw = region.device.read(addr - region.base, width);
+    const value = width === 4 ? raw >>> 0 : raw & ((1 << (width * 8)) - 1);
+    this.trace.record(OP_READ | this.contextFlags, width, addr, value, clock.now);
+    return value;
+  }
+
   write(addr: number, value: number, width: number): void {
     addr >>>= 0;
     if (this.boundaryHook !== null) this.boundaryHook(OP_WRITE, addr);
     if (--this.budgetLeft < 0) this.overBudget();
-    const region = this.check(addr, width, true, value);
+    let region = this.last;
+    if (region === undefined || addr < region.base || addr + width > region.end || (addr & (width - 1)) !== 0 || (width !== 4 && width !== 1 && width !== 2)
+      || (region.widthsByWord !== null && (region.widthsByWord[(addr - region.base) >>> 2]! & width) === 0)) region = this.checkSlow(addr, width, true, value, 0);
     // The ABI takes the low `width` bytes of the value.
     value = width === 4 ? value >>> 0 : value & ((1 << (width * 8)) - 1);
-    this.clock.now += this.clock.accessNs;
-    if (this.clock.now >= this.wakeAt) this.runMasters();
-    this.trace.record(OP_WRITE | this.contextFlags, width, addr, value, this.clock.now);
+    const clock = this.clock;
+    const now = (clock.now += clock.accessNs);
+    if (now >= this.wakeAt) this.runMasters();
+    this.trace.record(OP_WRITE | this.contextFlags, width, addr, value, clock.now);
     region.device.write(addr - region.base, value, width);
   }
 

@@ -188,6 +188,13 @@ interface CompiledRules {
   readonly setReset: ReadonlyMap<number, SetResetRule>;
   /** Bits of fields that clear by writing 0 (write kind "w0c"), by register offset. */
   readonly w0cMasks: ReadonlyMap<number, number>;
+  /** The register offsets whose reads, and whose writes, a rule looks at or remembers: an
+   * access to any other register changes nothing the rules keep (but that a write forgets the
+   * set/reset reads). */
+  readonly readsWatched: ReadonlySet<number>;
+  readonly writesWatched: ReadonlySet<number>;
+  /** The same, as a table by byte offset: bit 0 reads, bit 1 writes (the per-access check). */
+  readonly watchedAt: Uint8Array;
 }
 
 function fieldMask(reg: RegisterInfo, fieldName: string, where: string): { mask: number; lsb: number } {
@@ -203,6 +210,8 @@ function registerNamed(index: RegisterIndex, name: string, where: string): Regis
 }
 
 const compiledRules = new WeakMap<RegisterIndex, CompiledRules>();
+const WATCH_READ = 1;
+const WATCH_WRITE = 2;
 
 /** The block's rows resolved against its map, once per map. A row naming a register or field
  * the map does not have is an error in this table, reported at once. */
@@ -214,7 +223,7 @@ function rulesFor(index: RegisterIndex): CompiledRules {
   const table = Object.prototype.hasOwnProperty.call(SEQUENCE_RULES, block) ? SEQUENCE_RULES[block] : undefined;
   const rows = own ?? table ?? { consumingReads: [], enableGuards: [] };
   const where = own !== undefined ? `the rules of block ${block}` : `SEQUENCE_RULES.${block}`;
-  compiled = {
+  const built = {
     consumingReads: rows.consumingReads.map((rule) => {
       const guard = registerNamed(index, rule.guard.register, where);
       const { mask, lsb } = fieldMask(guard, rule.guard.field, where);
@@ -244,8 +253,35 @@ function rulesFor(index: RegisterIndex): CompiledRules {
       return mask === 0 ? [] : [[reg.offset, mask] as const];
     })),
   };
+  // Both: w1c, w0c and set/reset registers, and what the enable guards read back (`seen`).
+  const both = new Set<number>([...built.setReset.keys(), ...built.w0cMasks.keys()]);
+  for (const reg of index.block.registers) if (reg.write === "w1c") both.add(reg.offset);
+  for (const g of built.enableGuards) {
+    both.add(g.enableOffset);
+    for (const o of g.offsets) both.add(o);
+  }
+  const readsWatched = new Set(both);
+  for (const c of built.consumingReads) readsWatched.add(c.offset).add(c.guardOffset);
+  const watchedAt = new Uint8Array(index.block.size);
+  for (const o of readsWatched) if (o < watchedAt.length) watchedAt[o]! |= WATCH_READ;
+  for (const o of both) if (o < watchedAt.length) watchedAt[o]! |= WATCH_WRITE;
+  compiled = { ...built, readsWatched, writesWatched: both, watchedAt };
   compiledRules.set(index, compiled);
   return compiled;
+}
+
+/**
+ * Which accesses the sequence rules look at, by byte offset of the block: bit 0 (1) its reads,
+ * bit 1 (2) its writes. An access to an offset without its bit changes nothing they remember
+ * and finds nothing, so a caller may leave it out (the fuzzer's tap does). A block with set/reset
+ * rules has every write marked: any write there ends the reads those rules remember.
+ */
+export function sequenceWatchTable(index: RegisterIndex): Uint8Array {
+  const rules = rulesFor(index);
+  if (rules.setReset.size === 0) return rules.watchedAt;
+  const table = rules.watchedAt.slice();
+  for (let i = 0; i < table.length; i++) table[i]! |= WATCH_WRITE;
+  return table;
 }
 
 /** What the sequence rules remember about one region. */
@@ -266,10 +302,21 @@ interface RegionState {
 class SequenceLint {
   private readonly states = new Map<TraceRegion, RegionState>();
 
-  /** The region of the last access: consecutive accesses mostly reach the same block. */
+  /** The region of the last access: consecutive accesses mostly reach the same block. Its
+   * rules and state are kept with it (undefined until the region is seen). */
   private lastRegion: TraceRegion | undefined;
+  private lastRules: CompiledRules | undefined;
+  private lastState: RegionState | undefined;
 
   constructor(private readonly regions: readonly TraceRegion[], private readonly out: LintFinding[]) {}
+
+  /** Forgets what the rules remember: the start of another sequence of accesses. */
+  reset(): void {
+    this.states.clear();
+    this.lastRegion = undefined;
+    this.lastRules = undefined;
+    this.lastState = undefined;
+  }
 
   observe(a: AccessGroup, seq: number): void {
     if ((a.flags & (FLAG_DMA | FLAG_FAULT)) !== 0 || (a.op !== OP_READ && a.op !== OP_WRITE)) return;
@@ -277,6 +324,8 @@ class SequenceLint {
     if (region === undefined || a.addr < region.base || a.addr >= region.end) {
       region = this.regions.find((r) => a.addr >= r.base && a.addr < r.end);
       this.lastRegion = region;
+      this.lastRules = undefined;
+      this.lastState = undefined;
     }
     const index = region?.index;
     if (region === undefined || index === undefined) return;
@@ -285,16 +334,27 @@ class SequenceLint {
     // Rules reason about registers at their own offset (not the aliases of an address-masked one,
     // not a byte in the middle of a word).
     if (reg === undefined || offset !== reg.offset) return;
-    let state = this.states.get(region);
+    let state = this.lastState;
     if (state === undefined) {
-      state = { seen: new Map(), w1cReads: new Map(), allowed: new Map(), w0cReads: new Map(), setResetReads: new Map() };
-      this.states.set(region, state);
+      state = this.states.get(region);
+      if (state === undefined) {
+        state = { seen: new Map(), w1cReads: new Map(), allowed: new Map(), w0cReads: new Map(), setResetReads: new Map() };
+        this.states.set(region, state);
+      }
+      this.lastState = state;
     }
-    const rules = rulesFor(index);
-    const find = (rule: LintRule, severity: LintSeverity, problem: string): void => {
-      this.out.push({ seq, severity, rule, message: `${describeGroup(a, region, reg)}: ${problem}` });
-    };
-    const cite = (section: string): string => `${index.block.block} ${section}`;
+    let rules = this.lastRules;
+    if (rules === undefined) {
+      rules = rulesFor(index);
+      this.lastRules = rules;
+    }
+    // A register no rule looks at: nothing to check or remember, but that a write ends the
+    // set/reset reads, as below.
+    if (((rules.watchedAt[offset] ?? 0) & (a.op === OP_WRITE ? WATCH_WRITE : WATCH_READ)) === 0) {
+      if (a.op === OP_WRITE && state.setResetReads.size > 0) state.setResetReads.clear();
+      return;
+    }
+    const block = index.block.block;
 
     if (a.op === OP_WRITE) {
       if (reg.write === "w1c") {
@@ -309,9 +369,9 @@ class SequenceLint {
           const writesBackAll = read.value !== 0 && (read.value & ~a.value) === 0;
           const several = (read.value & (read.value - 1)) !== 0;
           if (cleared !== 0 && (reg.read === "undefined" || (writesBackAll && several))) {
-            find("w1c-read-modify-write", SEVERITY["w1c-read-modify-write"], `writes back bits 0x${cleared.toString(16)} that read as set at #${read.seq}: a read-modify-write of write-1-to-clear ${reg.name} clears every source that was pending, not only those meant (${cite(reg.section)})`);
+            this.find(a, seq, region, reg, "w1c-read-modify-write", SEVERITY["w1c-read-modify-write"], `writes back bits 0x${cleared.toString(16)} that read as set at #${read.seq}: a read-modify-write of write-1-to-clear ${reg.name} clears every source that was pending, not only those meant (${`${block} ${reg.section}`})`);
           } else if (reg.read === "undefined") {
-            find("w1c-read-modify-write", SEVERITY["w1c-read-modify-write"], `follows a read of ${reg.name} at #${read.seq}: a read-modify-write of a write-1-to-clear register, whose read value is not defined, may write back 1s and clear sources nobody serviced (${cite(reg.section)})`);
+            this.find(a, seq, region, reg, "w1c-read-modify-write", SEVERITY["w1c-read-modify-write"], `follows a read of ${reg.name} at #${read.seq}: a read-modify-write of a write-1-to-clear register, whose read value is not defined, may write back 1s and clear sources nobody serviced (${`${block} ${reg.section}`})`);
           }
         }
       }
@@ -326,14 +386,14 @@ class SequenceLint {
         const lost = (w0c & ~a.value & ~w0cRead.value) >>> 0;
         if (lost !== 0 && (writtenOnes & ~w0cRead.value) === 0) {
           const names = reg.fields.filter((f) => f.write === "w0c" && (lost & fieldMask(reg, f.name, "").mask) !== 0).map((f) => f.name);
-          find("w0c-read-modify-write", SEVERITY["w0c-read-modify-write"], `writes 0 to ${names.join(", ")}, read as 0 at #${w0cRead.seq}: a read-modify-write of ${reg.name}, whose flags clear by writing 0, clears a flag that sets between the read and the write; write 1 to every flag not meant to be cleared (${cite(reg.section)})`);
+          this.find(a, seq, region, reg, "w0c-read-modify-write", SEVERITY["w0c-read-modify-write"], `writes 0 to ${names.join(", ")}, read as 0 at #${w0cRead.seq}: a read-modify-write of ${reg.name}, whose flags clear by writing 0, clears a flag that sets between the read and the write; write 1 to every flag not meant to be cleared (${`${block} ${reg.section}`})`);
         }
       }
       const setReset = rules.setReset.get(offset);
       const setResetRead = state.setResetReads.get(offset);
       state.setResetReads.clear();
       if (setReset !== undefined && setResetRead !== undefined) {
-        find("set-reset-read-modify-write", SEVERITY["set-reset-read-modify-write"], `writes back ${reg.name} read at #${setResetRead}: a read-modify-write undoes what another context changes between the read and the write; set and clear bits through ${setReset.through} in one write (${cite(setReset.section)})`);
+        this.find(a, seq, region, reg, "set-reset-read-modify-write", SEVERITY["set-reset-read-modify-write"], `writes back ${reg.name} read at #${setResetRead}: a read-modify-write undoes what another context changes between the read and the write; set and clear bits through ${setReset.through} in one write (${`${block} ${setReset.section}`})`);
       }
       for (const g of rules.enableGuards) {
         if (!g.offsets.has(offset)) continue;
@@ -344,7 +404,7 @@ class SequenceLint {
         if (g.changeMask !== 0xffffffff && before !== null && ((before ^ a.value) & g.changeMask) === 0) continue;
         const what = g.rule.fields === undefined ? reg.name : `${reg.name}.${g.rule.fields.join("/")}`;
         const bit = `${g.rule.enable.register}.${g.rule.enable.field}`;
-        find("write-while-enabled", g.rule.severity, `${what} written while ${bit} = 1 (last seen 0x${enable.toString(16)}); write it only while ${bit} = 0 (${cite(g.rule.section)})`);
+        this.find(a, seq, region, reg, "write-while-enabled", g.rule.severity, `${what} written while ${bit} = 1 (last seen 0x${enable.toString(16)}); write it only while ${bit} = 0 (${`${block} ${g.rule.section}`})`);
       }
       state.seen.set(offset, a.value);
       return;
@@ -365,9 +425,13 @@ class SequenceLint {
       if (allowed >= a.repeat) continue;
       const guard = `${c.rule.guard.register}.${c.rule.guard.field} = ${c.rule.guard.value}`;
       const unguarded = a.repeat - allowed;
-      find("unguarded-consuming-read", SEVERITY["unguarded-consuming-read"], `a read of ${reg.name} consumes an entry, and ${unguarded === a.repeat ? "no" : `only ${allowed} of these ${a.repeat} reads had a`} read of ${guard} since the previous ${reg.name} read said there was one: the driver takes a value it did not know was there (${cite(c.rule.section)})`);
+      this.find(a, seq, region, reg, "unguarded-consuming-read", SEVERITY["unguarded-consuming-read"], `a read of ${reg.name} consumes an entry, and ${unguarded === a.repeat ? "no" : `only ${allowed} of these ${a.repeat} reads had a`} read of ${guard} since the previous ${reg.name} read said there was one: the driver takes a value it did not know was there (${`${block} ${c.rule.section}`})`);
     }
     state.seen.set(offset, a.value);
+  }
+
+  private find(a: AccessGroup, seq: number, region: TraceRegion, reg: RegisterInfo, rule: LintRule, severity: LintSeverity, problem: string): void {
+    this.out.push({ seq, severity, rule, message: `${describeGroup(a, region, reg)}: ${problem}` });
   }
 }
 
@@ -385,6 +449,13 @@ export class SequenceLintStream {
 
   constructor(regions: readonly TraceRegion[]) {
     this.lint = new SequenceLint(regions, this.out);
+  }
+
+  /** Back to the state of a new stream (over the same regions). */
+  reset(): void {
+    this.lint.reset();
+    this.out.length = 0;
+    this.seq = 0;
   }
 
   /** Checks one access (`op` the kind, `flags` its flag bits); the error it breaks, or null. */

@@ -58,11 +58,12 @@ export interface CallRecord {
 const INITIAL_CAPACITY = 1 << 14;
 
 export class Trace {
-  private ops: Uint8Array;
-  private widths: Uint8Array;
-  private addrs: Uint32Array;
-  private values: Uint32Array;
+  /** Three words per entry: the op byte and the width (op | width << 8), the address, the value.
+   * One array for the three keeps the hot path to two stores of bounds-checked arrays. */
+  private words: Uint32Array;
   private times: Float64Array;
+  /** Entries the arrays hold. */
+  private room: number;
   /** Number of entries recorded. */
   length = 0;
   /** Export calls, in order; entries refer to them by index. */
@@ -79,15 +80,13 @@ export class Trace {
   lineNames: ReadonlyMap<number, string> | undefined = undefined;
 
   constructor(capacity = INITIAL_CAPACITY) {
-    this.ops = new Uint8Array(capacity);
-    this.widths = new Uint8Array(capacity);
-    this.addrs = new Uint32Array(capacity);
-    this.values = new Uint32Array(capacity);
+    this.room = capacity;
+    this.words = new Uint32Array(capacity * 3);
     this.times = new Float64Array(capacity);
   }
 
   get capacity(): number {
-    return this.ops.length;
+    return this.room;
   }
 
   /** Appends one entry. Capacity doubles when full: nothing is ever dropped. The export an entry
@@ -95,23 +94,26 @@ export class Trace {
   record(op: number, width: number, addr: number, value: number, time: number): void {
     if (!this.enabled) return;
     const i = this.length;
-    if (i === this.ops.length) this.grow();
-    this.ops[i] = op;
-    this.widths[i] = width;
-    this.addrs[i] = addr;
-    this.values[i] = value;
+    if (i === this.room) this.grow();
+    const words = this.words;
+    const w = i * 3;
+    words[w] = (op & 0xff) | ((width & 0xff) << 8);
+    words[w + 1] = addr;
+    words[w + 2] = value;
     this.times[i] = time;
     this.length = i + 1;
   }
 
   private grow(): void {
-    const n = this.ops.length * 2;
-    const grow8 = (a: Uint8Array): Uint8Array => { const b = new Uint8Array(n); b.set(a); return b; };
-    this.ops = grow8(this.ops);
-    this.widths = grow8(this.widths);
-    const addrs = new Uint32Array(n); addrs.set(this.addrs); this.addrs = addrs;
-    const values = new Uint32Array(n); values.set(this.values); this.values = values;
+    const n = this.room * 2;
+    const words = new Uint32Array(n * 3); words.set(this.words); this.words = words;
     const times = new Float64Array(n); times.set(this.times); this.times = times;
+    this.room = n;
+  }
+
+  /** The op byte (operation and flags) of entry `seq`. */
+  private opAt(seq: number): number {
+    return this.words[seq * 3]! & 0xff;
   }
 
   /** Marks the start of an export call; accesses made until endCall() belong to it. */
@@ -133,21 +135,22 @@ export class Trace {
    * value): the second and later reads of a poll. Allocation-free. */
   repeatsPrevious(seq: number): boolean {
     if (seq < 1 || seq >= this.length) return false;
-    const p = seq - 1;
-    return (this.ops[seq]! & OP_MASK) === OP_READ && this.ops[seq] === this.ops[p] && this.widths[seq] === this.widths[p]
-      && this.addrs[seq] === this.addrs[p] && this.values[seq] === this.values[p];
+    const w = seq * 3;
+    const words = this.words;
+    return (words[w]! & OP_MASK) === OP_READ && words[w] === words[w - 3] && words[w + 1] === words[w - 2] && words[w + 2] === words[w - 1];
   }
 
   entry(seq: number): TraceEntry {
     if (seq < 0 || seq >= this.length) throw new RangeError(`trace entry ${seq} out of range 0..${this.length - 1}`);
-    const raw = this.ops[seq]!;
+    const w = seq * 3;
+    const raw = this.opAt(seq);
     return {
       seq,
       op: raw & OP_MASK,
       flags: raw & ~OP_MASK,
-      width: this.widths[seq]!,
-      addr: this.addrs[seq]!,
-      value: this.values[seq]!,
+      width: (this.words[w]! >>> 8) & 0xff,
+      addr: this.words[w + 1]!,
+      value: this.words[w + 2]!,
       time: this.times[seq]!,
       call: this.callAt(seq),
     };
@@ -181,7 +184,7 @@ export class Trace {
   /** Forgets every entry and call; keeps the arrays. */
   clear(): void {
     this.length = 0;
-    this.calls.length = 0;
+    if (this.calls.length !== 0) this.calls.length = 0;
     this.currentCall = -1;
   }
 }

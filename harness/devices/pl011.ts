@@ -326,7 +326,8 @@ export class Pl011Model implements Device, DmaRequester, InterruptSource {
     this.txEndAt = Infinity;
     this.rxHead = this.rxCount = 0;
     this.timeoutAt = Infinity;
-    this.wireQueue = [];
+    // Emptied in place: a reset per fuzz execution allocates nothing.
+    if (this.wireQueue.length !== 0) this.wireQueue.length = 0;
     this.wireQueueNext = 0;
     this.wireArrivalAt = Infinity;
     this.latchLineControl();
@@ -392,6 +393,18 @@ export class Pl011Model implements Device, DmaRequester, InterruptSource {
       case PL011_TDR: this.tdr = value & TDR_BITS; return;
       // Read-only registers and reserved offsets ignore writes.
       default: return;
+    }
+  }
+
+  /** Device.stableUntil: until when a read of `offset` returns what it returned just now. DR
+   * pops the RX FIFO (never stable); FR, RIS and MIS change only at the model's events (a
+   * character leaving the shift register or arriving, a receive timeout); every other register
+   * changes only when written. */
+  stableUntil(offset: number): number {
+    switch (offset) {
+      case PL011_DR: return -Infinity;
+      case PL011_FR: case PL011_RIS: case PL011_MIS: return this.nextEventAt;
+      default: return Infinity;
     }
   }
 

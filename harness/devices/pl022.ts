@@ -278,6 +278,19 @@ export class Pl022Model implements Device, DmaRequester, InterruptSource {
     this.scheduleNext();
   }
 
+  /** Device.stableUntil: until when a read of `offset` returns what it returned just now. DR
+   * pops the RX FIFO (never stable); SR changes only when a frame completes (never, while BUSY is
+   * stuck), RIS and MIS at the model's events (a frame, a receive timeout); the other registers
+   * only when written. */
+  stableUntil(offset: number): number {
+    switch (offset) {
+      case PL022_DR: return -Infinity;
+      case PL022_SR: return this.faults.busyStuck ? Infinity : this.nextEventAt;
+      case PL022_RIS: case PL022_MIS: return this.nextEventAt;
+      default: return Infinity;
+    }
+  }
+
   // ---- Slaves and chip selects ----
 
   /** Connects a slave to the bus (deselected); returns its chip-select index. */

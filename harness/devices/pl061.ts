@@ -168,6 +168,12 @@ export class Pl061Model implements Device, InterruptSource {
     }
   }
 
+  /** Device.stableUntil: no register of the PL061 changes with time or by being read; only a
+   * write or a pin driven from outside (driveInputs, between the driver's calls) changes them. */
+  stableUntil(_offset: number): number {
+    return Infinity;
+  }
+
   write(offset: number, value: number, _width: number): void {
     if ((offset & 3) !== 0) return;
     const bits = value & PINS;

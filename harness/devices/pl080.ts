@@ -322,6 +322,17 @@ export class Pl080Model implements Device, BusMaster, InterruptSource {
     }
   }
 
+  /** Device.stableUntil: until when a read of `offset` returns what it returned just now. The
+   * engine changes registers only in step(), which the bus runs at the time it asked for (a host
+   * that stretches a read stops at Bus.nextMasterTime), so every register is stable until
+   * written, except the software request registers, which show the peripherals' request lines. */
+  stableUntil(offset: number): number {
+    switch (offset) {
+      case PL080_SoftBReq: case PL080_SoftSReq: case PL080_SoftLBReq: case PL080_SoftLSReq: return -Infinity;
+      default: return Infinity;
+    }
+  }
+
   write(offset: number, value: number, _width: number): void {
     if (offset >= PL080_C0SrcAddr && offset < CHANNELS_END) {
       this.writeChannel(offset, value >>> 0);

@@ -98,8 +98,39 @@ export class FuzzDevice implements Device {
   read(offset: number, width: number): number {
     const truth = this.inner.read(offset, width);
     if (this.script !== null) return this.script.readValue(this.base + offset, width, truth >>> 0);
-    if (this.overrides.length === 0 && this.probe === null) return truth;
+    if (this.overrides.length === 0 && this.probe === null) {
+      this.lastReadReplaced = false;
+      this.lastReadCounted = false;
+      return truth;
+    }
     return this.respond(offset, width, truth >>> 0);
+  }
+
+  /** Whether the last read's value was replaced (an override or a probe changed it). */
+  lastReadReplaced = false;
+  /** Whether an override or probe of the register counted the last read (it skipped it, or
+   * changed one of a limited number of reads): the next read may be answered otherwise. */
+  private lastReadCounted = false;
+  /** The bookkeeping of the last replaced read, for repeatRead(). */
+  private repeatIllegal = false;
+  private repeatEntry: ReplacedRead | null = null;
+
+  /**
+   * Device.stableUntil, with the overrides: until when another read of `offset` returns what the
+   * last one returned. Never stable while a recording answers, or while an override or a probe
+   * of the register still counts reads (it skips some, or changes only some).
+   */
+  stableUntil(offset: number): number {
+    if (this.script !== null || this.lastReadCounted || this.inner.stableUntil === undefined) return -Infinity;
+    return this.inner.stableUntil(offset);
+  }
+
+  /** `n` reads that repeat the last one, answered without the model (the world's repeated-read
+   * path, world.ts): counts them as read() would have, when the last read was replaced. */
+  repeatReads(n: number): void {
+    this.replacedCount += n;
+    if (this.repeatIllegal) this.illegalCount += n;
+    if (this.repeatEntry !== null) this.repeatEntry.count += n;
   }
 
   write(offset: number, value: number, width: number): void {
@@ -118,13 +149,18 @@ export class FuzzDevice implements Device {
 
   private respond(offset: number, width: number, truth: number): number {
     const reg = this.index?.at(offset);
-    if (reg === undefined || this.block === undefined) return truth;
+    this.lastReadCounted = false;
+    if (reg === undefined || this.block === undefined) {
+      this.lastReadReplaced = false;
+      return truth;
+    }
     let raw = truth;
     let legalizeMask = -1;
     let changed = false;
     for (let i = 0; i < this.overrides.length; i++) {
       const o = this.overrides[i]!;
       if (o.reg !== reg) continue;
+      if (o.skip > 0 || o.count > 0) this.lastReadCounted = true;
       if (o.skip > 0) {
         o.skip--;
         continue;
@@ -137,13 +173,17 @@ export class FuzzDevice implements Device {
     const probe = this.probe;
     let xor = 0;
     if (probe !== null && probe.reg === reg) {
+      if (probe.skip > 0) this.lastReadCounted = true;
       if (probe.skip > 0) probe.skip--;
       else {
         xor = probe.xor;
         changed = true;
       }
     }
-    if (!changed) return truth;
+    if (!changed) {
+      this.lastReadReplaced = false;
+      return truth;
+    }
     let value: number;
     let why: string | null;
     if (reg === this.lastReg && offset === this.lastOffset && truth === this.lastTruth && raw === this.lastRaw && legalizeMask === this.lastLegalize && xor === 0) {
@@ -172,12 +212,25 @@ export class FuzzDevice implements Device {
         this.lastWhy = why;
       }
     }
-    if (value === truth) return value;
+    if (value === truth) {
+      this.lastReadReplaced = false;
+      return value;
+    }
+    this.lastReadReplaced = true;
     this.replacedCount++;
     if (why !== null) this.illegalCount++;
+    this.repeatIllegal = why !== null;
     const last = this.replaced[this.replaced.length - 1];
-    if (last !== undefined && last.offset === offset && last.truth === truth && last.value === value) last.count++;
-    else if (this.replaced.length < REPLACED_KEPT) this.replaced.push({ region: this.name, reg: reg.name, offset, truth, value, illegal: why, count: 1 });
+    if (last !== undefined && last.offset === offset && last.truth === truth && last.value === value) {
+      last.count++;
+      this.repeatEntry = last;
+    } else if (this.replaced.length < REPLACED_KEPT) {
+      const entry: ReplacedRead = { region: this.name, reg: reg.name, offset, truth, value, illegal: why, count: 1 };
+      this.replaced.push(entry);
+      this.repeatEntry = entry;
+    } else {
+      this.repeatEntry = null;
+    }
     return value;
   }
 }

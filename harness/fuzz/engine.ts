@@ -67,6 +67,10 @@ export interface Generation {
   readonly legalOnly: boolean;
   readonly maxSteps: number;
   readonly stepAccessLimit: number;
+  /** The bus latency the case ran with (World.pollLatency, docs/fuzzing.md#poll-latency): true,
+   * repeated reads of a stable register stretched; false or absent (files saved before it
+   * existed), the fixed latency. */
+  readonly pollLatency?: boolean;
 }
 
 /** Stable identity of a finding, to tell the same bug found twice. */
@@ -256,7 +260,8 @@ export class Fuzzer {
       seed: found.seed,
       path: found.path,
       replayPath: found.replayPath ?? "",
-      generation: found.generation ?? { legalOnly: false, maxSteps: 12, stepAccessLimit: 200_000 },
+      // The latency it was found and recorded with, whoever ran the search.
+      generation: { ...(found.generation ?? { legalOnly: false, maxSteps: 12, stepAccessLimit: 200_000 }), pollLatency: this.world.pollLatency },
       runs: found.runs,
       shrinks: found.shrinks,
     };

@@ -286,6 +286,8 @@ function checkFinding(c: Checker, v: unknown, where: string): Finding {
   c.boolean(g.legalOnly, `${where}.generation.legalOnly`);
   c.integer(g.maxSteps, `${where}.generation.maxSteps`, 1);
   c.integer(g.stepAccessLimit, `${where}.generation.stepAccessLimit`, 1);
+  // Absent in files written before the poll latency existed (docs/fuzzing.md#poll-latency).
+  if (g.pollLatency !== undefined) c.boolean(g.pollLatency, `${where}.generation.pollLatency`);
   c.string(o.target, `${where}.target`);
   c.oneOf(o.property, `${where}.property`, PROPERTY_NAMES);
   c.stringOrNull(o.call, `${where}.call`);

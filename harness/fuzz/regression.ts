@@ -81,7 +81,7 @@ export function regressionText(finding: Finding, release: "passes" | "fails"): s
     `${KEY_PREFIX}seed: ${finding.seed}`,
     `${KEY_PREFIX}path: ${finding.path}`,
     `${KEY_PREFIX}replay-path: ${finding.replayPath}`,
-    `${KEY_PREFIX}generation: legal-only=${finding.generation.legalOnly} max-steps=${finding.generation.maxSteps} step-limit=${finding.generation.stepAccessLimit}`,
+    `${KEY_PREFIX}generation: legal-only=${finding.generation.legalOnly} max-steps=${finding.generation.maxSteps} step-limit=${finding.generation.stepAccessLimit}${finding.generation.pollLatency === true ? " poll-latency=stretched" : ""}`,
     `${KEY_PREFIX}release: ${release}`,
     // A bug of the real driver is open when found; the line is edited to "fixed" once mended.
     ...(finding.module === defaultModuleLabel(finding.target) ? [`${KEY_PREFIX}status: open`] : []),
@@ -111,7 +111,7 @@ export function saveRegression(finding: Finding, dir = regressionDir()): string 
 
 /** Whether build/hal.wasm passes a case. */
 function releaseVerdict(fuzzCase: FuzzCase, generation: Generation): "passes" | "fails" {
-  const fuzzer = new Fuzzer(targetByName(fuzzCase.target, generation));
+  const fuzzer = fuzzerFor(fuzzCase.target, generation);
   // Without the shortened budget a hang's saved trace has: that budget is the other module's.
   return fuzzer.runCase({ target: fuzzCase.target, steps: fuzzCase.steps }).failure === null ? "passes" : "fails";
 }
@@ -122,7 +122,16 @@ function parseGeneration(text: string | undefined): Generation {
     legalOnly: field("legal-only") === "true",
     maxSteps: Number(field("max-steps") ?? 12),
     stepAccessLimit: Number(field("step-limit") ?? 200_000),
+    // Absent in files saved before the poll latency existed: they ran at the fixed latency.
+    pollLatency: field("poll-latency") === "stretched",
   };
+}
+
+/** A fuzzer for a regression's case, on the bus latency it was recorded with. */
+function fuzzerFor(target: string, generation: Generation, modulePath?: string): Fuzzer {
+  const fuzzer = modulePath === undefined ? new Fuzzer(targetByName(target, generation)) : new Fuzzer(targetByName(target, generation), modulePath);
+  fuzzer.world.pollLatency = generation.pollLatency === true;
+  return fuzzer;
 }
 
 /** Reads a regression file; throws naming the file when it is not one. */
@@ -193,7 +202,7 @@ export interface RerunResult {
 
 /** Runs a regression's case again on `modulePath` (its own module by default). */
 export function rerunRegression(regression: Regression, modulePath = modulePathFrom(regression.meta.module)): RerunResult {
-  const fuzzer = new Fuzzer(targetByName(regression.meta.target, regression.meta.generation), modulePath);
+  const fuzzer = fuzzerFor(regression.meta.target, regression.meta.generation, modulePath);
   const fuzzCase = regression.meta.case;
   const { failure } = fuzzer.runCase({ target: fuzzCase.target, steps: fuzzCase.steps });
   fuzzer.runCase(fuzzCase, { mode: "report" });
@@ -223,7 +232,7 @@ export function replayRecordedReads(regression: Regression, modulePath = moduleP
   const accesses = regression.trace.accesses
     .filter((a) => (a.flags & FLAG_DMA) === 0)
     .map((a) => ({ op: a.op | a.flags, width: a.width, addr: a.addr, value: a.value, repeat: a.repeat }));
-  const fuzzer = new Fuzzer(targetByName(regression.meta.target, regression.meta.generation), modulePath);
+  const fuzzer = fuzzerFor(regression.meta.target, regression.meta.generation, modulePath);
   const script = new ReadScript(accesses);
   fuzzer.world.setScript(script);
   try {

@@ -36,6 +36,9 @@ export interface RunOptions extends TargetOptions {
   /** Called about every progressMs with the counts so far. */
   readonly onProgress?: (progress: Progress) => void;
   readonly progressMs?: number;
+  /** Stretch the bus latency of repeated reads of a stable register (World.pollLatency,
+   * docs/fuzzing.md#poll-latency). Default true; false fuzzes at the fixed latency. */
+  readonly pollLatency?: boolean;
   /** Coverage-guided: run the module's coverage build, keep the cases that reach new edges and
    * mutate them (harness/coverage/guided.ts, docs/fuzzing.md#coverage). */
   readonly coverage?: CoverageRunOptions;
@@ -87,9 +90,10 @@ export function deriveSeed(seed: number, index: number): number {
  * regression file) lead to, as a case: fast-check replays the search and the shrinking steps.
  * Exact when the options are those of the run and its shrinking was not cut by the time limit.
  */
-export function replayCounterexample(name: TargetName, options: { seed: number; path: string; replayPath: string; modulePath?: string; legalOnly?: boolean; maxSteps?: number; stepAccessLimit?: number }): FuzzCase | null {
+export function replayCounterexample(name: TargetName, options: { seed: number; path: string; replayPath: string; modulePath?: string; legalOnly?: boolean; maxSteps?: number; stepAccessLimit?: number; pollLatency?: boolean }): FuzzCase | null {
   const target = targetByName(name, options);
   const fuzzer = new Fuzzer(target, options.modulePath ?? target.module ?? wasmPath("release"));
+  fuzzer.world.pollLatency = options.pollLatency ?? true;
   const commands = fuzzer.commands({ legalOnly: options.legalOnly ?? false, maxSteps: options.maxSteps ?? DEFAULT_MAX_STEPS, replayPath: options.replayPath });
   const details = fc.check(fc.property(commands, (cmds) => fuzzer.runCommands(cmds)), { seed: options.seed, path: options.path });
   return details.failed && details.counterexample !== null ? fuzzer.caseOf(details.counterexample[0]) : null;
@@ -101,8 +105,9 @@ export function fuzzTarget(name: TargetName, options: RunOptions): TargetResult 
   const target = targetByName(name, options);
   const modulePath = options.modulePath ?? target.module ?? wasmPath("release");
   const fuzzer = new Fuzzer(target, modulePath);
+  fuzzer.world.pollLatency = options.pollLatency ?? true;
   const legalOnly = options.legalOnly ?? false;
-  const generation = { legalOnly, maxSteps: options.maxSteps ?? DEFAULT_MAX_STEPS, stepAccessLimit: options.stepAccessLimit ?? DEFAULT_STEP_ACCESS_LIMIT };
+  const generation = { legalOnly, maxSteps: options.maxSteps ?? DEFAULT_MAX_STEPS, stepAccessLimit: options.stepAccessLimit ?? DEFAULT_STEP_ACCESS_LIMIT, pollLatency: fuzzer.world.pollLatency };
   const commands = fuzzer.commands(generation);
   const started = Date.now();
   const deadline = options.timeMs === undefined ? Infinity : started + options.timeMs;

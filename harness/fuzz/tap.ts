@@ -4,7 +4,7 @@
 // execution costs a few comparisons per access; a failing case is run again with recording on to
 // report it with lintTrace and the full trace.
 import type { Region } from "../bus.js";
-import { SequenceLintStream, type LintRule } from "../lint.js";
+import { SequenceLintStream, sequenceWatchTable, type LintRule } from "../lint.js";
 import { Trace, OP_READ, OP_WRITE, OP_BARRIER, OP_MASK, FLAG_DMA, FLAG_FAULT } from "../trace.js";
 
 /** barrier() kind of a DSB (docs/abi.md 1.2). */
@@ -41,6 +41,8 @@ interface RegionTable {
   readonly flags: Uint8Array;
   /** Bits a write may set, per word (fields, or the register's width without fields). */
   readonly allowed: Uint32Array;
+  /** The accesses the sequence rules look at, by byte offset (lint.ts sequenceWatchTable). */
+  readonly watch: Uint8Array;
 }
 
 function tableFor(region: Region): RegionTable | undefined {
@@ -64,7 +66,7 @@ function tableFor(region: Region): RegionTable | undefined {
     flags[w] = f;
     allowed[w] = fieldBits(reg);
   }
-  return { base: region.base, end: region.end, flags, allowed };
+  return { base: region.base, end: region.end, flags, allowed, watch: sequenceWatchTable(index) };
 }
 
 /** Accesses kept for the report of a hang. */
@@ -107,7 +109,7 @@ export class FuzzTrace extends Trace {
     this.dsbs = 0;
     this.finding = null;
     // What the sequence rules remember (enable bits, the last status read) is per execution.
-    if (this.sequence !== null) this.sequence = new SequenceLintStream(this.mapped);
+    if (this.sequence !== null) this.sequence.reset();
     this.clear();
   }
 
@@ -120,13 +122,48 @@ export class FuzzTrace extends Trace {
     if (op === OP_BARRIER && value === BARRIER_DSB) this.dsbs++;
     if ((op & FLAG_DMA) === 0 && this.finding === null) {
       this.lint(op, width, addr, value);
-      if (this.finding === null && this.sequence !== null) {
+      if (this.finding === null && this.sequence !== null && this.sequenceWants(op, addr)) {
         const found = this.sequence.observe(op & OP_MASK, op & ~OP_MASK, width, addr, value);
         if (found !== null) this.finding = { rule: found.rule, index: this.seen - 1, op, width, addr, value };
       }
     }
     if (this.script !== null) this.script.observe(op, width, addr, value);
     if (this.enabled) super.record(op, width, addr, value, time);
+  }
+
+  /**
+   * `n` reads that repeat the access just before them exactly (same op, width, address and
+   * value), answered by the world without reaching the device (world.ts, only while recording
+   * is off and no recording is replayed): the ring and the counts move as record() would move
+   * them. The lint does not look at them: a repeat breaks no rule its first read did not, and
+   * the sequence rules read a poll as one access, as lintTrace groups it.
+   */
+  repeatReads(n: number): void {
+    const mask = RING_SIZE - 1;
+    const seen = this.seen;
+    const p = (seen - 1) & mask;
+    const op = this.ringOps[p]!;
+    const width = this.ringWidths[p]!;
+    const addr = this.ringAddrs[p]!;
+    const value = this.ringValues[p]!;
+    for (let k = Math.max(seen, seen + n - RING_SIZE); k < seen + n; k++) {
+      const i = k & mask;
+      this.ringOps[i] = op;
+      this.ringWidths[i] = width;
+      this.ringAddrs[i] = addr;
+      this.ringValues[i] = value;
+    }
+    this.seen = seen + n;
+  }
+
+  /** False for an access the sequence rules would ignore (its offset's bit clear in the watch
+   * table of the region lint() just found); true when unsure. */
+  private sequenceWants(op: number, addr: number): boolean {
+    const kind = op & OP_MASK;
+    if (kind !== OP_READ && kind !== OP_WRITE) return false;
+    const t = this.lastTable;
+    if (t === undefined || addr < t.base || addr >= t.end) return true;
+    return ((t.watch[addr - t.base] ?? 3) & (kind === OP_WRITE ? 2 : 1)) !== 0;
   }
 
   /** The same rules as lint.ts, from the tables: no allocation unless something is wrong. */

@@ -83,10 +83,60 @@ export class World implements InterruptHost {
   /** How calls and results print in findings: the registry of the module's project. */
   readonly registry: Registry;
 
+  /**
+   * Poll latency (docs/fuzzing.md#poll-latency): a read that repeats the access just before it
+   * (same register, same width) takes until the time its device declared the register stable
+   * until (Device.stableUntil), or until a bus master's next step if sooner, instead of the
+   * clock's fixed access time: a slower bus, which a correct driver works with. A poll of a
+   * UART shifting a character then takes a few reads instead of thousands. On by default; off,
+   * every access takes the fixed time, as on the default Bus and in golden scenarios. Not used
+   * while an interrupt delivery is attached (its delivery points are counted in accesses).
+   */
+  pollLatency = true;
+
+  // The last CPU read, while nothing else has happened since (no other access through the
+  // imports, no call boundary): a repeat of it that its device declared stable is answered
+  // here, without the model, the lint or the override logic. The repeats are only counted; the
+  // bus budget, the trace's ring and counts and the device's replaced reads take them at the
+  // next other access or at the end of the call (flushRepeats), so they see exactly what reads
+  // through the bus would have left.
+  /** The import's address argument (signed, as the module passes it). */
+  private repeatAddr = 0;
+  /** -1 while nothing is armed. */
+  private repeatWidth = -1;
+  private repeatValue = 0;
+  /** A repeat is answered here while its time stays before this: the device's stable time (or
+   * the masters' next step) at the fixed latency; Infinity or -Infinity when the latency is
+   * stretched (a finite stable time is then a time to stretch to, which goes to the device);
+   * -Infinity while recording, replaying or delivering interrupts. */
+  private repeatFastUntil = -Infinity;
+  /** The time a repeat is stretched to (pollLatency): the stable time or the masters' step. */
+  private repeatStretch = -Infinity;
+  /** Repeats the budget allows after the armed read (at most 2^30), and those not yet used. */
+  private repeatRoom = 0;
+  private repeatLeft = 0;
+  /** The device of the armed read, when it replaced the value (its counts of replaced reads). */
+  private repeatDevice: FuzzDevice | null = null;
+  /** pollLatency, and no interrupt delivery attached: set at each call. */
+  private stretch = false;
+
   constructor(readonly modulePath: string, registry: Registry = packageRegistry()) {
     this.registry = registry;
     this.trace.registry = registry;
-    this.instance = new WebAssembly.Instance(compileModule(modulePath), this.bus.imports);
+    const env = this.bus.imports.env;
+    this.instance = new WebAssembly.Instance(compileModule(modulePath), {
+      env: {
+        mmio_read: (addr: number, width: number) => this.read(addr, width),
+        mmio_write: (addr: number, value: number, width: number) => {
+          this.beforeOther();
+          env.mmio_write(addr, value, width);
+        },
+        barrier: (kind: number) => {
+          this.beforeOther();
+          env.barrier(kind);
+        },
+      },
+    });
     const exports = this.instance.exports;
     this.exports = exports;
     for (const [name, value] of Object.entries(exports)) {
@@ -100,6 +150,90 @@ export class World implements InterruptHost {
     this.scratchSize = this.functions.has("hal_scratch_size") ? this.fn("hal_scratch_size")() : 0;
     this.pristine = new Uint8Array(memory.buffer).slice();
     this.trace.enabled = false;
+  }
+
+  /** The module's mmio_read: the bus, except for a repeated read of a stable register. */
+  private read(addr: number, width: number): number {
+    if (addr === this.repeatAddr && width === this.repeatWidth) {
+      const clock = this.clock;
+      const at = clock.now + clock.accessNs;
+      if (at < this.repeatFastUntil && this.repeatLeft > 0) {
+        clock.now = at;
+        this.repeatLeft--;
+        return this.repeatValue;
+      }
+      return this.repeatSlow(addr, width, at);
+    }
+    if (this.repeatLeft !== this.repeatRoom) this.flushRepeats();
+    return this.arm(addr, width, this.bus.read(addr, width));
+  }
+
+  /** A repeat that goes to the device: stretched to the stable time, or past it. */
+  private repeatSlow(addr: number, width: number, next: number): number {
+    if (this.repeatLeft !== this.repeatRoom) this.flushRepeats();
+    let at = next;
+    if (this.stretch) {
+      const until = this.repeatStretch;
+      if (until > at && until !== Infinity) at = until;
+    }
+    return this.arm(addr, width, this.bus.readAt(addr, width, at));
+  }
+
+  /** Remembers the read just made, and until when its register reads the same. */
+  private arm(addr: number, width: number, value: number): number {
+    const bus = this.bus;
+    const trace = this.trace;
+    const quiet = !trace.enabled && trace.script === null && bus.boundaryHook === null && this.interrupts === null;
+    // Nothing to answer here and nothing to stretch (a recorded run with the fixed latency, an
+    // interrupt delivery): every read goes to the bus.
+    if (!quiet && !this.stretch) {
+      this.repeatWidth = -1;
+      return value;
+    }
+    const region = bus.regionAt(addr >>> 0)!;
+    const offset = (addr >>> 0) - region.base;
+    const device = region.device;
+    let stable: number;
+    if (device instanceof FuzzDevice) {
+      stable = device.stableUntil(offset);
+      this.repeatDevice = device.lastReadReplaced ? device : null;
+    } else {
+      stable = device.stableUntil === undefined ? -Infinity : device.stableUntil(offset);
+      this.repeatDevice = null;
+    }
+    const masters = bus.nextMasterTime;
+    const until = stable < masters ? stable : masters;
+    this.repeatStretch = until;
+    this.repeatFastUntil = !quiet ? -Infinity : !this.stretch ? until : until === Infinity ? Infinity : -Infinity;
+    const room = Math.min(bus.accessesLeft, 2 ** 30);
+    this.repeatRoom = room;
+    this.repeatLeft = room;
+    this.repeatAddr = addr;
+    this.repeatWidth = width;
+    this.repeatValue = value;
+    return value;
+  }
+
+  /** Hands the repeats answered here to the bus budget, the trace and the device. */
+  private flushRepeats(): void {
+    const n = this.repeatRoom - this.repeatLeft;
+    this.repeatRoom = this.repeatLeft;
+    this.bus.countAccesses(n);
+    this.trace.repeatReads(n);
+    if (this.repeatDevice !== null) this.repeatDevice.repeatReads(n);
+  }
+
+  /** Before any access other than a read: the repeats so far are flushed and nothing is armed. */
+  private beforeOther(): void {
+    if (this.repeatLeft !== this.repeatRoom) this.flushRepeats();
+    this.repeatWidth = -1;
+  }
+
+  /** Forgets the last read: the devices may have changed (a step between calls, a restart). */
+  private disarm(): void {
+    this.beforeOther();
+    this.repeatDevice = null;
+    this.stretch = this.pollLatency && this.interrupts === null;
   }
 
   has(name: string): boolean {
@@ -165,6 +299,8 @@ export class World implements InterruptHost {
   /** Start of an execution: time 0, empty trace, linear memory as instantiated, no overrides.
    * The caller resets its models. */
   restart(): void {
+    this.repeatLeft = this.repeatRoom;
+    this.repeatWidth = -1;
     this.clock.now = 0;
     this.trace.restart();
     this.calls = 0;
@@ -173,6 +309,7 @@ export class World implements InterruptHost {
     this.bus.setAccessBudget(Infinity);
     this.bus.contextFlags = 0;
     this.interrupts?.reset();
+    this.disarm();
   }
 
   /** Calls an export under an access budget. With interrupt delivery attached, pending
@@ -183,6 +320,7 @@ export class World implements InterruptHost {
     const trace = this.trace;
     const number = this.calls++;
     this.onCall?.(number);
+    this.disarm();
     const limit = this.capCall < 0 || this.capCall === number ? Math.min(budget, this.budgetCap) : budget;
     const interrupts = this.interrupts;
     if (interrupts !== null) return this.callWithInterrupts(f, name, args, limit, interrupts);
@@ -197,6 +335,7 @@ export class World implements InterruptHost {
       cause = e;
       error = classify(e);
     }
+    this.beforeOther();
     const accesses = this.bus.accessesSinceBudget;
     this.bus.setAccessBudget(Infinity);
     if (index >= 0) trace.endCall(index, result);
@@ -223,6 +362,7 @@ export class World implements InterruptHost {
       try {
         result = f(...args);
       } finally {
+        this.beforeOther();
         accesses = bus.accessesSinceBudget;
         if (index >= 0) trace.endCall(index, result);
       }

@@ -26,7 +26,7 @@ import { PACKAGE_CONTEXT } from "./context.js";
 
 const MESSAGE = "Hello from interrupts, twenty-something bytes!\r\n";
 
-/** The interrupt-driven PL011 session of /tmp/irq1.mjs: open, write 48 bytes (TX interrupts),
+/** A session of the interrupt-driven PL011: open, write 48 bytes (TX interrupts),
  * four bytes received (an RX interrupt), flush, read. */
 function session(mode: DeliveryMode): Board {
   const board = loadBoard("versatile");

@@ -10,7 +10,7 @@
 // - checkNoSpuriousInterrupts: a handler entered with its source idle, because its previous
 //   run's acknowledgement had not completed when it returned (no DSB after the last write).
 import type { Bus } from "./bus.js";
-import { OP_READ, OP_WRITE, OP_BARRIER, OP_IRQ, FLAG_DMA, FLAG_FAULT, FLAG_IRQ, IRQ_ENTER, IRQ_RETURN, type Trace } from "./trace.js";
+import { OP_READ, OP_WRITE, OP_BARRIER, OP_IRQ, OP_MASK, FLAG_DMA, FLAG_FAULT, FLAG_IRQ, IRQ_ENTER, IRQ_RETURN, type Trace } from "./trace.js";
 import { formatAccess, formatCallLine } from "./trace-text.js";
 import { ENTER_INJECTED, ENTER_SOURCE_IDLE } from "./interrupts.js";
 import { IRQC_ISER0, IRQC_ICER0 } from "./generated/irqc.js";
@@ -27,18 +27,21 @@ function handlerLines(trace: Trace): Int16Array {
   const lines = new Int16Array(trace.length).fill(-1);
   const stack: number[] = [];
   for (let i = 0; i < trace.length; i++) {
-    const e = trace.entry(i);
-    if (e.op === OP_IRQ && e.width === IRQ_ENTER) {
-      lines[i] = stack.length === 0 ? -1 : stack[stack.length - 1]!;
-      stack.push(e.addr);
-      continue;
+    const opByte = trace.opByteAt(i);
+    if ((opByte & OP_MASK) === OP_IRQ) {
+      const width = trace.widthAt(i);
+      if (width === IRQ_ENTER) {
+        lines[i] = stack.length === 0 ? -1 : stack[stack.length - 1]!;
+        stack.push(trace.addrAt(i));
+        continue;
+      }
+      if (width === IRQ_RETURN) {
+        stack.pop();
+        lines[i] = stack.length === 0 ? -1 : stack[stack.length - 1]!;
+        continue;
+      }
     }
-    if (e.op === OP_IRQ && e.width === IRQ_RETURN) {
-      stack.pop();
-      lines[i] = stack.length === 0 ? -1 : stack[stack.length - 1]!;
-      continue;
-    }
-    lines[i] = (e.flags & FLAG_IRQ) !== 0 && stack.length > 0 ? stack[stack.length - 1]! : -1;
+    lines[i] = (opByte & FLAG_IRQ) !== 0 && stack.length > 0 ? stack[stack.length - 1]! : -1;
   }
   return lines;
 }
@@ -61,6 +64,20 @@ function callOf(bus: Bus, seq: number): string {
   return `in ${formatCallLine(c.name, c.args, bus.regions, bus.trace.registry).slice("call ".length)}`;
 }
 
+/** The fields of one entry, filled in place (readEntry): the checks walk every entry of a trace
+ * of any length, and a TraceEntry per entry would be most of their cost. */
+interface EntryView { op: number; flags: number; width: number; addr: number; value: number }
+
+function readEntry(trace: Trace, seq: number, into: EntryView): EntryView {
+  const opByte = trace.opByteAt(seq);
+  into.op = opByte & OP_MASK;
+  into.flags = opByte & ~OP_MASK;
+  into.width = trace.widthAt(seq);
+  into.addr = trace.addrAt(seq);
+  into.value = trace.valueAt(seq);
+  return into;
+}
+
 const isCpuAccess = (op: number, flags: number): boolean => (op === OP_READ || op === OP_WRITE) && (flags & (FLAG_DMA | FLAG_FAULT)) === 0;
 
 /**
@@ -76,15 +93,18 @@ export function findInterruptRaces(bus: Bus): InterruptProblem[] {
    * writes seen since it. */
   const open = new Map<number, { read: number; handlerWrites: number[] }>();
   for (let i = 0; i < trace.length; i++) {
-    const e = trace.entry(i);
-    if (!isCpuAccess(e.op, e.flags)) continue;
-    const inHandler = owner[i]! >= 0 || (e.flags & FLAG_IRQ) !== 0;
+    const opByte = trace.opByteAt(i);
+    const op = opByte & OP_MASK;
+    if (!isCpuAccess(op, opByte)) continue;
+    const addr = trace.addrAt(i);
+    const inHandler = owner[i]! >= 0 || (opByte & FLAG_IRQ) !== 0;
     if (inHandler) {
-      if (e.op === OP_WRITE) open.get(e.addr)?.handlerWrites.push(i);
+      if (op === OP_WRITE) open.get(addr)?.handlerWrites.push(i);
       continue;
     }
-    const pending = open.get(e.addr);
-    if (e.op === OP_WRITE && pending !== undefined && pending.handlerWrites.length > 0 && trace.callAt(pending.read) === trace.callAt(i)) {
+    const pending = open.get(addr);
+    if (op === OP_WRITE && pending !== undefined && pending.handlerWrites.length > 0 && trace.callAt(pending.read) === trace.callAt(i)) {
+      const e = trace.entry(i);
       const h = pending.handlerWrites[pending.handlerWrites.length - 1]!;
       let enter = h;
       while (enter > pending.read && !(trace.entry(enter).op === OP_IRQ && trace.entry(enter).width === IRQ_ENTER)) enter--;
@@ -102,8 +122,8 @@ export function findInterruptRaces(bus: Bus): InterruptProblem[] {
         ].join("\n"),
       });
     }
-    if (e.op === OP_READ) open.set(e.addr, { read: i, handlerWrites: [] });
-    else open.delete(e.addr);
+    if (op === OP_READ) open.set(addr, { read: i, handlerWrites: [] });
+    else open.delete(addr);
   }
   return problems;
 }
@@ -127,8 +147,9 @@ export function checkMaskedReadModifyWrite(bus: Bus): InterruptProblem[] {
   const writers = new Map<number, Set<number>>();
   const firstEnable = new Map<number, number>();
   const firstEnter = new Map<number, number>();
+  const e: EntryView = { op: 0, flags: 0, width: 0, addr: 0, value: 0 };
   for (let i = 0; i < trace.length; i++) {
-    const e = trace.entry(i);
+    readEntry(trace, i, e);
     if (e.op === OP_IRQ && e.width === IRQ_ENTER && !firstEnter.has(e.addr)) firstEnter.set(e.addr, i);
     if (!isCpuAccess(e.op, e.flags) || e.op !== OP_WRITE) continue;
     const line = owner[i]!;
@@ -156,7 +177,7 @@ export function checkMaskedReadModifyWrite(bus: Bus): InterruptProblem[] {
   const problems: InterruptProblem[] = [];
   const lastRead = new Map<number, number>();
   for (let i = 0; i < trace.length; i++) {
-    const e = trace.entry(i);
+    readEntry(trace, i, e);
     if (!isCpuAccess(e.op, e.flags) || owner[i]! >= 0) continue;
     if (controller !== undefined && e.op === OP_WRITE && e.addr >= controller.base && e.addr < controller.end) {
       const offset = e.addr - controller.base;
@@ -202,8 +223,8 @@ export function checkNoSpuriousInterrupts(bus: Bus): InterruptProblem[] {
   const problems: InterruptProblem[] = [];
   const lastReturn = new Map<number, number>();
   for (let i = 0; i < trace.length; i++) {
+    if ((trace.opByteAt(i) & OP_MASK) !== OP_IRQ) continue;
     const e = trace.entry(i);
-    if (e.op !== OP_IRQ) continue;
     if (e.width === IRQ_RETURN) {
       lastReturn.set(e.addr, i);
       continue;

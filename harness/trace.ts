@@ -140,6 +140,25 @@ export class Trace {
     return (words[w]! & OP_MASK) === OP_READ && words[w] === words[w - 3] && words[w + 1] === words[w - 2] && words[w + 2] === words[w - 1];
   }
 
+  /** One field of entry `seq`, without building a TraceEntry: for code that walks a whole trace
+   * (the interrupt checks). The op byte holds the operation (OP_MASK) and the flags. No range
+   * check: `seq` must be below `length`. */
+  opByteAt(seq: number): number {
+    return this.words[seq * 3]! & 0xff;
+  }
+
+  widthAt(seq: number): number {
+    return (this.words[seq * 3]! >>> 8) & 0xff;
+  }
+
+  addrAt(seq: number): number {
+    return this.words[seq * 3 + 1]!;
+  }
+
+  valueAt(seq: number): number {
+    return this.words[seq * 3 + 2]!;
+  }
+
   entry(seq: number): TraceEntry {
     if (seq < 0 || seq >= this.length) throw new RangeError(`trace entry ${seq} out of range 0..${this.length - 1}`);
     const w = seq * 3;

@@ -9,11 +9,12 @@ import { IRQC_MAP } from "../harness/generated/irqc.js";
 import { PL011_MAP } from "../harness/generated/pl011.js";
 import { loadBoard } from "../harness/board-file.js";
 import { ENTER_PREEMPTIVE, ENTER_SOURCE_IDLE, ENTER_INJECTED } from "../harness/interrupts.js";
-import { findInterruptRaces, checkMaskedReadModifyWrite, checkNoSpuriousInterrupts } from "../harness/interrupt-checks.js";
+import { findInterruptRaces, checkMaskedReadModifyWrite, checkNoSpuriousInterrupts, checkInterruptCode } from "../harness/interrupt-checks.js";
 import { exploreInterleavings } from "../harness/explore.js";
 import { pl011IrqExploration, IRQ_GREETING, IRQ_ARRIVALS, UART0_LINE } from "../harness/scenarios-irq.js";
 import { Pl011Model } from "../harness/devices/pl011.js";
-import { OK, PL011_IRQ_CTX_SIZE, ERR_NO_HANDLER, ERR_NO_IRQ_CONTROLLER } from "../harness/generated/api.js";
+import { Pl061Model } from "../harness/devices/pl061.js";
+import { OK, PL011_IRQ_CTX_SIZE, ERR_NO_HANDLER, ERR_NO_IRQ_CONTROLLER, PL061_IRQ_EDGE_RISING } from "../harness/generated/api.js";
 
 const IRQC = 0x10140000;
 const ISER0 = IRQC + 0x000;
@@ -292,5 +293,44 @@ describe("exhaustive exploration of the interrupt-driven PL011 (issue 12)", () =
     // The stimulus was served in each run: "ping" and the parity error came through.
     expect(result.runs.every((r) => r.handlerEntries >= 2)).toBe(true);
     expect(IRQ_ARRIVALS).toBe("ping");
+  });
+});
+
+describe("nesting by priority (preemptive delivery)", () => {
+  it("a more urgent line preempts a running handler, which resumes; an equal or less urgent one waits for its return", () => {
+    const { board, hal, ctx, uart } = openUart("preemptive");
+    const gpioCtx = hal.scratch + 1024;
+    const gpio = board.model("gpio0", Pl061Model);
+    expect(hal.call("pl061_irq_open", gpioCtx, board.base("gpio0"), 6)).toBe(OK);
+    expect(hal.call("pl061_irq_watch", gpioCtx, 1 << 3, PL061_IRQ_EDGE_RISING)).toBe(OK);
+    const controller = board.interruptController();
+    // IPR bytes: GPIO0 (line 6) at 0x20 is more urgent than UART0 (line 12) at 0x80.
+    board.bus.write(IPR0 + 6, 0x20, 1);
+    board.bus.write(IPR0 + 12, 0x80, 1);
+    expect(controller.priorities[6]).toBe(0x20);
+    const trace = board.bus.trace;
+    const interrupts = hal.interrupts!;
+    // A rising edge on pin 3 at the third access of the first UART handler run.
+    let inUart = 0;
+    interrupts.boundaryChecks.push((at) => {
+      if (at.line === 12 && ++inUart === 3) gpio.drive(3, true);
+    });
+    trace.clear();
+    uart.receive([0x61, 0x62, 0x63]);
+    expect(hal.call("pl011_irq_read", ctx, hal.scratch + 512, 16)).toBe(3);
+    const irq = [...trace.entries()].filter((e) => e.op === OP_IRQ).map((e) => `${e.width === IRQ_ENTER ? "enter" : "return"} ${e.addr}${(e.flags & FLAG_IRQ) !== 0 ? " nested" : ""}`);
+    expect(irq).toEqual(["enter 12", "enter 6 nested", "return 6 nested", "return 12"]);
+    expect(hal.call("pl061_irq_take", gpioCtx, 0xff)).toBe(1 << 3);
+
+    // The other way round: GPIO0 less urgent, so its edge waits for the UART handler to return.
+    board.bus.write(IPR0 + 6, 0xc0, 1);
+    gpio.drive(3, false);
+    inUart = 0;
+    trace.clear();
+    uart.receive([0x64, 0x65]);
+    expect(hal.call("pl011_irq_read", ctx, hal.scratch + 512, 16)).toBe(2);
+    const second = [...trace.entries()].filter((e) => e.op === OP_IRQ).map((e) => `${e.width === IRQ_ENTER ? "enter" : "return"} ${e.addr}${(e.flags & FLAG_IRQ) !== 0 ? " nested" : ""}`);
+    expect(second).toEqual(["enter 12", "return 12", "enter 6", "return 6"]);
+    expect(checkInterruptCode(board.bus)).toEqual([]);
   });
 });

@@ -27,7 +27,7 @@ import { wasmPath } from "../harness/hal.js";
 import { coverageBuild } from "../harness/coverage/build.js";
 import { CoverageAccumulator, CoverageCounters } from "../harness/coverage/counters.js";
 import type { GuidedResult } from "../harness/coverage/guided.js";
-import { median } from "./measure.js";
+import { median, ratePerSecond } from "./measure.js";
 
 const MESSAGE = Array.from(Buffer.from("0123456789abcdef", "latin1"));
 
@@ -53,17 +53,6 @@ const CASES: Readonly<Record<PrimeCellTargetName, Step[]>> = {
     { op: "wait", base: PL080_FUZZ_BASE, channel: 0 },
   ],
 };
-
-function rate(run: (n: number) => void, minMs: number): number {
-  let n = 64;
-  for (;;) {
-    const start = performance.now();
-    run(n);
-    const ms = performance.now() - start;
-    if (ms >= minMs) return (n * 1000) / ms;
-    n *= ms < minMs / 8 ? 8 : 2;
-  }
-}
 
 /** Plain against coverage build for one target's fixed case, rounds alternating. */
 function slowdown(target: PrimeCellTargetName, rounds: number, roundMs: number): Record<string, number> {
@@ -100,9 +89,9 @@ function slowdown(target: PrimeCellTargetName, rounds: number, roundMs: number):
   const ratios: number[] = [];
   const guidedRatios: number[] = [];
   for (let r = 0; r < rounds; r++) {
-    const p = rate(runPlain, roundMs);
-    const c = rate(runCovered, roundMs);
-    const g = rate(runGuided, roundMs);
+    const p = ratePerSecond(runPlain, roundMs);
+    const c = ratePerSecond(runCovered, roundMs);
+    const g = ratePerSecond(runGuided, roundMs);
     plains.push(p);
     covers.push(c);
     guideds.push(g);
@@ -137,7 +126,7 @@ function floorSlowdown(rounds: number, roundMs: number): Record<string, number> 
   runPlain(5000);
   runCovered(5000);
   const ratios: number[] = [];
-  for (let r = 0; r < rounds; r++) ratios.push(rate(runPlain, roundMs) / rate(runCovered, roundMs));
+  for (let r = 0; r < rounds; r++) ratios.push(ratePerSecond(runPlain, roundMs) / ratePerSecond(runCovered, roundMs));
   return { floor_pl011_slowdown: Number(median(ratios).toFixed(2)) };
 }
 

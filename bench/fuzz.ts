@@ -18,7 +18,7 @@ import { PL011_FUZZ_BASE, PL011_FUZZ_UARTCLK } from "../harness/fuzz/targets/pl0
 import { PL022_FUZZ_BASE, PL022_FUZZ_SSPCLK } from "../harness/fuzz/targets/pl022.js";
 import { PL061_FUZZ_BASE } from "../harness/fuzz/targets/pl061.js";
 import { PL080_FUZZ_BASE } from "../harness/fuzz/targets/pl080.js";
-import { median } from "./measure.js";
+import { median, ratePerSecond } from "./measure.js";
 
 const MESSAGE = Array.from(Buffer.from("0123456789abcdef", "latin1")); // 16 bytes
 
@@ -82,17 +82,6 @@ const WORKLOADS: Readonly<Record<PrimeCellTargetName, { label: string; steps: St
   },
 };
 
-function timeIt(run: (n: number) => void, minMs: number): number {
-  let n = 64;
-  for (;;) {
-    const start = performance.now();
-    run(n);
-    const ms = performance.now() - start;
-    if (ms >= minMs) return (n * 1000) / ms;
-    n *= ms < minMs / 8 ? 8 : 2;
-  }
-}
-
 /** Executions per second of one target's workload, through the fuzzer and on the floor. */
 function measure(target: PrimeCellTargetName, rounds: number, roundMs: number): Record<string, number> {
   const workload = WORKLOADS[target];
@@ -121,8 +110,8 @@ function measure(target: PrimeCellTargetName, rounds: number, roundMs: number): 
   const fuzz: number[] = [];
   const floors: number[] = [];
   for (let r = 0; r < rounds; r++) {
-    fuzz.push(timeIt(executeCase, roundMs));
-    floors.push(timeIt(floor, roundMs));
+    fuzz.push(ratePerSecond(executeCase, roundMs));
+    floors.push(ratePerSecond(floor, roundMs));
   }
   const executions = median(fuzz);
   const floorRate = median(floors);
@@ -168,7 +157,7 @@ function measureIrq(rounds: number, roundMs: number): Record<string, number> {
     };
     executeCase(200);
     const rates: number[] = [];
-    for (let r = 0; r < rounds; r++) rates.push(timeIt(executeCase, roundMs));
+    for (let r = 0; r < rounds; r++) rates.push(ratePerSecond(executeCase, roundMs));
     out[`pl011_irq_${mode}_executions_per_second`] = Math.round(median(rates));
     out[`pl011_irq_${mode}_accesses_per_execution`] = fuzzer.world.trace.seen;
   }

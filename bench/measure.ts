@@ -59,6 +59,18 @@ export function timeNs(run: (n: number) => void, iterations: number): number {
   return (performance.now() - start) * 1e6;
 }
 
+/** Runs per second of `run(n)`, with n grown until one call lasts at least `minMs`. */
+export function ratePerSecond(run: (n: number) => void, minMs: number): number {
+  let n = 64;
+  for (;;) {
+    const start = performance.now();
+    run(n);
+    const ms = performance.now() - start;
+    if (ms >= minMs) return (n * 1000) / ms;
+    n *= ms < minMs / 8 ? 8 : 2;
+  }
+}
+
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;

@@ -13,7 +13,7 @@ import { Pl011Model } from "../harness/devices/pl011.js";
 import { RegisterFile } from "../harness/devices/register-file.js";
 import { PL011_MAP } from "../harness/generated/pl011.js";
 import type { DeliveryMode } from "../harness/interrupts.js";
-import { OP_IRQ, OP_READ, FLAG_IRQ, IRQ_ENTER, IRQ_RETURN, Trace } from "../harness/trace.js";
+import { OP_IRQ, OP_READ, FLAG_IRQ, IRQ_ENTER, IRQ_RETURN } from "../harness/trace.js";
 import { diffTraces, expandAccesses, formatTrace, parseTrace, traceRegions, TraceParseError, type ParsedAccess, type ParsedTrace } from "../harness/trace-text.js";
 import { traceToVcd, parseVcd, vcdValues } from "../harness/vcd.js";
 import { vcd as vcdCommand } from "../harness/commands/vcd.js";
@@ -23,6 +23,7 @@ import { checkBarrierBetween, checkNeverTouches, checkWidths, countReads, descri
 import { Replay, ReplayDivergence, ReplayUnsupported, replayBus } from "../harness/devices/replay.js";
 import { lintParsedTrace, lintTrace } from "../harness/lint.js";
 import { PACKAGE_CONTEXT } from "./context.js";
+import { rebuildTrace } from "./rebuild-trace.js";
 
 const MESSAGE = "Hello from interrupts, twenty-something bytes!\r\n";
 
@@ -53,32 +54,6 @@ function interruptLines(parsed: ParsedTrace): ParsedAccess[] {
   return parsed.accesses.filter((a) => a.op === OP_IRQ);
 }
 
-/** A Trace holding what a parsed file says (as test/trace-roundtrip.test.ts rebuilds one), with
- * the line names the file gave. */
-function rebuild(parsed: ParsedTrace): Trace {
-  const trace = new Trace();
-  const entries = expandAccesses(parsed);
-  let next = 0;
-  let open = -1;
-  for (let p = 0; p <= entries.length; p++) {
-    const openCall = open < 0 ? undefined : parsed.calls[open];
-    if (openCall !== undefined && openCall.outcome !== "running" && openCall.end === p) {
-      trace.endCall(open, openCall.result);
-      open = -1;
-    }
-    while (next < parsed.calls.length && parsed.calls[next]!.start === p) {
-      const c = parsed.calls[next]!;
-      const index = trace.beginCall(c.name, c.args);
-      if (c.outcome !== "running" && c.end === p) trace.endCall(index, c.result);
-      else open = index;
-      next++;
-    }
-    const e = entries[p];
-    if (e !== undefined) trace.record(e.op | e.flags, e.width, e.addr, e.value, 0);
-  }
-  trace.lineNames = parsed.lineNames;
-  return trace;
-}
 
 /** A hand-written trace whose region `low` sits at address 0, so that an interrupt line's
  * number (kept in `addr`) is also an address in it: line 24 is offset 0x018, the PL011's FR.
@@ -122,7 +97,7 @@ describe("the text form of interrupts", () => {
       // A handler between calls is not indented, and is set apart like a call.
       expect(text).toContain("return 48\n\nirq enter 12  ; uart0\n  isr R32 uart0+0x040 MIS ");
       expect(text).toContain("\nirq return 12 0  ; uart0\n\ncall pl011_irq_flush(0xc00)\n");
-      const again = formatTrace(rebuild(parsed), traceRegions(parsed.regions, parsed.registry));
+      const again = formatTrace(rebuildTrace(parsed), traceRegions(parsed.regions, parsed.registry));
       expect(again).toBe(text);
     });
   }
@@ -130,7 +105,7 @@ describe("the text form of interrupts", () => {
   it("round-trips nested handlers and keeps the first name a line is given", () => {
     const parsed = parseTrace(COLLIDING, "nested.trace");
     expect(parsed.lineNames).toEqual(new Map([[24, "uart0"], [6, "gpio0"]]));
-    expect(formatTrace(rebuild(parsed), traceRegions(parsed.regions, parsed.registry))).toBe(COLLIDING.replace(/^ {6}/m, "    "));
+    expect(formatTrace(rebuildTrace(parsed), traceRegions(parsed.regions, parsed.registry))).toBe(COLLIDING.replace(/^ {6}/m, "    "));
   });
 
   it("diffTraces sees an interrupt that moved by one access", () => {

@@ -7,8 +7,8 @@ import { Bus, BusFault, VirtualClock } from "../harness/bus.js";
 import { RegisterFile } from "../harness/devices/register-file.js";
 import { Ram } from "../harness/devices/ram.js";
 import { PL011_MAP } from "../harness/generated/pl011.js";
-import { Trace } from "../harness/trace.js";
-import { expandAccesses, formatTrace, parseTrace, traceRegions, type ParsedTrace } from "../harness/trace-text.js";
+import { formatTrace, parseTrace, traceRegions } from "../harness/trace-text.js";
+import { rebuildTrace } from "./rebuild-trace.js";
 
 const UART = 0x101f1000;
 const RAM = 0x20000000;
@@ -81,30 +81,6 @@ function play(bus: Bus, ops: readonly Op[]): void {
   }
 }
 
-/** A Trace holding what a parsed file says: the entries and the calls at their places. */
-function rebuild(parsed: ParsedTrace): Trace {
-  const trace = new Trace();
-  const entries = expandAccesses(parsed);
-  let next = 0;
-  let open = -1;
-  for (let p = 0; p <= entries.length; p++) {
-    const openCall = open < 0 ? undefined : parsed.calls[open];
-    if (openCall !== undefined && openCall.outcome !== "running" && openCall.end === p) {
-      trace.endCall(open, openCall.result);
-      open = -1;
-    }
-    while (next < parsed.calls.length && parsed.calls[next]!.start === p) {
-      const c = parsed.calls[next]!;
-      const index = trace.beginCall(c.name, c.args);
-      if (c.outcome !== "running" && c.end === p) trace.endCall(index, c.result);
-      else open = index;
-      next++;
-    }
-    const e = entries[p];
-    if (e !== undefined) trace.record(e.op | e.flags, e.width, e.addr, e.value, 0);
-  }
-  return trace;
-}
 
 describe("the trace text form", () => {
   it("round-trips every trace the bus records: format, parse, format gives the same text", () => {
@@ -115,7 +91,7 @@ describe("the trace text form", () => {
       const parsed = parseTrace(text, "recorded.trace");
       // Nothing lost: the same entries as the bus recorded, in order.
       expect(parsed.length).toBe(bus.trace.length);
-      const again = formatTrace(rebuild(parsed), traceRegions(parsed.regions, parsed.registry));
+      const again = formatTrace(rebuildTrace(parsed), traceRegions(parsed.regions, parsed.registry));
       expect(again).toBe(text);
     }), { numRuns: 400, seed: 13 });
   });

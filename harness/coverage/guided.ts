@@ -16,7 +16,7 @@ import { threadId } from "node:worker_threads";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { wasmPath } from "../hal.js";
-import { Fuzzer, findingKey, type Finding, type FuzzCase } from "../fuzz/engine.js";
+import { Fuzzer, FindingTally, findingKey, type FuzzCase } from "../fuzz/engine.js";
 import { targetByName } from "../fuzz/target-table.js";
 import { deriveSeed, DEFAULT_MAX_STEPS, type RunOptions, type TargetResult } from "../fuzz/runner.js";
 import { DEFAULT_STEP_ACCESS_LIMIT } from "../fuzz/targets/pl011.js";
@@ -169,15 +169,12 @@ export function fuzzGuided(name: TargetName, options: RunOptions): GuidedResult 
   const progressMs = options.progressMs ?? 500;
   const maxFindings = options.maxFindings ?? 5;
   const shrinkMs = options.shrinkMs ?? 3000;
-  const given = new Set(options.known ?? []);
-  const known = new Set(given);
-  const findings = new Map<string, Finding>();
+  const tally = new FindingTally(options.known, options.accept);
+  const known = tally.known;
+  const findings = tally.findings;
   const executions = (): number => fuzzer.executions + (plain?.executions ?? 0);
   let runs = 0;
-  let repeats = 0;
-  let rejected = 0;
   let interrupted = false;
-  let firstFailureRun: number | null = null;
   let runsBefore = 0;
   let lastProgress = started;
   const report = (): void => {
@@ -202,7 +199,7 @@ export function fuzzGuided(name: TargetName, options: RunOptions): GuidedResult 
     const { failure, ran } = fuzzer.runCase({ target: name, steps });
     const gain = accumulated.add(view);
     if (failure === null || known.has(keyOf(failure))) {
-      if (failure !== null) repeats++;
+      if (failure !== null) tally.repeats++;
       const cost = fuzzer.world.trace.seen;
       if (ran.length > 0 && (gain.newEdges > 0 || (gain.features > 0 && cost <= COSTLY))) corpus.push({ steps: ran, cost });
       continue;
@@ -213,18 +210,7 @@ export function fuzzGuided(name: TargetName, options: RunOptions): GuidedResult 
     known.add(key);
     const finding = plainFuzzer().investigate({ target: name, steps: shrunk.steps }, { seed: options.seed, path: "", replayPath: "", generation, runs: runs - runsBefore, shrinks: shrunk.shrinks });
     runsBefore = runs;
-    if (finding === null) continue;
-    if (given.has(findingKey(finding))) {
-      repeats++;
-      continue;
-    }
-    known.add(findingKey(finding));
-    if (options.accept !== undefined && !options.accept(finding)) {
-      rejected++;
-      continue;
-    }
-    firstFailureRun ??= runs;
-    if (!findings.has(findingKey(finding))) findings.set(findingKey(finding), finding);
+    if (finding !== null) tally.add(finding, runs);
   }
   report();
   const file: CoverageFile = { ...accumulated.toJSON(), target: name, build: build.path, corpus: corpus.length };
@@ -241,9 +227,9 @@ export function fuzzGuided(name: TargetName, options: RunOptions): GuidedResult 
     elapsedMs: Date.now() - started,
     findings: [...findings.values()],
     failures: findings.size,
-    repeats,
-    rejected,
-    firstFailureRun,
+    repeats: tally.repeats,
+    rejected: tally.rejected,
+    firstFailureRun: tally.firstFailureRun,
     interrupted,
     coverage: { ...file, covered: accumulated.covered, edges: build.map.count },
   };

@@ -78,6 +78,46 @@ export function findingKey(f: Pick<Finding, "target" | "property" | "call" | "wo
   return `${f.target}:${f.property}:${f.call ?? "-"}:${f.world}`;
 }
 
+/**
+ * What a search keeps of its findings (runner.ts fuzzTarget, coverage/guided.ts fuzzGuided): the
+ * keys a failing case counts as a repeat of (given ones, open bugs for instance, and those found
+ * or rejected since), the findings kept, and the counts of the result.
+ */
+export class FindingTally {
+  readonly known: Set<string>;
+  readonly findings = new Map<string, Finding>();
+  /** Search runs that failed in a way already known. */
+  repeats = 0;
+  /** Findings `accept` rejected. */
+  rejected = 0;
+  /** Runs of the search until the first finding kept, or null. */
+  firstFailureRun: number | null = null;
+  private readonly given: ReadonlySet<string>;
+
+  constructor(given: readonly string[] = [], private readonly accept?: (finding: Finding) => boolean) {
+    this.given = new Set(given);
+    this.known = new Set(given);
+  }
+
+  /** An investigated finding, made after `runs` runs of the search: a repeat of a given one
+   * (found with other values first, an open bug is still that bug), rejected by `accept`, or
+   * kept. From now on a case failing its way is a repeat. */
+  add(finding: Finding, runs: number): void {
+    const key = findingKey(finding);
+    if (this.given.has(key)) {
+      this.repeats++;
+      return;
+    }
+    this.known.add(key);
+    if (this.accept !== undefined && !this.accept(finding)) {
+      this.rejected++;
+      return;
+    }
+    this.firstFailureRun ??= runs;
+    if (!this.findings.has(key)) this.findings.set(key, finding);
+  }
+}
+
 /** First report run of a hang: at most this many accesses of the hanging call are recorded. */
 const HANG_REPORT_CAP = 2 ** 16;
 const HANG_REPORT_CAP_MAX = 2 ** 21;

@@ -4,7 +4,7 @@
 // run count give the same run.
 import fc from "fast-check";
 import { wasmPath } from "../hal.js";
-import { Fuzzer, findingKey, type Finding, type FuzzCase } from "./engine.js";
+import { Fuzzer, FindingTally, findingKey, type Finding, type FuzzCase } from "./engine.js";
 import { targetByName, type TargetOptions } from "./target-table.js";
 import { DEFAULT_STEP_ACCESS_LIMIT } from "./targets/pl011.js";
 import type { FuzzFailure, TargetName } from "./target.js";
@@ -116,15 +116,14 @@ export function fuzzTarget(name: TargetName, options: RunOptions): TargetResult 
   const shrinkMs = options.shrinkMs ?? 3000;
   // Findings already known (given, found, or rejected): a case failing the same way counts as
   // a repeat and passes, so that the search goes on to other bugs.
-  const given = new Set(options.known ?? []);
-  const known = new Set(given);
+  const tally = new FindingTally(options.known, options.accept);
+  const known = tally.known;
+  const findings = tally.findings;
 
   let runs = 0;
-  let repeats = 0;
   let searching = true;
   let failedAt = 0;
   let lastProgress = started;
-  const findings = new Map<string, Finding>();
   const report = (): void => {
     options.onProgress?.({ target: name, runs, executions: fuzzer.executions, failures: findings.size, elapsedMs: Date.now() - started });
   };
@@ -146,7 +145,7 @@ export function fuzzTarget(name: TargetName, options: RunOptions): TargetResult 
       const failure = e as FuzzFailure;
       const world = fuzzer.world.replacedReads().illegal > 0 ? "impossible" : "legal";
       if (known.has(findingKey({ target: name, property: failure.property, call: failure.call, world }))) {
-        if (searching) repeats++;
+        if (searching) tally.repeats++;
         return;
       }
       // The first failure of a round ends its search; what follows is shrinking.
@@ -156,9 +155,7 @@ export function fuzzTarget(name: TargetName, options: RunOptions): TargetResult 
     }
   });
 
-  let firstFailureRun: number | null = null;
   let interrupted = false;
-  let rejected = 0;
   for (let round = 0; runs < options.runs && findings.size < maxFindings; round++) {
     const left = deadline - Date.now();
     if (left <= 0) {
@@ -183,19 +180,7 @@ export function fuzzTarget(name: TargetName, options: RunOptions): TargetResult 
     const failing = fuzzer.caseOf(commandsFound);
     const finding = fuzzer.investigate(failing, { seed, path: details.counterexamplePath ?? "", replayPath, generation, runs: runs - runsBefore, shrinks: details.numShrinks });
     if (rawKey !== null) known.add(rawKey);
-    if (finding === null) continue;
-    // Found with other values first, an open bug is still that bug once investigated.
-    if (given.has(findingKey(finding))) {
-      repeats++;
-      continue;
-    }
-    known.add(findingKey(finding));
-    if (options.accept !== undefined && !options.accept(finding)) {
-      rejected++;
-      continue;
-    }
-    firstFailureRun ??= runs;
-    if (!findings.has(findingKey(finding))) findings.set(findingKey(finding), finding);
+    if (finding !== null) tally.add(finding, runs);
   }
   report();
   return {
@@ -207,9 +192,9 @@ export function fuzzTarget(name: TargetName, options: RunOptions): TargetResult 
     elapsedMs: Date.now() - started,
     findings: [...findings.values()],
     failures: findings.size,
-    repeats,
-    rejected,
-    firstFailureRun,
+    repeats: tally.repeats,
+    rejected: tally.rejected,
+    firstFailureRun: tally.firstFailureRun,
     interrupted,
   };
 }

@@ -13,6 +13,11 @@ import { OK, ERR_INVALID_ARG, ERR_BUSY, ERR_NO_IRQ_CONTROLLER, HAL_IRQ_LINES } f
 @inline export const IRQ_HANDLER_PL080: u32 = 3;
 @inline export const IRQ_HANDLER_PL022: u32 = 4;
 
+/** Where every interrupt-driven driver's context block keeps the block's base and its line (the
+ * rest of the block is the driver's own layout). */
+@inline export const IRQ_CTX_BASE: u32 = 0;
+@inline export const IRQ_CTX_LINE: u32 = 4;
+
 // [set-enable address, clear-enable address]; 0 until hal_irq_controller is called.
 const controller = memory.data(8);
 // One [kind, ctx] pair per line.
@@ -45,7 +50,7 @@ export function irqControllerKnown(): bool {
  * any register access, that `base` is word-aligned, `ctx` a 4-byte-aligned block of `size` bytes
  * inside linear memory, `line` a line the dispatcher serves, the controller known and the line
  * free (or already this context's); then masks the line, zeroes `ctx`, keeps `base` at ctx + 0 and
- * `line` at ctx + 4, and registers the handler `kind`. The caller sets up its device and unmasks
+ * `line` at ctx + 4 (IRQ_CTX_BASE, IRQ_CTX_LINE), and registers the handler `kind`. The caller sets up its device and unmasks
  * the line. OK, ERR_INVALID_ARG, ERR_NO_IRQ_CONTROLLER or ERR_BUSY.
  */
 export function irqOpen(ctx: u32, base: u32, line: u32, size: u32, kind: u32): i32 {
@@ -54,8 +59,8 @@ export function irqOpen(ctx: u32, base: u32, line: u32, size: u32, kind: u32): i
   if (irqHandlerKind(line) != IRQ_HANDLER_NONE && irqHandlerContext(line) != ctx) return ERR_BUSY;
   irqMask(line);
   memory.fill(ctx, 0, size);
-  store<u32>(ctx, base);
-  store<u32>(ctx + 4, line);
+  store<u32>(ctx + IRQ_CTX_BASE, base);
+  store<u32>(ctx + IRQ_CTX_LINE, line);
   irqSetHandler(line, kind, ctx);
   return OK;
 }
@@ -65,14 +70,14 @@ export function irqOpen(ctx: u32, base: u32, line: u32, size: u32, kind: u32): i
  */
 export function irqContextIsOpen(ctx: u32, size: u32, kind: u32): bool {
   if ((ctx & 3) != 0 || !isValidBuffer(ctx, size)) return false;
-  const line = load<u32>(ctx + 4);
+  const line = load<u32>(ctx + IRQ_CTX_LINE);
   return isValidLine(line) && irqHandlerKind(line) == kind && irqHandlerContext(line) == ctx;
 }
 
 /** The start of a close: masks the context's line and forgets its handler. The caller quiets its
  * device (the line stays masked) and ends with a DSB. */
 export function irqClose(ctx: u32): void {
-  const line = load<u32>(ctx + 4);
+  const line = load<u32>(ctx + IRQ_CTX_LINE);
   irqMask(line);
   irqSetHandler(line, IRQ_HANDLER_NONE, 0);
 }

@@ -15,7 +15,7 @@ import { PL011_DR_ERRORS, receiveErrorCode } from "./pl011-common";
 import { pl011_init } from "./pl011";
 import {
   irqControllerKnown, isValidLine, irqSetHandler, irqHandlerKind, irqHandlerContext, irqContextIsOpen, irqMask, irqUnmask,
-  IRQ_HANDLER_PL011, IRQ_HANDLER_NONE,
+  IRQ_HANDLER_PL011, IRQ_HANDLER_NONE, IRQ_CTX_BASE, IRQ_CTX_LINE,
 } from "./irq";
 import {
   PL011_DR, PL011_DR_OE, PL011_FR, PL011_FR_TXFF, PL011_FR_RXFE, PL011_FR_BUSY,
@@ -31,8 +31,8 @@ import {
 // Context block layout (byte offsets; docs/drivers/pl011-irq.md). The names below that are
 // exported serve the bug zoo's variants of this driver (zoo/pl011-irq-*.ts); they are not module
 // exports, since assembly/index.ts names this file's C-callable functions one by one.
-@inline export const CTX_BASE: u32 = 0;
-@inline export const CTX_LINE: u32 = 4;
+@inline export const CTX_BASE: u32 = IRQ_CTX_BASE;
+@inline export const CTX_LINE: u32 = IRQ_CTX_LINE;
 @inline export const CTX_RX_HEAD: u32 = 8;
 @inline export const CTX_RX_TAIL: u32 = 12;
 @inline export const CTX_TX_HEAD: u32 = 16;

@@ -22,7 +22,7 @@
 // the transfer until pl022_irq_wait stops returning ERR_TIMEOUT.
 import { read32, write32, dsb } from "./mmio";
 import { PL022_FIFO_DEPTH, drainReceive, framesFit, frameSizeFor } from "./pl022-common";
-import { irqOpen, irqContextIsOpen, irqClose, irqMask, irqUnmask, IRQ_HANDLER_PL022 } from "./irq";
+import { irqOpen, irqContextIsOpen, irqClose, irqMask, irqUnmask, IRQ_HANDLER_PL022, IRQ_CTX_BASE, IRQ_CTX_LINE } from "./irq";
 import {
   PL022_CR0_DSS_8BIT, PL022_DR, PL022_SR, PL022_SR_RNE, PL022_SR_BSY, PL022_IMSC, PL022_IMSC_RX, PL022_IMSC_RT, PL022_IMSC_ROR,
   PL022_MIS, PL022_ICR, PL022_ICR_RTIC, PL022_ICR_RORIC,
@@ -30,8 +30,8 @@ import {
 import { OK, ERR_INVALID_ARG, ERR_TIMEOUT, ERR_BUSY, ERR_RX_OVERRUN, PL022_IRQ_CTX_SIZE } from "./generated/api";
 
 // Context block layout (byte offsets; base and line where irqContextIsOpen expects them).
-@inline const CTX_BASE: u32 = 0;
-@inline const CTX_LINE: u32 = 4;
+@inline const CTX_BASE: u32 = IRQ_CTX_BASE;
+@inline const CTX_LINE: u32 = IRQ_CTX_LINE;
 @inline const CTX_TX: u32 = 8;
 @inline const CTX_RX: u32 = 12;
 @inline const CTX_LEN: u32 = 16;

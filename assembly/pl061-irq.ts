@@ -17,7 +17,7 @@
 // pl061_irq_watch: pl061_irq_config, _disable and _clear would change IE and IC behind the
 // handler. pl061_read, pl061_write and pl061_set_direction stay free to use.
 import { read32, write32, dsb } from "./mmio";
-import { irqOpen, irqContextIsOpen, irqClose, irqMask, irqUnmask, IRQ_HANDLER_PL061 } from "./irq";
+import { irqOpen, irqContextIsOpen, irqClose, irqMask, irqUnmask, IRQ_HANDLER_PL061, IRQ_CTX_BASE, IRQ_CTX_LINE } from "./irq";
 import { pl061_irq_config } from "./pl061";
 import { updatePins } from "./pl061-common";
 import { PL061_IE, PL061_MIS, PL061_IC } from "./generated/pl061";
@@ -27,8 +27,8 @@ import {
 } from "./generated/api";
 
 // Context block layout (byte offsets; base and line where irqContextIsOpen expects them).
-@inline const CTX_BASE: u32 = 0;
-@inline const CTX_LINE: u32 = 4;
+@inline const CTX_BASE: u32 = IRQ_CTX_BASE;
+@inline const CTX_LINE: u32 = IRQ_CTX_LINE;
 /** Pins that fired since pl061_irq_take last took them: the handler ORs MIS in. */
 @inline const CTX_EVENTS: u32 = 8;
 /** Pins watched for a level (IS = 1): the handler masks these in IE instead of writing IC. */

@@ -18,13 +18,13 @@
 //   handler acknowledges their status, so pl080_wait on them would not see an error. Polled
 //   transfers without PL080_CONFIG_IRQ raise nothing, and the handler never sees them.
 import { read32, write32, dsb } from "./mmio";
-import { irqOpen, irqContextIsOpen, irqClose, irqUnmask, IRQ_HANDLER_PL080 } from "./irq";
+import { irqOpen, irqContextIsOpen, irqClose, irqUnmask, IRQ_HANDLER_PL080, IRQ_CTX_BASE, IRQ_CTX_LINE } from "./irq";
 import { PL080_IntTCStatus, PL080_IntTCClear, PL080_IntErrorStatus, PL080_IntErrClr } from "./generated/pl080";
 import { OK, ERR_INVALID_ARG, ERR_DMA, ERR_BUSY, PL080_CHANNELS, PL080_IRQ_CTX_SIZE } from "./generated/api";
 
 // Context block layout (byte offsets; base and line where irqContextIsOpen expects them).
-@inline const CTX_BASE: u32 = 0;
-@inline const CTX_LINE: u32 = 4;
+@inline const CTX_BASE: u32 = IRQ_CTX_BASE;
+@inline const CTX_LINE: u32 = IRQ_CTX_LINE;
 /** Written by the handler: bit n flips at each terminal count / error of channel n. */
 @inline const CTX_DONE: u32 = 8;
 @inline const CTX_FAILED: u32 = 12;

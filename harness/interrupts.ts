@@ -58,7 +58,8 @@ export class InterruptStorm extends Error {
   }
 }
 
-/** Where an access boundary is, for a check that runs at each one. */
+/** Where an access boundary is, for a check that runs at each one. The object is reused from one
+ * access to the next: read it during the check, do not keep it. */
 export interface BoundaryContext {
   /** Index of the next trace entry (the access about to be made). */
   readonly entry: number;
@@ -104,6 +105,9 @@ export class Interrupts {
   /** Run before every CPU access, in main code and in handlers: invariants over shared state
    * (a ring buffer's published slots), which throw to fail the call. */
   readonly boundaryChecks: ((at: BoundaryContext) => void)[] = [];
+  /** The one BoundaryContext the checks are given, refilled at each access (no allocation on
+   * this path): a check reads it during its call and keeps no reference. */
+  private readonly at: { entry: number; line: number } = { entry: 0, line: -1 };
   /** Handler entries so far. */
   entries = 0;
 
@@ -197,7 +201,9 @@ export class Interrupts {
     const frames = this.frames;
     const checks = this.boundaryChecks;
     if (checks.length !== 0) {
-      const at: BoundaryContext = { entry: this.hal.bus.trace.length, line: frames.length === 0 ? -1 : frames[frames.length - 1]!.line };
+      const at = this.at;
+      at.entry = this.hal.bus.trace.length;
+      at.line = frames.length === 0 ? -1 : frames[frames.length - 1]!.line;
       for (const check of checks) check(at);
     }
     if (frames.length === 0) {

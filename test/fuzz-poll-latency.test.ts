@@ -144,6 +144,15 @@ describe("the world's repeated-read path", () => {
               { op: "flush", base: PL011_FUZZ_BASE },
             ] as Step[] });
           }
+          // The same stuck poll after a write whose waits leave the clock between whole
+          // nanoseconds when stretched (a character takes 86,805.5... ns at 115200 baud): the
+          // repeats the WebAssembly responder answers add the access time one by one there.
+          cases.push({ target: "pl011", steps: [
+            { op: "init", args: [PL011_FUZZ_BASE, PL011_FUZZ_UARTCLK, 115200, 0] },
+            { op: "write", base: PL011_FUZZ_BASE, at: "scratch", data: Array.from({ length: 20 }, (_, i) => i), big: false },
+            { op: "respond", region: "uart0", register: "FR", skip: 0, count: 0, mask: 8, value: 8, legal: true },
+            { op: "flush", base: PL011_FUZZ_BASE },
+          ] as Step[] });
         }
         for (const fuzzCase of cases) {
           const fast = fuzzer.runCase(fuzzCase);

@@ -14,6 +14,7 @@ import { FuzzDevice, type ReplacedRead } from "./device.js";
 import type { ReadScript } from "./replay.js";
 import { InterruptStorm, type Interrupts, type InterruptHost } from "../interrupts.js";
 import { FuzzFailure } from "./target.js";
+import { repeatResponder, RESPONDER_MAX_REPEATS, type RepeatResponder } from "./repeat-responder.js";
 
 /** How a call ended when it did not return a value: "interrupt", an interrupt storm
  * (harness/interrupts.ts); "failure", a property a session checks during the call (a boundary
@@ -119,14 +120,19 @@ export class World implements InterruptHost {
   private repeatDevice: FuzzDevice | null = null;
   /** pollLatency, and no interrupt delivery attached: set at each call. */
   private stretch = false;
+  /** Answers the repeats of a read stable for good inside WebAssembly (repeat-responder.ts). */
+  private readonly responder: RepeatResponder;
+  /** Repeats handed to the responder at its last arm; 0 while it is not armed. */
+  private responderGiven = 0;
 
   constructor(readonly modulePath: string, registry: Registry = packageRegistry()) {
     this.registry = registry;
     this.trace.registry = registry;
     const env = this.bus.imports.env;
+    this.responder = repeatResponder((addr: number, width: number) => this.read(addr, width));
     this.instance = new WebAssembly.Instance(compileModule(modulePath), {
       env: {
-        mmio_read: (addr: number, width: number) => this.read(addr, width),
+        mmio_read: this.responder.mmio_read,
         mmio_write: (addr: number, value: number, width: number) => {
           this.beforeOther();
           env.mmio_write(addr, value, width);
@@ -154,12 +160,20 @@ export class World implements InterruptHost {
 
   /** The module's mmio_read: the bus, except for a repeated read of a stable register. */
   private read(addr: number, width: number): number {
+    if (this.responderGiven !== 0) this.takeFromResponder();
     if (addr === this.repeatAddr && width === this.repeatWidth) {
       const clock = this.clock;
       const at = clock.now + clock.accessNs;
       if (at < this.repeatFastUntil && this.repeatLeft > 0) {
         clock.now = at;
         this.repeatLeft--;
+        // Stable for good: the repeats to come need no clock check, and the responder answers
+        // them without leaving WebAssembly.
+        if (this.repeatFastUntil === Infinity && this.repeatLeft > 0) {
+          const given = Math.min(this.repeatLeft, RESPONDER_MAX_REPEATS);
+          this.responder.arm(addr, width, this.repeatValue, given);
+          this.responderGiven = given;
+        }
         return this.repeatValue;
       }
       return this.repeatSlow(addr, width, at);
@@ -214,6 +228,23 @@ export class World implements InterruptHost {
     return value;
   }
 
+  /** Counts the repeats the responder answered as this path's own: each took the fixed access
+   * time, added one by one as the path adds them (the same float sums). */
+  private takeFromResponder(): void {
+    const n = this.responderGiven - this.responder.take();
+    this.responderGiven = 0;
+    this.repeatLeft -= n;
+    const clock = this.clock;
+    const step = clock.accessNs;
+    if (Number.isInteger(clock.now) && Number.isInteger(step) && clock.now + n * step <= Number.MAX_SAFE_INTEGER) {
+      clock.now += n * step; // exact: the sum of integers below 2^53
+    } else {
+      let now = clock.now;
+      for (let i = 0; i < n; i++) now += step;
+      clock.now = now;
+    }
+  }
+
   /** Hands the repeats answered here to the bus budget, the trace and the device. */
   private flushRepeats(): void {
     const n = this.repeatRoom - this.repeatLeft;
@@ -225,6 +256,7 @@ export class World implements InterruptHost {
 
   /** Before any access other than a read: the repeats so far are flushed and nothing is armed. */
   private beforeOther(): void {
+    if (this.responderGiven !== 0) this.takeFromResponder();
     if (this.repeatLeft !== this.repeatRoom) this.flushRepeats();
     this.repeatWidth = -1;
   }
@@ -299,6 +331,7 @@ export class World implements InterruptHost {
   /** Start of an execution: time 0, empty trace, linear memory as instantiated, no overrides.
    * The caller resets its models. */
   restart(): void {
+    if (this.responderGiven !== 0) this.takeFromResponder();
     this.repeatLeft = this.repeatRoom;
     this.repeatWidth = -1;
     this.clock.now = 0;

@@ -195,6 +195,17 @@ interface CompiledRules {
   readonly writesWatched: ReadonlySet<number>;
   /** The same, as a table by byte offset: bit 0 reads, bit 1 writes (the per-access check). */
   readonly watchedAt: Uint8Array;
+  /** The watched registers numbered from 0, by word of the block (-1: not watched): what the
+   * rules remember is kept in arrays by that number, not in maps. */
+  readonly slotByWord: Int16Array;
+  readonly slots: number;
+  /** By slot: the enable rules guarding the register, and the consuming-read rules it is the
+   * guard or the consumed register of (in table order). */
+  readonly guardsBySlot: readonly (readonly CompiledEnableRule[])[];
+  readonly consumersBySlot: readonly (readonly CompiledConsumingRead[])[];
+  /** By slot: the register's w0c mask (0: none), and whether a set/reset rule names it. */
+  readonly w0cBySlot: Uint32Array;
+  readonly setResetBySlot: Uint8Array;
 }
 
 function fieldMask(reg: RegisterInfo, fieldName: string, where: string): { mask: number; lsb: number } {
@@ -265,7 +276,17 @@ function rulesFor(index: RegisterIndex): CompiledRules {
   const watchedAt = new Uint8Array(index.block.size);
   for (const o of readsWatched) if (o < watchedAt.length) watchedAt[o]! |= WATCH_READ;
   for (const o of both) if (o < watchedAt.length) watchedAt[o]! |= WATCH_WRITE;
-  compiled = { ...built, readsWatched, writesWatched: both, watchedAt };
+  const slotByWord = new Int16Array(Math.ceil(index.block.size / 4)).fill(-1);
+  let slots = 0;
+  for (const o of new Set([...readsWatched, ...both])) if (slotByWord[o >>> 2] === -1) slotByWord[o >>> 2] = slots++;
+  const slotOf = (offset: number): number => slotByWord[offset >>> 2]!;
+  const guardsBySlot = Array.from({ length: slots }, (_, slot) => built.enableGuards.filter((g) => [...g.offsets].some((o) => slotOf(o) === slot)));
+  const consumersBySlot = Array.from({ length: slots }, (_, slot) => built.consumingReads.filter((c) => slotOf(c.guardOffset) === slot || slotOf(c.offset) === slot));
+  const w0cBySlot = new Uint32Array(slots);
+  for (const [o, mask] of built.w0cMasks) w0cBySlot[slotOf(o)] = mask;
+  const setResetBySlot = new Uint8Array(slots);
+  for (const o of built.setReset.keys()) setResetBySlot[slotOf(o)] = 1;
+  compiled = { ...built, readsWatched, writesWatched: both, watchedAt, slotByWord, slots, guardsBySlot, consumersBySlot, w0cBySlot, setResetBySlot };
   compiledRules.set(index, compiled);
   return compiled;
 }
@@ -284,18 +305,54 @@ export function sequenceWatchTable(index: RegisterIndex): Uint8Array {
   return table;
 }
 
-/** What the sequence rules remember about one region. */
-interface RegionState {
-  /** Last value seen (read or written) per register offset; absent: its reset value. */
-  readonly seen: Map<number, number>;
-  /** Reads of write-1-to-clear registers not yet followed by a write to them: offset -> seq, value. */
-  readonly w1cReads: Map<number, { readonly seq: number; readonly value: number }>;
-  /** Consuming reads allowed by the last guard read, per consuming register offset. */
-  readonly allowed: Map<number, number>;
-  /** The last read of each register with write-0-to-clear flags, until it is written. */
-  readonly w0cReads: Map<number, { readonly seq: number; readonly value: number }>;
-  /** The last read of each set/reset-rule register, forgotten at the region's next write. */
-  readonly setResetReads: Map<number, number>;
+/**
+ * What the sequence rules remember about one region, by slot of a watched register
+ * (CompiledRules.slotByWord): the last value seen of each, the last read of each
+ * write-1-to-clear, write-0-to-clear and set/reset register not yet followed by a write, and the
+ * consuming reads the last guard read allowed. An entry holds while its stamp equals the
+ * state's generation, so that forgetting everything (a new stream, or for the set/reset reads
+ * any write to the region) is one increment, and a fuzz execution allocates nothing.
+ */
+class RegionState {
+  generation = 1;
+  setResetGeneration = 1;
+  readonly seenAt: Float64Array;
+  readonly seen: Float64Array;
+  readonly w1cAt: Float64Array;
+  readonly w1cSeq: Float64Array;
+  readonly w1cValue: Float64Array;
+  readonly w0cAt: Float64Array;
+  readonly w0cSeq: Float64Array;
+  readonly w0cValue: Float64Array;
+  readonly allowedAt: Float64Array;
+  readonly allowed: Float64Array;
+  readonly setResetAt: Float64Array;
+  readonly setResetSeq: Float64Array;
+
+  constructor(slots: number) {
+    this.seenAt = new Float64Array(slots);
+    this.seen = new Float64Array(slots);
+    this.w1cAt = new Float64Array(slots);
+    this.w1cSeq = new Float64Array(slots);
+    this.w1cValue = new Float64Array(slots);
+    this.w0cAt = new Float64Array(slots);
+    this.w0cSeq = new Float64Array(slots);
+    this.w0cValue = new Float64Array(slots);
+    this.allowedAt = new Float64Array(slots);
+    this.allowed = new Float64Array(slots);
+    this.setResetAt = new Float64Array(slots);
+    this.setResetSeq = new Float64Array(slots);
+  }
+
+  forget(): void {
+    this.generation++;
+    this.setResetGeneration++;
+  }
+
+  /** The value last seen in the register of `slot`, or `otherwise` (its reset value). */
+  seenOr(slot: number, otherwise: number | null): number | null {
+    return this.seenAt[slot] === this.generation ? this.seen[slot]! : otherwise;
+  }
 }
 
 /** The rules that need the accesses before the one checked; feed it every access in order. */
@@ -310,9 +367,10 @@ class SequenceLint {
 
   constructor(private readonly regions: readonly TraceRegion[], private readonly out: LintFinding[]) {}
 
-  /** Forgets what the rules remember: the start of another sequence of accesses. */
+  /** Forgets what the rules remember: the start of another sequence of accesses. The states
+   * are kept, emptied (RegionState.forget). */
   reset(): void {
-    this.states.clear();
+    for (const state of this.states.values()) state.forget();
     this.lastRegion = undefined;
     this.lastRules = undefined;
     this.lastState = undefined;
@@ -334,100 +392,120 @@ class SequenceLint {
     // Rules reason about registers at their own offset (not the aliases of an address-masked one,
     // not a byte in the middle of a word).
     if (reg === undefined || offset !== reg.offset) return;
-    let state = this.lastState;
-    if (state === undefined) {
-      state = this.states.get(region);
-      if (state === undefined) {
-        state = { seen: new Map(), w1cReads: new Map(), allowed: new Map(), w0cReads: new Map(), setResetReads: new Map() };
-        this.states.set(region, state);
-      }
-      this.lastState = state;
-    }
     let rules = this.lastRules;
     if (rules === undefined) {
       rules = rulesFor(index);
       this.lastRules = rules;
     }
+    let state = this.lastState;
+    if (state === undefined) {
+      state = this.states.get(region);
+      if (state === undefined) {
+        state = new RegionState(rules.slots);
+        this.states.set(region, state);
+      }
+      this.lastState = state;
+    }
     // A register no rule looks at: nothing to check or remember, but that a write ends the
     // set/reset reads, as below.
     if (((rules.watchedAt[offset] ?? 0) & (a.op === OP_WRITE ? WATCH_WRITE : WATCH_READ)) === 0) {
-      if (a.op === OP_WRITE && state.setResetReads.size > 0) state.setResetReads.clear();
+      if (a.op === OP_WRITE) state.setResetGeneration++;
       return;
     }
+    const slot = rules.slotByWord[offset >>> 2]!;
+    const generation = state.generation;
     const block = index.block.block;
 
     if (a.op === OP_WRITE) {
-      if (reg.write === "w1c") {
-        const read = state.w1cReads.get(offset);
-        state.w1cReads.delete(offset);
-        if (read !== undefined) {
-          const cleared = (read.value & a.value) >>> 0;
-          // Acknowledging the flag just read (read STATUS, see one source, write 1 to it) is the
-          // right way to serve it. What the rule is for: every pending source written back (a
-          // read-modify-write: `reg |= bit`, or the value read written again), when two or more
-          // were pending, or after a read whose value the register does not define.
-          const writesBackAll = read.value !== 0 && (read.value & ~a.value) === 0;
-          const several = (read.value & (read.value - 1)) !== 0;
-          if (cleared !== 0 && (reg.read === "undefined" || (writesBackAll && several))) {
-            this.find(a, seq, region, reg, "w1c-read-modify-write", SEVERITY["w1c-read-modify-write"], `writes back bits 0x${cleared.toString(16)} that read as set at #${read.seq}: a read-modify-write of write-1-to-clear ${reg.name} clears every source that was pending, not only those meant (${`${block} ${reg.section}`})`);
-          } else if (reg.read === "undefined") {
-            this.find(a, seq, region, reg, "w1c-read-modify-write", SEVERITY["w1c-read-modify-write"], `follows a read of ${reg.name} at #${read.seq}: a read-modify-write of a write-1-to-clear register, whose read value is not defined, may write back 1s and clear sources nobody serviced (${`${block} ${reg.section}`})`);
+      if (reg.write === "w1c" && state.w1cAt[slot] === generation) {
+        state.w1cAt[slot] = 0;
+        const readSeq = state.w1cSeq[slot]!;
+        const readValue = state.w1cValue[slot]!;
+        const cleared = (readValue & a.value) >>> 0;
+        // Acknowledging the flag just read (read STATUS, see one source, write 1 to it) is the
+        // right way to serve it. What the rule is for: every pending source written back (a
+        // read-modify-write: `reg |= bit`, or the value read written again), when two or more
+        // were pending, or after a read whose value the register does not define.
+        const writesBackAll = readValue !== 0 && (readValue & ~a.value) === 0;
+        const several = (readValue & (readValue - 1)) !== 0;
+        if (cleared !== 0 && (reg.read === "undefined" || (writesBackAll && several))) {
+          this.find(a, seq, region, reg, "w1c-read-modify-write", SEVERITY["w1c-read-modify-write"], `writes back bits 0x${cleared.toString(16)} that read as set at #${readSeq}: a read-modify-write of write-1-to-clear ${reg.name} clears every source that was pending, not only those meant (${`${block} ${reg.section}`})`);
+        } else if (reg.read === "undefined") {
+          this.find(a, seq, region, reg, "w1c-read-modify-write", SEVERITY["w1c-read-modify-write"], `follows a read of ${reg.name} at #${readSeq}: a read-modify-write of a write-1-to-clear register, whose read value is not defined, may write back 1s and clear sources nobody serviced (${`${block} ${reg.section}`})`);
+        }
+      }
+      const w0c = rules.w0cBySlot[slot]!;
+      if (state.w0cAt[slot] === generation) {
+        state.w0cAt[slot] = 0;
+        if (w0c !== 0) {
+          // The value read with some flags taken out (`SR &= ~TC`) writes 0 to every flag that
+          // was clear when read: one that sets between the read and the write (a byte arriving)
+          // is cleared unseen. A write meant to clear one flag has 1s in all the others
+          // (`SR = ~TC`).
+          const readValue = state.w0cValue[slot]!;
+          const writtenOnes = (a.value & w0c) >>> 0;
+          const lost = (w0c & ~a.value & ~readValue) >>> 0;
+          if (lost !== 0 && (writtenOnes & ~readValue) === 0) {
+            const names = reg.fields.filter((f) => f.write === "w0c" && (lost & fieldMask(reg, f.name, "").mask) !== 0).map((f) => f.name);
+            this.find(a, seq, region, reg, "w0c-read-modify-write", SEVERITY["w0c-read-modify-write"], `writes 0 to ${names.join(", ")}, read as 0 at #${state.w0cSeq[slot]!}: a read-modify-write of ${reg.name}, whose flags clear by writing 0, clears a flag that sets between the read and the write; write 1 to every flag not meant to be cleared (${`${block} ${reg.section}`})`);
           }
         }
       }
-      const w0c = rules.w0cMasks.get(offset);
-      const w0cRead = state.w0cReads.get(offset);
-      state.w0cReads.delete(offset);
-      if (w0c !== undefined && w0cRead !== undefined) {
-        // The value read with some flags taken out (`SR &= ~TC`) writes 0 to every flag that was
-        // clear when read: one that sets between the read and the write (a byte arriving) is
-        // cleared unseen. A write meant to clear one flag has 1s in all the others (`SR = ~TC`).
-        const writtenOnes = (a.value & w0c) >>> 0;
-        const lost = (w0c & ~a.value & ~w0cRead.value) >>> 0;
-        if (lost !== 0 && (writtenOnes & ~w0cRead.value) === 0) {
-          const names = reg.fields.filter((f) => f.write === "w0c" && (lost & fieldMask(reg, f.name, "").mask) !== 0).map((f) => f.name);
-          this.find(a, seq, region, reg, "w0c-read-modify-write", SEVERITY["w0c-read-modify-write"], `writes 0 to ${names.join(", ")}, read as 0 at #${w0cRead.seq}: a read-modify-write of ${reg.name}, whose flags clear by writing 0, clears a flag that sets between the read and the write; write 1 to every flag not meant to be cleared (${`${block} ${reg.section}`})`);
-        }
+      const setResetRead = rules.setResetBySlot[slot] === 1 && state.setResetAt[slot] === state.setResetGeneration;
+      state.setResetGeneration++;
+      if (setResetRead) {
+        const setReset = rules.setReset.get(offset)!;
+        this.find(a, seq, region, reg, "set-reset-read-modify-write", SEVERITY["set-reset-read-modify-write"], `writes back ${reg.name} read at #${state.setResetSeq[slot]!}: a read-modify-write undoes what another context changes between the read and the write; set and clear bits through ${setReset.through} in one write (${`${block} ${setReset.section}`})`);
       }
-      const setReset = rules.setReset.get(offset);
-      const setResetRead = state.setResetReads.get(offset);
-      state.setResetReads.clear();
-      if (setReset !== undefined && setResetRead !== undefined) {
-        this.find(a, seq, region, reg, "set-reset-read-modify-write", SEVERITY["set-reset-read-modify-write"], `writes back ${reg.name} read at #${setResetRead}: a read-modify-write undoes what another context changes between the read and the write; set and clear bits through ${setReset.through} in one write (${`${block} ${setReset.section}`})`);
-      }
-      for (const g of rules.enableGuards) {
-        if (!g.offsets.has(offset)) continue;
-        const enable = state.seen.get(g.enableOffset) ?? g.enableReset;
+      for (const g of rules.guardsBySlot[slot]!) {
+        const enableSlot = rules.slotByWord[g.enableOffset >>> 2]!;
+        const enable = state.seenOr(enableSlot, g.enableReset);
         if (enable === null || (enable & g.enableMask) === 0) continue;
-        const before = state.seen.get(offset) ?? reg.reset;
+        const before = state.seenOr(slot, reg.reset);
         // A rule about some fields only: a write that leaves them as they were is harmless.
         if (g.changeMask !== 0xffffffff && before !== null && ((before ^ a.value) & g.changeMask) === 0) continue;
         const what = g.rule.fields === undefined ? reg.name : `${reg.name}.${g.rule.fields.join("/")}`;
         const bit = `${g.rule.enable.register}.${g.rule.enable.field}`;
         this.find(a, seq, region, reg, "write-while-enabled", g.rule.severity, `${what} written while ${bit} = 1 (last seen 0x${enable.toString(16)}); write it only while ${bit} = 0 (${`${block} ${g.rule.section}`})`);
       }
-      state.seen.set(offset, a.value);
+      state.seenAt[slot] = generation;
+      state.seen[slot] = a.value;
       return;
     }
 
     // A read.
-    if (reg.write === "w1c") state.w1cReads.set(offset, { seq, value: a.value });
-    if (rules.w0cMasks.has(offset)) state.w0cReads.set(offset, { seq, value: a.value });
-    if (rules.setReset.has(offset)) state.setResetReads.set(offset, seq);
-    for (const c of rules.consumingReads) {
+    if (reg.write === "w1c") {
+      state.w1cAt[slot] = generation;
+      state.w1cSeq[slot] = seq;
+      state.w1cValue[slot] = a.value;
+    }
+    if (rules.w0cBySlot[slot] !== 0) {
+      state.w0cAt[slot] = generation;
+      state.w0cSeq[slot] = seq;
+      state.w0cValue[slot] = a.value;
+    }
+    if (rules.setResetBySlot[slot] === 1) {
+      state.setResetAt[slot] = state.setResetGeneration;
+      state.setResetSeq[slot] = seq;
+    }
+    for (const c of rules.consumersBySlot[slot]!) {
+      const consumed = rules.slotByWord[c.offset >>> 2]!;
       if (offset === c.guardOffset) {
         const allows = ((a.value & c.guardMask) >>> 0) === c.guardValue || c.alternatives.some((alt) => ((a.value & alt.mask) >>> 0) === alt.value);
-        state.allowed.set(c.offset, allows ? 1 : 0);
+        state.allowedAt[consumed] = generation;
+        state.allowed[consumed] = allows ? 1 : 0;
       }
       if (offset !== c.offset) continue;
-      const allowed = state.allowed.get(c.offset) ?? 0;
-      state.allowed.set(c.offset, Math.max(0, allowed - a.repeat));
+      const allowed = state.allowedAt[consumed] === generation ? state.allowed[consumed]! : 0;
+      state.allowedAt[consumed] = generation;
+      state.allowed[consumed] = Math.max(0, allowed - a.repeat);
       if (allowed >= a.repeat) continue;
       const guard = `${c.rule.guard.register}.${c.rule.guard.field} = ${c.rule.guard.value}`;
       const unguarded = a.repeat - allowed;
       this.find(a, seq, region, reg, "unguarded-consuming-read", SEVERITY["unguarded-consuming-read"], `a read of ${reg.name} consumes an entry, and ${unguarded === a.repeat ? "no" : `only ${allowed} of these ${a.repeat} reads had a`} read of ${guard} since the previous ${reg.name} read said there was one: the driver takes a value it did not know was there (${`${block} ${c.rule.section}`})`);
     }
-    state.seen.set(offset, a.value);
+    state.seenAt[slot] = generation;
+    state.seen[slot] = a.value;
   }
 
   private find(a: AccessGroup, seq: number, region: TraceRegion, reg: RegisterInfo, rule: LintRule, severity: LintSeverity, problem: string): void {

@@ -19,7 +19,9 @@ import { statSync } from "node:fs";
 import { packageProject } from "../harness/project.js";
 
 /** The full harness: bus with region lookup and checks, the PL011 model on the virtual clock,
- * every access recorded in the trace. The model is reset and the trace cleared per iteration. */
+ * every access recorded in the trace. Per iteration the model is reset and its record of the
+ * characters sent emptied (as a fuzz execution does: reset() leaves the record to its owner),
+ * and the trace is cleared. */
 function harnessRunner(): Runner {
   const clock = new VirtualClock();
   const bus = new Bus({ clock });
@@ -28,6 +30,7 @@ function harnessRunner(): Runner {
   const { hal, ptr } = instantiate(bus.imports);
   const once = (): void => {
     uart.reset();
+    uart.clearWire();
     bus.trace.clear();
     workload(hal, ptr);
   };

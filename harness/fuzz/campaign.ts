@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { packageRoot } from "../hal.js";
+import { GuidedSearch } from "../coverage/guided.js";
 import { findingKey, type Finding } from "./engine.js";
 import { deriveSeed, fuzzTarget, type Progress, type RunOptions, type TargetResult } from "./runner.js";
 import type { TargetName } from "./target.js";
@@ -124,7 +125,8 @@ function partsOf(all: readonly TargetName[], plan: JobPlan, results: readonly Ta
 }
 
 /** Runs one job's plan in this thread: its targets one after another, or, with a time limit
- * and several targets, in turns that give each the same number of runs (fairTime). */
+ * and several targets, in turns (fairTime) that give each the same number of runs, or with
+ * --coverage more to those whose coverage still grows. */
 export function runJob(plan: JobPlan, onProgress?: (target: TargetName, p: Progress) => void): TargetResult[] {
   if (plan.options.runs === 0) return [];
   if (plan.options.timeMs !== undefined && plan.targets.length > 1) return fairTime(plan, onProgress);
@@ -136,56 +138,164 @@ export const FAIR_FIRST_TURN_RUNS = 16;
 /** A turn (one slice per target) is sized to about this fraction of the time left, so that the
  * last turn, which the deadline cuts, leaves the targets at most that far apart. */
 const FAIR_TURN_FRACTION = 0.1;
+/** A run is taken to cost at least this (ms) when sizing turns: a cheap target's first slice may
+ * take less time than the clock shows. */
+const FAIR_MIN_MS_PER_RUN = 1e-3;
 
 /** The runs each target gets in a turn of fairTime: the turn (one slice per target, at `msPerRun`
  * each) takes about FAIR_TURN_FRACTION of the `leftMs` still to go, and never fewer runs than the
  * first turn's. */
 export function fairTurnRuns(msPerRun: readonly number[], leftMs: number): number {
   const turnCost = msPerRun.reduce((sum, ms) => sum + ms, 0);
-  return Math.max(FAIR_FIRST_TURN_RUNS, Math.floor((Math.max(0, leftMs) * FAIR_TURN_FRACTION) / Math.max(turnCost, 1e-3)));
+  return Math.max(FAIR_FIRST_TURN_RUNS, Math.floor((Math.max(0, leftMs) * FAIR_TURN_FRACTION) / Math.max(turnCost, FAIR_MIN_MS_PER_RUN)));
+}
+
+/** What one slice of a coverage-guided target gained: its runs, and its new edges plus its new
+ * features (so a new edge counts twice: as an edge and as its first hit-count class). */
+export interface SliceGrowth {
+  readonly runs: number;
+  readonly gain: number;
+}
+
+/** The slices of a target, newest first, that a coverage-weighted turn looks at: for its growth
+ * rate (each slice counting half as much as the one after it) and for what its runs cost. */
+export const FAIR_WINDOW = 3;
+/** The share of the even share that a coverage-guided target gets in a turn however little its
+ * coverage grows (and never fewer than FAIR_FIRST_TURN_RUNS runs). */
+export const FAIR_FLOOR_SHARE = 0.25;
+
+/** How fast a target's coverage grows: gain per run over its last FAIR_WINDOW slices
+ * (`history` oldest first), the newest slice weighing 1, the one before 1/2, then 1/4. Per run,
+ * not per slice: a target given more runs finds more by that alone, and its weight would feed
+ * itself. 0 without history. */
+export function growthRate(history: readonly SliceGrowth[]): number {
+  let gain = 0;
+  let runs = 0;
+  for (let k = 0; k < FAIR_WINDOW && k < history.length; k++) {
+    const slice = history[history.length - 1 - k]!;
+    const weight = 2 ** -k;
+    gain += weight * slice.gain;
+    runs += weight * slice.runs;
+  }
+  return runs === 0 ? 0 : gain / runs;
+}
+
+/**
+ * The runs each target gets in a turn of a coverage-guided fairTime, from what a run of each costs
+ * (`msPerRun`) and what its slices gained (`growth`, per target, oldest first). The turn takes
+ * about FAIR_TURN_FRACTION of `leftMs`, as fairTurnRuns's even share does. Every target gets a
+ * floor, FAIR_FLOOR_SHARE of the even share (at least FAIR_FIRST_TURN_RUNS runs), so that a target
+ * whose coverage stopped growing is still searched; the time left in the turn buys runs shared in
+ * proportion to each target's growthRate. Runs, not time, are shared: two targets growing as fast
+ * get the same runs whatever each costs, and with the same rate everywhere (none growing, for
+ * instance) the turn is the even share.
+ */
+export function coverageTurnRuns(msPerRun: readonly number[], growth: readonly (readonly SliceGrowth[])[], leftMs: number): number[] {
+  const even = fairTurnRuns(msPerRun, leftMs);
+  const rates = growth.map(growthRate);
+  if (rates.every((r) => r === rates[0])) return msPerRun.map(() => even);
+  const costs = msPerRun.map((ms) => Math.max(ms, FAIR_MIN_MS_PER_RUN));
+  const floor = Math.max(FAIR_FIRST_TURN_RUNS, Math.floor(even * FAIR_FLOOR_SHARE));
+  const turnMs = Math.max(0, leftMs) * FAIR_TURN_FRACTION;
+  const spareMs = Math.max(0, turnMs - floor * costs.reduce((sum, ms) => sum + ms, 0));
+  // spareMs buys runs r_i = k * rate_i with sum(r_i * cost_i) = spareMs.
+  const perRate = spareMs / rates.reduce((sum, rate, i) => sum + rate * costs[i]!, 0);
+  return rates.map((rate) => floor + Math.floor(rate * perRate));
+}
+
+/** A slice of a coverage-guided target in fairTime: what it gained, and the time it took (by the
+ * high-resolution clock: a slice of a cheap target takes less than the millisecond clock shows). */
+interface GuidedSliceCost extends SliceGrowth {
+  readonly ms: number;
+}
+
+/** What a run of a coverage-guided target cost over its last FAIR_WINDOW slices: its cost drifts
+ * as its corpus does (mutants of a case that polls a stuck flag to the limit cost as much). */
+function recentMsPerRun(slices: readonly GuidedSliceCost[]): number {
+  const recent = slices.slice(-FAIR_WINDOW);
+  return recent.reduce((sum, s) => sum + s.ms, 0) / Math.max(1, recent.reduce((sum, s) => sum + s.runs, 0));
+}
+
+/** One target's slices in a fairTime job so far, summed. */
+interface FairState {
+  readonly target: TargetName;
+  /** With --coverage, the target's one search for the whole job: its corpus and counts carry
+   * over from turn to turn. */
+  readonly search: GuidedSearch | null;
+  /** The search's slices, oldest first. */
+  readonly slices: GuidedSliceCost[];
+  readonly findings: Map<string, Finding>;
+  module: string;
+  runs: number;
+  executions: number;
+  elapsedMs: number;
+  repeats: number;
+  rejected: number;
+  firstFailureRun: number | null;
+  interrupted: boolean;
+  done: boolean;
 }
 
 /**
  * Fair time (docs/fuzzing.md): the job's time limit shared out by executions, not by wall clock.
- * The targets take turns; in each turn every target still searching gets the same number of runs,
- * sized from what a run of each cost so far so that a turn takes about a tenth of the time left.
- * A target that costs a thousand times more per run than another (pl011 against pl061) gets a
- * thousand times more time, and both about the same number of cases. Each slice is a fuzzTarget
- * run with a seed derived from the turn; what earlier slices found counts as known, so a later
- * slice looks for other bugs.
+ * The targets take turns, each turn sized from what a run of each cost so far so that it takes
+ * about a tenth of the time left. Blind, every target still searching gets the same number of runs
+ * in a turn: a target that costs a thousand times more per run than another (pl011 against pl061)
+ * gets a thousand times more time, and both about the same number of cases. Each slice is a
+ * fuzzTarget run with a seed derived from the turn; what earlier slices found counts as known, so
+ * a later slice looks for other bugs. With --coverage, each target keeps one GuidedSearch for the
+ * whole job, a slice of which runs each turn, and the runs of a turn go more to the targets whose
+ * coverage still grows (coverageTurnRuns), costed at what their recent slices cost.
  */
 function fairTime(plan: JobPlan, onProgress?: (target: TargetName, p: Progress) => void): TargetResult[] {
   const options = plan.options;
-  const started = Date.now();
-  const deadline = started + options.timeMs!;
+  const deadline = Date.now() + options.timeMs!;
   const maxFindings = options.maxFindings ?? 5;
-  const states = plan.targets.map((target) => ({
-    target, module: "", runs: 0, executions: 0, elapsedMs: 0, repeats: 0, rejected: 0,
-    firstFailureRun: null as number | null, interrupted: false, done: false,
-    findings: new Map<string, Finding>(),
+  const states = plan.targets.map((target): FairState => ({
+    target,
+    // The search reports its own counts, which run over the whole job.
+    search: options.coverage === undefined ? null : new GuidedSearch(target, { ...options, ...(onProgress === undefined ? {} : { onProgress: (p: Progress) => onProgress(target, p) }) }),
+    slices: [], findings: new Map(), module: "", runs: 0, executions: 0, elapsedMs: 0, repeats: 0, rejected: 0,
+    firstFailureRun: null, interrupted: false, done: false,
   }));
   for (let turn = 0; states.some((s) => !s.done); turn++) {
     const active = states.filter((s) => !s.done);
-    const size = turn === 0 ? FAIR_FIRST_TURN_RUNS : fairTurnRuns(active.map((s) => s.elapsedMs / Math.max(1, s.runs)), deadline - Date.now());
-    for (const s of active) {
+    let sizes: number[];
+    if (turn === 0) {
+      sizes = active.map(() => FAIR_FIRST_TURN_RUNS);
+    } else if (options.coverage === undefined) {
+      const size = fairTurnRuns(active.map((s) => s.elapsedMs / Math.max(1, s.runs)), deadline - Date.now());
+      sizes = active.map(() => size);
+    } else {
+      sizes = coverageTurnRuns(active.map((s) => recentMsPerRun(s.slices)), active.map((s) => s.slices), deadline - Date.now());
+    }
+    for (const [k, s] of active.entries()) {
       const left = deadline - Date.now();
-      const runs = Math.min(size, options.runs - s.runs);
+      const runs = Math.min(sizes[k]!, options.runs - s.runs);
       if (left <= 0 || runs <= 0) {
         s.done = true;
         s.interrupted ||= left <= 0;
         continue;
       }
-      const r = fuzzTarget(s.target, {
-        ...options,
-        runs,
-        seed: deriveSeed(options.seed, 0x20000 + turn),
-        timeMs: left,
-        maxFindings: maxFindings - s.findings.size,
-        known: [...(options.known ?? []), ...s.findings.keys()],
-        ...(onProgress === undefined ? {} : {
-          onProgress: (p: Progress) => onProgress(s.target, { ...p, runs: s.runs + p.runs, executions: s.executions + p.executions, failures: s.findings.size + p.failures }),
-        }),
-      });
+      let r: TargetResult;
+      if (s.search !== null) {
+        const started = performance.now();
+        const slice = s.search.run(runs, deadline);
+        s.slices.push({ runs: slice.runs, gain: slice.newEdges + slice.features, ms: performance.now() - started });
+        r = slice;
+      } else {
+        r = fuzzTarget(s.target, {
+          ...options,
+          runs,
+          seed: deriveSeed(options.seed, 0x20000 + turn),
+          timeMs: left,
+          maxFindings: maxFindings - s.findings.size,
+          known: [...(options.known ?? []), ...s.findings.keys()],
+          ...(onProgress === undefined ? {} : {
+            onProgress: (p: Progress) => onProgress(s.target, { ...p, runs: s.runs + p.runs, executions: s.executions + p.executions, failures: s.findings.size + p.failures }),
+          }),
+        });
+      }
       if (r.firstFailureRun !== null) s.firstFailureRun ??= s.runs + r.firstFailureRun;
       s.module = r.module;
       s.runs += r.runs;
@@ -198,6 +308,9 @@ function fairTime(plan: JobPlan, onProgress?: (target: TargetName, p: Progress) 
       if (s.findings.size >= maxFindings || s.runs >= options.runs || r.interrupted) s.done = true;
     }
   }
+  // One coverage file per target: every slice of its search counted once.
+  const dir = options.coverage?.dir;
+  if (dir !== undefined) for (const s of states) s.search?.writeCoverage(dir);
   return states.map((s): TargetResult => ({
     target: s.target, module: s.module, seed: options.seed, runs: s.runs, executions: s.executions, elapsedMs: s.elapsedMs,
     findings: [...s.findings.values()], failures: s.findings.size, repeats: s.repeats, rejected: s.rejected,

@@ -1,13 +1,14 @@
 // One module instance on one bus, reused for every execution of a fuzz run: between executions
-// the models are reset, linear memory is put back as it was after instantiation, and the trace
-// is cleared. Calls go straight to the exports (no argument checks, no call records unless the
-// world reports), under an access budget that turns a driver that does not return into a hang.
+// the models are reset, linear memory and the module's mutable globals are put back as they were
+// after instantiation, and the trace is cleared. Calls go straight to the exports (no argument
+// checks, no call records unless the world reports), under an access budget that turns a driver
+// that does not return into a hang.
 // A target that takes interrupts attaches a delivery (harness/interrupts.ts): the world is its
 // host, as a Hal is.
 import type { Registry } from "../registry.js";
 import { packageRegistry } from "../project.js";
 import { AccessBudgetExceeded, Bus, BusFault, VirtualClock, type Device, type Region } from "../bus.js";
-import { HalError, compileModule } from "../hal.js";
+import { HalError } from "../hal.js";
 import type { RegisterBlock } from "../regmap.js";
 import { FuzzTrace } from "./tap.js";
 import { FuzzDevice, type ReplacedRead } from "./device.js";
@@ -15,6 +16,7 @@ import type { ReadScript } from "./replay.js";
 import { InterruptStorm, type Interrupts, type InterruptHost } from "../interrupts.js";
 import { FuzzFailure } from "./target.js";
 import { repeatResponder, RESPONDER_MAX_REPEATS, type RepeatResponder } from "./repeat-responder.js";
+import { GlobalSnapshot, compileWithGlobalsExported } from "./module-globals.js";
 
 /** How a call ended when it did not return a value: "interrupt", an interrupt storm
  * (harness/interrupts.ts); "failure", a property a session checks during the call (a boundary
@@ -70,6 +72,8 @@ export class World implements InterruptHost {
   private readonly functions = new Map<string, ExportFunction>();
   private readonly devices: FuzzDevice[] = [];
   private readonly pristine: Uint8Array;
+  /** The module's mutable globals as instantiated, put back with linear memory (module-globals.ts). */
+  private readonly globals: GlobalSnapshot;
   private mode: WorldMode = "fast";
   private recordAlways = false;
   /** Export calls made in this execution. */
@@ -130,7 +134,7 @@ export class World implements InterruptHost {
     this.trace.registry = registry;
     const env = this.bus.imports.env;
     this.responder = repeatResponder((addr: number, width: number) => this.read(addr, width));
-    this.instance = new WebAssembly.Instance(compileModule(modulePath), {
+    this.instance = new WebAssembly.Instance(compileWithGlobalsExported(modulePath), {
       env: {
         mmio_read: this.responder.mmio_read,
         mmio_write: (addr: number, value: number, width: number) => {
@@ -155,6 +159,7 @@ export class World implements InterruptHost {
     this.scratch = this.functions.has("hal_scratch") ? this.fn("hal_scratch")() : 0;
     this.scratchSize = this.functions.has("hal_scratch_size") ? this.fn("hal_scratch_size")() : 0;
     this.pristine = new Uint8Array(memory.buffer).slice();
+    this.globals = new GlobalSnapshot(exports);
     this.trace.enabled = false;
   }
 
@@ -328,8 +333,8 @@ export class World implements InterruptHost {
     return this.mode === "report";
   }
 
-  /** Start of an execution: time 0, empty trace, linear memory as instantiated, no overrides.
-   * The caller resets its models. */
+  /** Start of an execution: time 0, empty trace, linear memory and mutable globals as
+   * instantiated, no overrides. The caller resets its models. */
   restart(): void {
     if (this.responderGiven !== 0) this.takeFromResponder();
     this.repeatLeft = this.repeatRoom;
@@ -338,6 +343,7 @@ export class World implements InterruptHost {
     this.trace.restart();
     this.calls = 0;
     new Uint8Array(this.memory.buffer).set(this.pristine);
+    this.globals.restore();
     for (const d of this.devices) d.restart();
     this.bus.setAccessBudget(Infinity);
     this.bus.contextFlags = 0;

@@ -1,0 +1,237 @@
+// The fuzz world runs every execution of a run on one instance and puts back between them what
+// the module may have changed: linear memory, and its mutable globals. A host sees a global only
+// if the module exports it, and AssemblyScript makes every module-level `let` a global that it does
+// not export: a driver keeping an `initialized` flag or a ring index there would carry it from one
+// execution into the next, so that a finding did not replay alone and a shrunk case failed
+// otherwise. The world therefore instantiates a copy of the module whose export section also
+// exports each mutable global the module defines, under a reserved name; nothing else changes (the
+// same code, the same imports, the same accesses in the same order).
+import { readFileSync } from "node:fs";
+import { compileModule } from "../hal.js";
+
+/** Exported as `${GLOBAL_EXPORT_PREFIX}${index}`, index in the module's global index space. */
+export const GLOBAL_EXPORT_PREFIX = "__wasm_hal_global_";
+
+/** Value types a host can read and write through WebAssembly.Global. */
+const HOST_TYPES = new Set([0x7f, 0x7e, 0x7d, 0x7c]); // i32, i64, f32, f64
+
+class Reader {
+  constructor(private readonly bytes: Uint8Array, public pos: number, private readonly end: number, private readonly what: string) {}
+
+  fail(message: string): never {
+    throw new Error(`${this.what}: byte ${this.pos}: ${message}`);
+  }
+
+  byte(): number {
+    if (this.pos >= this.end) this.fail("unexpected end of section");
+    return this.bytes[this.pos++]!;
+  }
+
+  u32(): number {
+    let result = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      const b = this.byte();
+      result += (b & 0x7f) * 2 ** shift;
+      if ((b & 0x80) === 0) return result;
+    }
+    return this.fail("LEB128 integer longer than 5 bytes");
+  }
+
+  /** A signed LEB128 of any length (its value is not needed). */
+  skipLeb(): void {
+    while ((this.byte() & 0x80) !== 0);
+  }
+
+  skip(n: number): void {
+    if (this.pos + n > this.end) this.fail("unexpected end of section");
+    this.pos += n;
+  }
+
+  skipName(): void {
+    this.skip(this.u32());
+  }
+
+  skipLimits(): void {
+    const flags = this.byte();
+    this.u32();
+    if (flags & 1) this.u32();
+  }
+
+  /** A constant expression up to its `end` (WebAssembly 3.0 constant instructions). */
+  skipConstExpr(): void {
+    for (;;) {
+      const op = this.byte();
+      switch (op) {
+        case 0x0b: return; // end
+        case 0x41: case 0x42: this.skipLeb(); break; // i32.const, i64.const
+        case 0x43: this.skip(4); break; // f32.const
+        case 0x44: this.skip(8); break; // f64.const
+        case 0x23: case 0xd2: this.u32(); break; // global.get, ref.func
+        case 0xd0: this.skipLeb(); break; // ref.null heaptype
+        case 0x6a: case 0x6b: case 0x6c: case 0x7c: case 0x7d: case 0x7e: break; // extended constants
+        case 0xfd: // v128.const
+          if (this.u32() !== 12) this.fail("a constant expression with a SIMD instruction other than v128.const");
+          this.skip(16);
+          break;
+        default: this.fail(`opcode 0x${op.toString(16)} in a constant expression`);
+      }
+    }
+  }
+}
+
+interface Section {
+  readonly id: number;
+  /** The whole section, id byte included. */
+  readonly from: number;
+  readonly to: number;
+  /** Its contents. */
+  readonly start: number;
+}
+
+function sections(bytes: Uint8Array, what: string): Section[] {
+  const out: Section[] = [];
+  const r = new Reader(bytes, 8, bytes.length, what);
+  while (r.pos < bytes.length) {
+    const from = r.pos;
+    const id = r.byte();
+    const size = r.u32();
+    const start = r.pos;
+    r.skip(size);
+    out.push({ id, from, to: r.pos, start });
+  }
+  return out;
+}
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+  return out;
+}
+
+/**
+ * The module with every mutable global it defines (of a type a host can read: i32, i64, f32,
+ * f64) and does not export already exported as `${GLOBAL_EXPORT_PREFIX}${index}`, and the names
+ * added; the module itself and no names when there is none.
+ */
+export function exportMutableGlobals(bytes: Uint8Array<ArrayBuffer>, what = "module"): { bytes: Uint8Array<ArrayBuffer>; added: string[] } {
+  const all = sections(bytes, what);
+  let importedGlobals = 0;
+  const mutable: number[] = [];
+  const exported = new Set<number>();
+  let exportSection: Section | undefined;
+  let globalSection: Section | undefined;
+  for (const s of all) {
+    const r = new Reader(bytes, s.start, s.to, what);
+    if (s.id === 2) {
+      for (let n = r.u32(); n > 0; n--) {
+        r.skipName();
+        r.skipName();
+        const kind = r.byte();
+        if (kind === 0) r.u32();
+        else if (kind === 1) { r.skipLeb(); r.skipLimits(); }
+        else if (kind === 2) r.skipLimits();
+        else if (kind === 3) { r.byte(); r.byte(); importedGlobals++; }
+        else if (kind === 4) { r.byte(); r.u32(); }
+        else r.fail(`import kind ${kind}`);
+      }
+    } else if (s.id === 6) {
+      globalSection = s;
+      const n = r.u32();
+      for (let i = 0; i < n; i++) {
+        const type = r.byte();
+        const isMutable = r.byte() === 1;
+        r.skipConstExpr();
+        if (isMutable && HOST_TYPES.has(type)) mutable.push(importedGlobals + i);
+      }
+    } else if (s.id === 7) {
+      exportSection = s;
+      for (let n = r.u32(); n > 0; n--) {
+        r.skipName();
+        const kind = r.byte();
+        const index = r.u32();
+        if (kind === 3) exported.add(index);
+      }
+    }
+  }
+  const toExport = mutable.filter((g) => !exported.has(g));
+  if (toExport.length === 0 || globalSection === undefined) return { bytes, added: [] };
+
+  const added = toExport.map((g) => `${GLOBAL_EXPORT_PREFIX}${g}`);
+  const entries: number[] = [];
+  let count = 0;
+  if (exportSection !== undefined) {
+    const r = new Reader(bytes, exportSection.start, exportSection.to, what);
+    count = r.u32();
+    entries.push(...bytes.subarray(r.pos, exportSection.to));
+  }
+  toExport.forEach((g, k) => {
+    const name = new TextEncoder().encode(added[k]!);
+    entries.push(...uleb(name.length), ...name, 0x03, ...uleb(g));
+  });
+  const body = [...uleb(count + toExport.length), ...entries];
+  const newSection = Uint8Array.from([7, ...uleb(body.length), ...body]);
+  // In place of the export section, or right after the global section (the export section
+  // follows it in the module's section order).
+  const cutFrom = exportSection?.from ?? globalSection.to;
+  const cutTo = exportSection?.to ?? globalSection.to;
+  const out = new Uint8Array(bytes.length - (cutTo - cutFrom) + newSection.length);
+  out.set(bytes.subarray(0, cutFrom), 0);
+  out.set(newSection, cutFrom);
+  out.set(bytes.subarray(cutTo), cutFrom + newSection.length);
+  return { bytes: out, added };
+}
+
+const compiled = new Map<string, WebAssembly.Module>();
+
+/** The module file compiled with its mutable globals exported (exportMutableGlobals), once per
+ * process; compileModule's checks and messages for a missing or broken file. */
+export function compileWithGlobalsExported(path: string): WebAssembly.Module {
+  let module = compiled.get(path);
+  if (module === undefined) {
+    const plain = compileModule(path);
+    const { bytes, added } = exportMutableGlobals(new Uint8Array(readFileSync(path)), path);
+    module = added.length === 0 ? plain : new WebAssembly.Module(bytes);
+    compiled.set(path, module);
+  }
+  return module;
+}
+
+/** The instance's mutable globals (those exported by the module or by exportMutableGlobals),
+ * with the values they had when it was made, ready to be put back. */
+export class GlobalSnapshot {
+  private readonly globals: WebAssembly.Global[] = [];
+  private readonly values: unknown[] = [];
+
+  constructor(exports: WebAssembly.Exports) {
+    for (const value of Object.values(exports)) {
+      if (!(value instanceof WebAssembly.Global)) continue;
+      const initial: unknown = value.value;
+      // An immutable global refuses the write (the JS API has no way to ask).
+      try {
+        value.value = initial;
+      } catch {
+        continue;
+      }
+      this.globals.push(value);
+      this.values.push(initial);
+    }
+  }
+
+  get size(): number {
+    return this.globals.length;
+  }
+
+  restore(): void {
+    const globals = this.globals;
+    for (let i = 0; i < globals.length; i++) {
+      const g = globals[i]!;
+      const v = this.values[i];
+      if (g.value !== v) g.value = v;
+    }
+  }
+}

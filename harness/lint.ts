@@ -491,7 +491,8 @@ class SequenceLint {
     for (const c of rules.consumersBySlot[slot]!) {
       const consumed = rules.slotByWord[c.offset >>> 2]!;
       if (offset === c.guardOffset) {
-        const allows = ((a.value & c.guardMask) >>> 0) === c.guardValue || c.alternatives.some((alt) => ((a.value & alt.mask) >>> 0) === alt.value);
+        let allows = ((a.value & c.guardMask) >>> 0) === c.guardValue;
+        for (let k = 0; !allows && k < c.alternatives.length; k++) allows = ((a.value & c.alternatives[k]!.mask) >>> 0) === c.alternatives[k]!.value;
         state.allowedAt[consumed] = generation;
         state.allowed[consumed] = allows ? 1 : 0;
       }

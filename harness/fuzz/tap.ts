@@ -192,7 +192,10 @@ export class FuzzTrace extends Trace {
     else if (!isWrite && (flags & READ_UNDEFINED)) rule = "read-of-write-only";
     else if (flags & TEST) rule = "test-register";
     else if (isWrite && (flags & CHECK_BITS) && (op & FLAG_FAULT) === 0) {
-      const shifted = (value * 2 ** (((addr - t.base) & 3) * 8)) % 2 ** 32;
+      // The value's bits at their place in the word. Integer shifts: the float form
+      // (value * 2 ** n % 2 ** 32) took a library call per write. A write that is not a fault is
+      // aligned, so its bytes stay inside the word.
+      const shifted = (value << ((addr & 3) << 3)) >>> 0;
       const stray = (shifted & ~t.allowed[word]!) >>> 0;
       const complement = (flags & COMPLEMENT_OK) !== 0 && ((shifted | t.allowed[word]!) >>> 0) === 0xffffffff;
       if (stray !== 0 && !complement) rule = "reserved-bits";

@@ -120,9 +120,12 @@ export const hex = (n: number, digits = 1): string => "0x" + (n >>> 0).toString(
  */
 export abstract class Session {
   private readonly specs = new Map<string, ExportSpec>();
+  /** ERR_INVALID_ARG in the world's registry (looked up once: call() runs per call). */
+  private readonly invalidArg: number | undefined;
 
   constructor(readonly world: World, readonly target: Target) {
     for (const e of target.exports) this.specs.set(e.name, e);
+    this.invalidArg = world.registry.statusValue("ERR_INVALID_ARG");
   }
 
   /** Back to power-on: models reset and the simple model emptied. The world is restarted by
@@ -162,7 +165,7 @@ export abstract class Session {
       const listed = spec.statuses.map((s) => registry.statusName(s) ?? String(s)).join(", ");
       throw new FuzzFailure("status", `${shown()} returned ${showResult(result, registry)}; documented: ${listed}${count !== undefined ? `, or a count 0..${count}` : ""}`, name);
     }
-    if (result === registry.statusValue("ERR_INVALID_ARG") && outcome.accesses > (spec.refusalAccesses ?? 0)) {
+    if (result === this.invalidArg && outcome.accesses > (spec.refusalAccesses ?? 0)) {
       throw new FuzzFailure("refusal", `${shown()} returned ERR_INVALID_ARG after ${outcome.accesses} bus accesses: arguments must be refused before the first register access`, name);
     }
     return result;

@@ -57,6 +57,9 @@ export const DEFAULT_OSCILLATOR_STARTUP_NS = 100_000;
 const ERRATUM_AHB_CYCLES = 2;
 
 const WORDS = RCC_MAP.size / 4;
+/** Every register's reset value by word (RM0090 §7.3, through the map). */
+const RESET_IMAGE = new Uint32Array(WORDS);
+for (const r of RCC_MAP.registers) RESET_IMAGE[r.offset >>> 2] = (r.reset ?? 0) >>> 0;
 
 // CFGR.SW / SWS as two-bit fields (the SVD names each bit: SW0, SW1).
 const SW_MASK = RCC_CFGR_SW0 | RCC_CFGR_SW1;
@@ -118,7 +121,11 @@ export class Stm32RccModel implements Device, ClockSwitch {
   /** Registers by word index, as stored. CR's RDY bits and CFGR's SWS are worked out on read. */
   private readonly regs = new Uint32Array(WORDS);
   /** For each bit of each register: the time it last went from 0 to 1 (enable registers). */
-  private readonly setAt = new Float64Array(WORDS * 32);
+  private readonly setAt = new Float64Array(WORDS * 32).fill(-Infinity);
+  /** The words whose setAt entries were written since reset, which is all reset() puts back (the
+   * whole table is 64 KiB: filled at every reset it was most of a fuzz execution's time). */
+  private readonly setAtWords: number[] = [];
+  private readonly setAtWritten = new Uint8Array(WORDS);
   private hseOnAt = 0;
   private pllOnAt = 0;
   private pllI2sOnAt = 0;
@@ -140,9 +147,12 @@ export class Stm32RccModel implements Device, ClockSwitch {
 
   /** Every register back to its reset value (RM0090 §7.3, through the map). Gates stay attached. */
   reset(): void {
-    this.regs.fill(0);
-    for (const r of RCC_MAP.registers) this.regs[r.offset >>> 2] = (r.reset ?? 0) >>> 0;
-    this.setAt.fill(-Infinity);
+    this.regs.set(RESET_IMAGE);
+    for (const word of this.setAtWords) {
+      this.setAt.fill(-Infinity, word * 32, word * 32 + 32);
+      this.setAtWritten[word] = 0;
+    }
+    this.setAtWords.length = 0;
     this.systemSource = SOURCE_HSI;
     this.hseOnAt = this.pllOnAt = this.pllI2sOnAt = 0;
   }
@@ -279,6 +289,10 @@ export class Stm32RccModel implements Device, ClockSwitch {
       return;
     }
     let rose = next & ~old;
+    if (rose !== 0 && this.setAtWritten[word] === 0) {
+      this.setAtWritten[word] = 1;
+      this.setAtWords.push(word);
+    }
     for (let bit = 0; rose !== 0; bit++, rose >>>= 1) if (rose & 1) this.setAt[word * 32 + bit] = now;
     if (RESET_WORDS[word]) this.applyResets(word, old, next);
   }

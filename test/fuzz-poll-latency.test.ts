@@ -19,10 +19,19 @@ import { PL011_MAP } from "../harness/generated/pl011.js";
 import { PL022_MAP } from "../harness/generated/pl022.js";
 import { PL061_MAP } from "../harness/generated/pl061.js";
 import { PL080_MAP } from "../harness/generated/pl080.js";
+import { Stm32UsartModel } from "../harness/devices/stm32f4/usart.js";
+import { Stm32SpiModel } from "../harness/devices/stm32f4/spi.js";
+import { Stm32RccModel } from "../harness/devices/stm32f4/rcc.js";
+import { ClockGate } from "../harness/devices/stm32f4/common.js";
+import { USART_MAP } from "../harness/generated/usart.js";
+import { SPI_MAP } from "../harness/generated/spi.js";
+import { RCC_APB2ENR, RCC_APB2ENR_USART1EN, RCC_APB2RSTR } from "../harness/generated/rcc.js";
 import type { RegisterBlock } from "../harness/regmap.js";
 import { Fuzzer, type FuzzCase } from "../harness/fuzz/engine.js";
 import { targetByName } from "../harness/fuzz/targets/index.js";
 import { TARGET_NAMES, type Step } from "../harness/fuzz/target.js";
+import { addFuzzTargets } from "../harness/fuzz/target-table.js";
+import STM32F4_TARGETS, { STM32F4_TARGET_NAMES } from "../harness/fuzz/targets/stm32f4.js";
 import { PL011_FUZZ_BASE, PL011_FUZZ_UARTCLK } from "../harness/fuzz/targets/pl011.js";
 import { OP_READ } from "../harness/trace.js";
 
@@ -126,8 +135,54 @@ function sampleCases(fuzzer: Fuzzer, count: number): FuzzCase[] {
   return fc.sample(arb, { seed: 7, numRuns: count }).map((commands) => fuzzer.caseOf(commands));
 }
 
+describe("Device.stableUntil is honest: the STM32F4 models", () => {
+  const PCLK = 16_000_000;
+
+  it("USART: SR and CR1 until the next event; DR never; the rest until written", () => {
+    checkHonest(() => {
+      const clock = new VirtualClock();
+      const usart = new Stm32UsartModel({ clock, pclkHz: PCLK });
+      return {
+        device: usart, clock,
+        outside: (c) => {
+          if (usart.frameNs() === Infinity) return;
+          const error = (["none", "parity", "framing", "noise"] as const)[c % 4];
+          usart.receive([c & 0xff, (c >> 8) & 0xff].slice(0, 1 + ((c >> 2) % 2)), error === "none" ? {} : { error });
+        },
+      };
+    }, USART_MAP);
+  });
+
+  it("SPI: SR until the next frame, and not at all in the OVR clearing sequence; DR never", () => {
+    checkHonest(() => {
+      const clock = new VirtualClock();
+      return { device: new Stm32SpiModel({ clock, pclkHz: PCLK }), clock };
+    }, SPI_MAP);
+  });
+
+  it("a clock gate: the peripheral's while open (with the enable-delay erratum); never while it keeps the access", () => {
+    checkHonest(() => {
+      const clock = new VirtualClock();
+      const rcc = new Stm32RccModel({ clock, enableErratum: true });
+      const usart = new Stm32UsartModel({ clock, pclkHz: () => rcc.pclk2Hz() });
+      const gate = new ClockGate("usart1", usart, clock, RCC_APB2ENR, RCC_APB2ENR_USART1EN, "APB2ENR.USART1EN", RCC_APB2RSTR);
+      rcc.addGate(gate, "APB2ENR");
+      return {
+        device: gate, clock,
+        // The RCC from outside the region: the clock on or off, the block in reset or not.
+        outside: (c) => {
+          const at = c % 2 === 0 ? RCC_APB2ENR : RCC_APB2RSTR;
+          rcc.write(at, (rcc.read(at, 4) ^ RCC_APB2ENR_USART1EN) >>> 0, 4);
+        },
+      };
+    }, USART_MAP);
+  });
+});
+
+addFuzzTargets(STM32F4_TARGETS, null);
+
 describe("the world's repeated-read path", () => {
-  for (const name of TARGET_NAMES) {
+  for (const name of [...TARGET_NAMES, ...STM32F4_TARGET_NAMES]) {
     for (const stretched of [true, false]) {
       it(`${name}, latency ${stretched ? "stretched" : "fixed"}: fast runs and recorded runs agree on every case`, () => {
         const fuzzer = new Fuzzer(targetByName(name));

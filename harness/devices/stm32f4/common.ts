@@ -175,6 +175,14 @@ export class ClockGate implements Device {
     this.accesses.length = 0;
   }
 
+  /** Device.stableUntil: while the gate is open, the peripheral's (it stays open until the RCC
+   * is written); a read the gate keeps is counted, so it is never stable. */
+  stableUntil(offset: number): number {
+    const reason = this.controller === undefined ? null : this.controller.blockedReason(this);
+    if (reason !== null || this.inner.stableUntil === undefined) return -Infinity;
+    return this.inner.stableUntil(offset);
+  }
+
   read(offset: number, width: number): number {
     const reason = this.controller === undefined ? null : this.controller.blockedReason(this);
     if (reason === null) return this.inner.read(offset, width);

@@ -122,6 +122,18 @@ export class Stm32SpiModel implements Device, DmaRequester, InterruptSource {
 
   // ---- Device ----
 
+  /** Device.stableUntil: until when a read of `offset` returns what it returned just now. DR
+   * takes the received frame and clears RXNE (never stable); SR changes when a frame completes,
+   * and at once after the DR read of the OVR clearing sequence (the SR read that follows clears
+   * OVR); the other registers only when written. */
+  stableUntil(offset: number): number {
+    switch (offset) {
+      case SPI_DR: return -Infinity;
+      case SPI_SR: return this.ovrDataRead ? -Infinity : this.frameEndAt;
+      default: return Infinity;
+    }
+  }
+
   read(offset: number, _width: number): number {
     if (this.clock.now >= this.frameEndAt) this.catchUp(this.clock.now);
     switch (offset) {

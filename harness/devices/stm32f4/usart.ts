@@ -201,6 +201,19 @@ export class Stm32UsartModel implements Device, DmaRequester, InterruptSource {
     this.schedule();
   }
 
+  /** Device.stableUntil: until when a read of `offset` returns what it returned just now. DR
+   * takes the received frame and clears RXNE (never stable); SR changes only at the model's
+   * events (a frame leaving the shift register or arriving, the line going idle), and so does
+   * CR1 (SBK clears when the break has been sent); the other registers only when written. A
+   * repeated SR read marks the same flags as seen again, which changes nothing. */
+  stableUntil(offset: number): number {
+    switch (offset) {
+      case USART_DR: return -Infinity;
+      case USART_SR: case USART_CR1: return this.nextEventAt;
+      default: return Infinity;
+    }
+  }
+
   // ---- The peer side ----
 
   /**

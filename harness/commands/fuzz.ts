@@ -15,7 +15,7 @@ import {
   campaignFindingsFile, findingsFileText, findingsInputs, findingsJUnit, mergeFindings, parseFindingsFile, zooFindingsFile,
   type CampaignInfo, type FindingsFile,
 } from "../fuzz/merge.js";
-import { findingKey, moduleLabel, type Finding } from "../fuzz/engine.js";
+import { findingKey, moduleLabel, replayText, type Finding } from "../fuzz/engine.js";
 import { listRegressions, readRegression, saveRegression, rerunRegression, replayRecordedReads, replaysFromSeed } from "../fuzz/regression.js";
 import { fuzzVariants, variantReport, zooVariants } from "../fuzz/variants.js";
 import { TARGET_NAMES, type TargetName } from "../fuzz/target.js";
@@ -119,7 +119,7 @@ function describeFinding(f: Finding, index: number): string[] {
     lines.push(`     ${r.region}.${r.reg} read 0x${r.value.toString(16)} instead of 0x${r.truth.toString(16)}${r.count > 1 ? ` (x${r.count})` : ""}${r.illegal === null ? "" : ` -- impossible: ${r.illegal}`}`);
   }
   lines.push("     steps:", ...f.story.map((s, i) => `       ${i + 1}. ${s}`));
-  lines.push(`     replay: seed ${f.seed}, path ${f.path}, replay path ${f.replayPath}`);
+  lines.push(`     ${replayText(f)}`);
   return lines;
 }
 

@@ -128,6 +128,13 @@ const PROBE_REACH_LIMIT = 2 ** 20;
 
 /** How a finding names its module: relative to the working folder (the project's, when the
  * CLI runs) when inside it, else to the package, else the absolute path. */
+/** How a report says a finding replays: from fast-check's seed and paths, or, for a finding
+ * of the coverage-guided search (which fast-check did not generate: no path), from its case. */
+export function replayText(f: Finding): string {
+  if (f.path === "" && f.replayPath === "") return "replay: its saved case (found by the coverage-guided search: no fast-check path)";
+  return `replay: seed ${f.seed}, path ${f.path}, replay path ${f.replayPath}`;
+}
+
 export function moduleLabel(path: string): string {
   for (const root of [process.cwd(), packageRoot()]) {
     const rel = relative(root, path);

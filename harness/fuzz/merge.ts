@@ -9,7 +9,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { JsonFileError, parseJsonText } from "../json-text.js";
 import type { JUnitCase, JUnitSuite } from "../junit.js";
-import { findingKey, moduleLabel, type Finding } from "./engine.js";
+import { findingKey, moduleLabel, replayText, type Finding } from "./engine.js";
 import type { CampaignResult, Shard } from "./campaign.js";
 import { PROPERTY_NAMES } from "./target.js";
 
@@ -468,7 +468,7 @@ export function findingsJUnit(file: FindingsFile, suiteName: string): JUnitSuite
           kind: "failure",
           type: findings.length === 1 ? findings[0]!.property : "findings",
           message: findings.length === 1 ? summaries[0]! : `${findings.length} findings: ${summaries.join("; ")}`,
-          text: findings.map((f, i) => [`${i + 1}. ${summaries[i]}`, ...f.message.split("\n").slice(1).map((l) => `   ${l}`), ...f.story.map((s, k) => `   step ${k + 1}. ${s}`), `   module ${f.module}; replay: seed ${f.seed}, path ${f.path}, replay path ${f.replayPath}`].join("\n")).join("\n"),
+          text: findings.map((f, i) => [`${i + 1}. ${summaries[i]}`, ...f.message.split("\n").slice(1).map((l) => `   ${l}`), ...f.story.map((s, k) => `   step ${k + 1}. ${s}`), `   module ${f.module}; ${replayText(f)}`].join("\n")).join("\n"),
         },
       output: `${runs} runs, ${executions} executions in ${same.length} part${same.length === 1 ? "" : "s"}`,
     });

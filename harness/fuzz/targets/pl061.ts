@@ -34,6 +34,33 @@ const VALID_MODES = [0x0, 0x1, 0x2, 0x4, 0x5] as const;
 /** The calls that take (base, mask, value) and their argument checks. */
 const MASKED = new Set(["set_direction", "write", "read", "irq_config", "irq_disable", "irq_clear"]);
 
+/** What a call's checks compare before and after it, by index (K_*). */
+const STATE = ["pins", "dir", "latch", "is", "ibe", "iev", "ie", "edges"] as const;
+const K_PINS = 0, K_DIR = 1, K_LATCH = 2, K_IS = 3, K_IBE = 4, K_IEV = 5, K_IE = 6, K_EDGES = 7;
+// What each call keeps (run() says why), in the order the checks look.
+const KEEP_SET_DIRECTION = [K_LATCH, K_IS, K_IBE, K_IEV, K_IE];
+const KEEP_WRITE = [K_DIR, K_IS, K_IBE, K_IEV, K_IE];
+const OUTSIDE_WRITE = [K_PINS, K_LATCH];
+const KEEP_READ = [K_DIR, K_LATCH, K_IS, K_IBE, K_IEV, K_IE, K_PINS, K_EDGES];
+const KEEP_IRQ_CONFIG = [K_DIR, K_LATCH, K_PINS];
+const OUTSIDE_IRQ_CONFIG = [K_IS, K_IBE, K_IEV, K_IE, K_EDGES];
+const KEEP_IRQ_DISABLE = [K_DIR, K_LATCH, K_PINS, K_IS, K_IBE, K_IEV, K_EDGES];
+const KEEP_IRQ_CLEAR = [K_DIR, K_LATCH, K_PINS, K_IS, K_IBE, K_IEV, K_IE];
+
+function snapshot(g: Pl061Model, out: Uint32Array): void {
+  out[K_PINS] = g.pins;
+  out[K_DIR] = g.dir;
+  out[K_LATCH] = g.outputLatch;
+  out[K_IS] = g.is;
+  out[K_IBE] = g.ibe;
+  out[K_IEV] = g.iev;
+  out[K_IE] = g.ie;
+  out[K_EDGES] = g.edgeLatch;
+}
+
+/** The export each call step makes. */
+const EXPORT_OF_OP = new Map(["set_direction", "write", "read", "irq_config", "irq_disable", "irq_status", "irq_clear"].map((op) => [op, `pl061_${op}`]));
+
 class Pl061Session extends Session {
   readonly gpio: Pl061Model;
 
@@ -52,6 +79,9 @@ class Pl061Session extends Session {
 
   /** The mask of the call being made (0 for a call without one). */
   private callMask = 0;
+  /** The model's state (STATE) before and after the call being checked, reused. */
+  private readonly before = new Uint32Array(STATE.length);
+  private readonly after = new Uint32Array(STATE.length);
 
   reset(): void {
     const gpio = this.gpio;
@@ -75,14 +105,16 @@ class Pl061Session extends Session {
       this.gpio.driveInputs(PINS, num(step, "levels") & PINS);
       return;
     }
-    const name = `pl061_${step.op}`;
+    const name = EXPORT_OF_OP.get(step.op) ?? `pl061_${step.op}`;
     const base = num(step, "base");
     const mask = MASKED.has(step.op) ? num(step, "mask") >>> 0 : 0;
     const arg = step.op === "set_direction" || step.op === "write" || step.op === "irq_config" ? num(step, "value") >>> 0 : 0;
     const args = step.op === "irq_status" ? [base] : step.op === "read" || step.op === "irq_disable" || step.op === "irq_clear" ? [base, mask] : [base, mask, arg];
     const invalid = (base & 3) !== 0 || (mask & ~PINS) !== 0 || (step.op === "irq_config" && !(VALID_MODES as readonly number[]).includes(arg));
     const g = this.gpio;
-    const before = { pins: g.pins, dir: g.dir, latch: g.outputLatch, is: g.is, ibe: g.ibe, iev: g.iev, ie: g.ie, edges: g.edgeLatch };
+    const before = this.before;
+    const after = this.after;
+    snapshot(g, before);
     this.callMask = mask;
     const result = this.call(name, args);
     if (invalid) {
@@ -90,60 +122,62 @@ class Pl061Session extends Session {
       return;
     }
     if (!this.consistent) return;
-    const shown = `${name}(mask 0x${mask.toString(16)}${args.length > 2 ? `, 0x${arg.toString(16)}` : ""})`;
-    const after = { pins: g.pins, dir: g.dir, latch: g.outputLatch, is: g.is, ibe: g.ibe, iev: g.iev, ie: g.ie, edges: g.edgeLatch };
+    // Made only for a message: this runs per call.
+    const shown = (): string => `${name}(mask 0x${mask.toString(16)}${args.length > 2 ? `, 0x${arg.toString(16)}` : ""})`;
+    snapshot(g, after);
     const expectOk = (): void => {
-      if (result !== OK) this.fail(name, `${shown} returned ${showResult(result)}; expected OK`);
+      if (result !== OK) this.fail(name, `${shown()} returned ${showResult(result)}; expected OK`);
     };
-    /** Registers that must not change at all, and the bits of the others outside the mask. */
-    const keep = (which: readonly (keyof typeof before)[], outsideMask: readonly (keyof typeof before)[]): void => {
-      for (const k of which) if (after[k] !== before[k]) this.fail(name, `${shown} changed ${k} from 0x${before[k].toString(16)} to 0x${after[k].toString(16)}`);
-      for (const k of outsideMask) {
-        const changed = (after[k] ^ before[k]) & ~mask & PINS;
-        if (changed !== 0) this.fail(name, `${shown} changed ${k} bits 0x${changed.toString(16)}, outside its mask (0x${before[k].toString(16)} -> 0x${after[k].toString(16)})`);
+    /** Registers that must not change at all (`same`), and those whose bits outside the mask
+     * must not (`outside`), checked in that order: STATE indices. */
+    const keep = (same: readonly number[], outside: readonly number[]): void => {
+      for (const k of same) if (after[k] !== before[k]) this.fail(name, `${shown()} changed ${STATE[k]} from 0x${before[k]!.toString(16)} to 0x${after[k]!.toString(16)}`);
+      for (const k of outside) {
+        const changed = (after[k]! ^ before[k]!) & ~mask & PINS;
+        if (changed !== 0) this.fail(name, `${shown()} changed ${STATE[k]} bits 0x${changed.toString(16)}, outside its mask (0x${before[k]!.toString(16)} -> 0x${after[k]!.toString(16)})`);
       }
     };
-    const expectBits = (k: keyof typeof before, want: number): void => {
-      if ((after[k] & mask) !== (want & mask)) this.fail(name, `${shown}: ${k} & mask is 0x${(after[k] & mask).toString(16)}, expected 0x${(want & mask).toString(16)}`);
+    const expectBits = (k: number, want: number): void => {
+      if ((after[k]! & mask) !== (want & mask)) this.fail(name, `${shown()}: ${STATE[k]} & mask is 0x${(after[k]! & mask).toString(16)}, expected 0x${(want & mask).toString(16)}`);
     };
     switch (step.op) {
       case "set_direction":
         expectOk();
-        keep(["latch", "is", "ibe", "iev", "ie"], ["dir"]);
-        expectBits("dir", arg);
+        keep(KEEP_SET_DIRECTION, [K_DIR]);
+        expectBits(K_DIR, arg);
         return;
       case "write":
         expectOk();
         // Only the masked pins may change, and of those only the outputs (TRM 3.3.1).
-        keep(["dir", "is", "ibe", "iev", "ie"], ["pins", "latch"]);
-        expectBits("pins", (arg & before.dir) | (before.pins & ~before.dir));
+        keep(KEEP_WRITE, OUTSIDE_WRITE);
+        expectBits(K_PINS, (arg & before[K_DIR]!) | (before[K_PINS]! & ~before[K_DIR]!));
         return;
       case "read":
-        if (result !== (before.pins & mask)) this.fail(name, `${shown} returned ${showResult(result)}; the pins read 0x${before.pins.toString(16)}`);
-        keep(["dir", "latch", "is", "ibe", "iev", "ie", "pins", "edges"], []);
+        if (result !== (before[K_PINS]! & mask)) this.fail(name, `${shown()} returned ${showResult(result)}; the pins read 0x${before[K_PINS]!.toString(16)}`);
+        keep(KEEP_READ, []);
         return;
       case "irq_config":
         expectOk();
-        keep(["dir", "latch", "pins"], ["is", "ibe", "iev", "ie", "edges"]);
-        expectBits("is", (arg & PL061_IRQ_MODE_IS) !== 0 ? PINS : 0);
-        expectBits("ibe", (arg & PL061_IRQ_MODE_IBE) !== 0 ? PINS : 0);
-        expectBits("iev", (arg & PL061_IRQ_MODE_IEV) !== 0 ? PINS : 0);
-        expectBits("ie", PINS);
+        keep(KEEP_IRQ_CONFIG, OUTSIDE_IRQ_CONFIG);
+        expectBits(K_IS, (arg & PL061_IRQ_MODE_IS) !== 0 ? PINS : 0);
+        expectBits(K_IBE, (arg & PL061_IRQ_MODE_IBE) !== 0 ? PINS : 0);
+        expectBits(K_IEV, (arg & PL061_IRQ_MODE_IEV) !== 0 ? PINS : 0);
+        expectBits(K_IE, PINS);
         // Edges latched before the call are discarded (the driver's header).
-        expectBits("edges", 0);
+        expectBits(K_EDGES, 0);
         return;
       case "irq_disable":
         expectOk();
-        keep(["dir", "latch", "pins", "is", "ibe", "iev", "edges"], ["ie"]);
-        expectBits("ie", 0);
+        keep(KEEP_IRQ_DISABLE, [K_IE]);
+        expectBits(K_IE, 0);
         return;
       case "irq_status":
         if (result !== g.mis) this.fail(name, `pl061_irq_status returned ${showResult(result)}; MIS is 0x${g.mis.toString(16)}`);
         return;
       case "irq_clear":
         expectOk();
-        keep(["dir", "latch", "pins", "is", "ibe", "iev", "ie"], ["edges"]);
-        expectBits("edges", 0);
+        keep(KEEP_IRQ_CLEAR, [K_EDGES]);
+        expectBits(K_EDGES, 0);
         return;
       default:
         throw new Error(`pl061: unknown step ${step.op}`);

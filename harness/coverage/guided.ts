@@ -135,6 +135,7 @@ export class GuidedSearch {
     this.modulePath = options.modulePath ?? target.module ?? wasmPath("release");
     this.build = coverageBuild(this.modulePath);
     this.fuzzer = new Fuzzer(target, this.build.path);
+    this.fuzzer.world.pollLatency = options.pollLatency ?? true;
     this.view = new CoverageCounters(this.fuzzer.world.memory, this.build.map).view();
     this.accumulated = new CoverageAccumulator(this.build.map);
     const maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
@@ -199,7 +200,10 @@ export class GuidedSearch {
       const key = this.keyOf(failure);
       const shrunk = shrink(this.fuzzer, this.name, stepsRun, key, (f) => this.keyOf(f), Math.min(deadline, Date.now() + shrinkMs));
       tally.known.add(key);
-      this.plain ??= new Fuzzer(this.target, this.modulePath);
+      if (this.plain === null) {
+        this.plain = new Fuzzer(this.target, this.modulePath);
+        this.plain.world.pollLatency = this.fuzzer.world.pollLatency;
+      }
       const finding = this.plain.investigate({ target: this.name, steps: shrunk.steps }, { seed: this.options.seed, path: "", replayPath: "", generation: this.generation, runs: total - this.runsBefore, shrinks: shrunk.shrinks });
       this.runsBefore = total;
       if (finding === null) continue;

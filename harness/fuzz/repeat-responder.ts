@@ -1,4 +1,4 @@
-// The fuzz world's repeated-read responder: a WebAssembly module of a few dozen bytes that sits
+// The fuzz world's repeated-read responder: a WebAssembly module of 172 bytes that sits
 // between the driver module and the world's mmio_read. While the world has armed it with a read
 // that repeats for good (a register its device declared stable forever: a stuck flag, a FIFO that
 // never fills), it answers the repeats itself, so that a poll running to its driver's limit (up

@@ -1,10 +1,10 @@
 // The fuzz world puts a module's mutable globals back between executions, as it does linear
 // memory (harness/fuzz/module-globals.ts): a driver that keeps state in a module-level `let`
 // starts every execution as instantiated.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { World } from "../harness/fuzz/world.js";
 import { GLOBAL_EXPORT_PREFIX, exportMutableGlobals } from "../harness/fuzz/module-globals.js";
 import { readModuleAbi } from "../harness/wasm-abi.js";
@@ -63,8 +63,12 @@ function counterModule(options: { exportCount?: boolean; importGlobal?: boolean;
   ]);
 }
 
+const folder = mkdtempSync(join(tmpdir(), "wasm-hal-globals-"));
+afterAll(() => rmSync(folder, { recursive: true, force: true }));
+let files = 0;
+
 function moduleFile(bytes: Uint8Array): string {
-  const path = join(mkdtempSync(join(tmpdir(), "wasm-hal-globals-")), "counter.wasm");
+  const path = join(folder, `counter-${files++}.wasm`);
   writeFileSync(path, bytes);
   return path;
 }

@@ -3,10 +3,10 @@
 // the shards back together, de-duplicated by finding identity. Two shards plus a merge must give
 // the findings of one campaign over the same seed, runs and jobs.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { packageRoot } from "../harness/hal.js";
 import { fuzz, planJobs, type CampaignOptions } from "../harness/fuzz/campaign.js";
 import { campaignFindingsFile, findingIdentity, findingsFileText, mergeFindings, parseFindingsFile, type FindingsFile } from "../harness/fuzz/merge.js";
@@ -25,7 +25,16 @@ function run(args: string[]) {
   return spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", cwd: root, timeout: 120_000 });
 }
 
-const tmp = (): string => mkdtempSync(join(tmpdir(), "wasm-hal-shard-"));
+/** Temporary folders, removed after the file's tests. */
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+const tmp = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), "wasm-hal-shard-"));
+  made.push(dir);
+  return dir;
+};
 const info = { targets: [] as string[], runs: 30, module: null, legalOnly: false, maxSteps: 12, stepAccessLimit: 200_000, timeMs: null };
 
 describe("planJobs with --shard", () => {

@@ -1,8 +1,8 @@
 // The fuzzer (harness/fuzz/, docs/fuzzing.md): what it checks, how it labels and reports what it
 // finds, and a bounded fuzz run of every driver. Runs use worker threads on the compiled harness
 // when dist/ is up to date (`npm test` builds first), else this thread.
-import { describe, expect, it } from "vitest";
-import { mkdtempSync, writeFileSync, readFileSync, existsSync } from "node:fs";
+import { afterAll, describe, expect, it } from "vitest";
+import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -24,6 +24,17 @@ import { PL011_FUZZ_BASE, PL011_FUZZ_UARTCLK } from "../harness/fuzz/targets/pl0
 import { PL022_FUZZ_BASE, PL022_FUZZ_SSPCLK } from "../harness/fuzz/targets/pl022.js";
 import { PL061_FUZZ_BASE } from "../harness/fuzz/targets/pl061.js";
 import { PL080_FUZZ_BASE } from "../harness/fuzz/targets/pl080.js";
+
+/** Temporary folders, removed after the file's tests. */
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
 
 const SEED = 20240607;
 const JOBS = compiledHarnessIsFresh() ? 2 : 1;
@@ -139,7 +150,7 @@ function misbehavingModule(): string {
     ...section(7, vec([[...str("memory"), 2, 0], ...functions.map(([name], i) => [...str(name), 0, ...leb(i + 1)])])),
     ...section(10, vec(functions.map(([, , code]) => body(code)))),
   ];
-  const dir = mkdtempSync(join(tmpdir(), "wasm-hal-fuzz-"));
+  const dir = tempDir("wasm-hal-fuzz-");
   const path = join(dir, "misbehaving.wasm");
   writeFileSync(path, Uint8Array.from(bytes));
   return path;
@@ -174,7 +185,7 @@ describe("the properties checked after every call", () => {
   it("a saved failure replays: the case fails again, the trace is the recorded one, the recorded reads give the same accesses", () => {
     const fuzzCase = { target: "pl061" as const, steps: [{ op: "read", base, mask: 1 }] };
     const finding = fuzzer.investigate(fuzzCase, { seed: 7, path: "0:1", runs: 1, shrinks: 0 })!;
-    const dir = mkdtempSync(join(tmpdir(), "wasm-hal-fuzz-save-"));
+    const dir = tempDir("wasm-hal-fuzz-save-");
     const file = saveRegression(finding, dir);
     const saved = readRegression(file);
     expect(saved.meta).toMatchObject({ target: "pl061", property: "hang", call: "pl061_read", world: "legal", seed: 7, path: "0:1", release: "passes" });

@@ -2,7 +2,7 @@
 // finds, and a bounded fuzz run of every driver. Runs use worker threads on the compiled harness
 // when dist/ is up to date (`npm test` builds first), else this thread.
 import { afterAll, describe, expect, it } from "vitest";
-import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync } from "node:fs";
+import { mkdtempSync, writeFileSync, readFileSync, readdirSync, existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -322,5 +322,26 @@ describe("the fuzz command", () => {
     expect(bad.stderr).toMatch(/unknown target "pl999"/);
     const timed = spawnSync(process.execPath, [cli, "fuzz", "pl011", "--time", "1s", "--seed", "1", "--no-save", "--legal-only"], { encoding: "utf8" });
     expect(timed.stdout).toMatch(/stopped by --time/);
+  }, 60_000);
+
+  const variantBuilt = existsSync(join(process.cwd(), "build", "zoo", "pl011-fr-byte-read.wasm"));
+  it.skipIf(!existsSync(join(process.cwd(), "dist", "harness", "cli.js")) || !compiledHarnessIsFresh() || !variantBuilt)("--fixed-latency fuzzes at the clock's fixed access time, says so, and saves findings that replay with it", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const cli = join(process.cwd(), "dist", "harness", "cli.js");
+    const variant = join(process.cwd(), "build", "zoo", "pl011-fr-byte-read.wasm");
+    const generationOf = (flags: string[]): { stdout: string; generation: string } => {
+      const dir = tempDir("wasm-hal-fuzz-latency-");
+      const r = spawnSync(process.execPath, [cli, "fuzz", "pl011", "--module", variant, "--runs", "300", "--seed", "1", "--save", dir, ...flags], { encoding: "utf8" });
+      const files = readdirSync(dir);
+      expect(files.length, r.stdout + r.stderr).toBe(1);
+      const line = readFileSync(join(dir, files[0]!), "utf8").split("\n").find((l) => l.includes("fuzz-generation:"));
+      return { stdout: r.stdout, generation: line ?? "" };
+    };
+    const fixed = generationOf(["--fixed-latency"]);
+    expect(fixed.stdout).toMatch(/seed 1, 1 job, legal and unconstrained values, fixed bus latency: 300 runs/);
+    expect(fixed.generation).toMatch(/max-steps=12 step-limit=200000$/);
+    const stretched = generationOf([]);
+    expect(stretched.stdout).not.toMatch(/fixed bus latency/);
+    expect(stretched.generation).toMatch(/poll-latency=stretched$/);
   }, 60_000);
 });

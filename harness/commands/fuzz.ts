@@ -123,10 +123,10 @@ function describeFinding(f: Finding, index: number): string[] {
   return lines;
 }
 
-function summary(result: CampaignResult, legalOnly: boolean): string[] {
+function summary(result: CampaignResult, legalOnly: boolean, pollLatency: boolean): string[] {
   const rate = result.elapsedMs > 0 ? (result.executions * 1000) / result.elapsedMs : 0;
   const out = [
-    `seed ${result.seed}, ${result.jobs} job${result.jobs === 1 ? "" : "s"}, ${legalOnly ? "legal values only" : "legal and unconstrained values"}: ${number(result.runs)} runs (${number(result.executions)} executions) in ${(result.elapsedMs / 1000).toFixed(1)} s, ${number(rate)} exec/s`,
+    `seed ${result.seed}, ${result.jobs} job${result.jobs === 1 ? "" : "s"}, ${legalOnly ? "legal values only" : "legal and unconstrained values"}${pollLatency ? "" : ", fixed bus latency"}: ${number(result.runs)} runs (${number(result.executions)} executions) in ${(result.elapsedMs / 1000).toFixed(1)} s, ${number(rate)} exec/s`,
   ];
   for (const t of result.targets) {
     const extra = [t.repeats > 0 ? `${t.repeats} repeat${t.repeats === 1 ? "" : "s"} of known findings` : "", t.interrupted ? "stopped by --time" : ""].filter((x) => x !== "").join(", ");
@@ -165,6 +165,7 @@ async function run(argv: string[], context: CommandContext): Promise<number> {
       time: { type: "string" },
       jobs: { type: "string" },
       "legal-only": { type: "boolean" },
+      "fixed-latency": { type: "boolean" },
       "max-steps": { type: "string" },
       "step-limit": { type: "string" },
       module: { type: "string" },
@@ -213,6 +214,8 @@ async function run(argv: string[], context: CommandContext): Promise<number> {
   const jobs = positiveInteger("jobs", values.jobs, 1);
   if (jobs > MAX_JOBS) throw new UsageError(`--jobs must be at most ${MAX_JOBS}, got ${jobs}`);
   const legalOnly = values["legal-only"] === true;
+  // Every access at the clock's fixed time, as in golden scenarios (docs/fuzzing.md#poll-latency).
+  const pollLatency = values["fixed-latency"] !== true;
   const maxSteps = positiveInteger("max-steps", values["max-steps"], 12);
   const stepAccessLimit = positiveInteger("step-limit", values["step-limit"], DEFAULT_STEP_ACCESS_LIMIT);
   const saveDir = values["no-save"] === true ? null : resolve(values.save ?? project.regressionDir);
@@ -232,7 +235,7 @@ async function run(argv: string[], context: CommandContext): Promise<number> {
     const zooTargets = [...new Set(zooVariants().map((v) => v.target))];
     const notZoo = targets.filter((t) => !zooTargets.includes(t));
     if (notZoo.length > 0) throw new UsageError(`--zoo holds broken copies of the package's drivers only (targets ${zooTargets.join(", ")}), not ${notZoo.join(", ")}`);
-    return zoo(targets, { runs, seed, timeMs, legalOnly, maxSteps, jobs, saveDir, stepAccessLimit, shard, findingsOut: values["findings-out"], junit: values.junit, coverage: values.coverage === true });
+    return zoo(targets, { runs, seed, timeMs, legalOnly, pollLatency, maxSteps, jobs, saveDir, stepAccessLimit, shard, findingsOut: values["findings-out"], junit: values.junit, coverage: values.coverage === true });
   }
 
   // The module is checked before any worker starts: a missing or broken file is one line.
@@ -249,6 +252,7 @@ async function run(argv: string[], context: CommandContext): Promise<number> {
   const label = `wasm-hal fuzz ${which}`;
   const campaignOptions = {
     targets, runs, seed, jobs, legalOnly, maxSteps, stepAccessLimit,
+    ...(pollLatency ? {} : { pollLatency }),
     ...(timeMs === undefined ? {} : { timeMs }),
     ...(modulePath === undefined ? {} : { modulePath }),
     ...(shard === undefined ? {} : { shard }),
@@ -270,7 +274,7 @@ async function run(argv: string[], context: CommandContext): Promise<number> {
   }
   progress.done();
   const fuzzed = modulePath ?? targetModule(targets[0]!) ?? wasmPath("release");
-  const out = [`${label} (${moduleLabel(fuzzed)}):`, ...(shardLine === null ? [] : [shardLine]), ...(result.parts.length === 0 ? [] : summary(result, legalOnly))];
+  const out = [`${label} (${moduleLabel(fuzzed)}):`, ...(shardLine === null ? [] : [shardLine]), ...(result.parts.length === 0 ? [] : summary(result, legalOnly, pollLatency))];
   if (result.findings.length > 0) {
     out.push("", `findings (${result.findings.filter((f) => f.world === "legal").length} reachable with legal values, ${result.findings.filter((f) => f.world === "impossible").length} needing values the hardware never produces):`);
     result.findings.forEach((f, i) => out.push(...describeFinding(f, i + 1)));
@@ -309,7 +313,7 @@ function describeShard(shard: Shard, options: Parameters<typeof planJobs>[0]): s
   return `${head}: ${parts.join(", ")}; ${cases}`;
 }
 
-async function zoo(targets: readonly TargetName[], options: { runs: number; seed: number; timeMs: number | undefined; legalOnly: boolean; maxSteps: number; jobs: number; saveDir: string | null; stepAccessLimit: number; shard: Shard | undefined; findingsOut: string | undefined; junit: string | undefined; coverage?: boolean }): Promise<number> {
+async function zoo(targets: readonly TargetName[], options: { runs: number; seed: number; timeMs: number | undefined; legalOnly: boolean; pollLatency: boolean; maxSteps: number; jobs: number; saveDir: string | null; stepAccessLimit: number; shard: Shard | undefined; findingsOut: string | undefined; junit: string | undefined; coverage?: boolean }): Promise<number> {
   const all = zooVariants().filter((v) => v.target !== undefined && targets.includes(v.target));
   if (all.length === 0) throw new UsageError("no zoo module is built (build/zoo/*.wasm): run `npm run build:zoo`");
   // A shard takes every n-th variant: each variant is fuzzed alike wherever it runs.
@@ -320,6 +324,7 @@ async function zoo(targets: readonly TargetName[], options: { runs: number; seed
   const started = Date.now();
   const results = variants.length === 0 ? [] : await fuzzVariants(variants, {
     jobs: options.jobs, runs: options.runs, seed: options.seed, legalOnly: options.legalOnly, maxSteps: options.maxSteps, stepAccessLimit: options.stepAccessLimit,
+    ...(options.pollLatency ? {} : { pollLatency: false }),
     ...(options.coverage === true ? { coverage: {} } : {}),
     // A time limit is shared out between the variants (each job takes its share of them).
     ...(options.timeMs === undefined ? {} : { timeMs: (options.timeMs * Math.min(options.jobs, variants.length)) / variants.length }),
@@ -448,6 +453,8 @@ export const fuzzCommand: Command = {
   --time T        stop after T (30, 30s, 2m), shared between the targets
   --jobs J        worker threads, each with its own module and a sub-seed (default 1)
   --legal-only    respond only with values the hardware could produce
+  --fixed-latency every access takes the clock's fixed time, repeated polls too (default: a poll
+                  of a register that cannot change yet takes until it can; docs/fuzzing.md)
   --max-steps N   most steps in a case (default 12)
   --step-limit N  skip steps predicted to take more accesses (default ${DEFAULT_STEP_ACCESS_LIMIT}: a slow
                   baud rate, a long write); raise it to fuzz slow paths too

@@ -440,12 +440,12 @@ class SequenceLint {
         if (w0c !== 0) {
           // The value read with some flags taken out (`SR &= ~TC`) writes 0 to every flag that
           // was clear when read: one that sets between the read and the write (a byte arriving)
-          // is cleared unseen. A write meant to clear one flag has 1s in all the others
-          // (`SR = ~TC`).
+          // is cleared unseen. Such a write sets no bit the read had clear. A write meant to clear
+          // one flag has 1s in all the others (`SR = ~TC`), and in bits no read returns (reserved
+          // ones): told apart even when every other flag happened to read as 1.
           const readValue = state.w0cValue[slot]!;
-          const writtenOnes = (a.value & w0c) >>> 0;
           const lost = (w0c & ~a.value & ~readValue) >>> 0;
-          if (lost !== 0 && (writtenOnes & ~readValue) === 0) {
+          if (lost !== 0 && ((a.value & ~readValue) >>> 0) === 0) {
             const names = reg.fields.filter((f) => f.write === "w0c" && (lost & fieldMask(reg, f.name, "").mask) !== 0).map((f) => f.name);
             this.find(a, seq, region, reg, "w0c-read-modify-write", SEVERITY["w0c-read-modify-write"], `writes 0 to ${names.join(", ")}, read as 0 at #${state.w0cSeq[slot]!}: a read-modify-write of ${reg.name}, whose flags clear by writing 0, clears a flag that sets between the read and the write; write 1 to every flag not meant to be cleared (${`${block} ${reg.section}`})`);
           }

@@ -464,6 +464,22 @@ describe("rules for flags that clear by writing 0, and for a set/reset register 
     expect(stm32((bus) => bus.write(USART1 + 0x00, 0x3bf, 4))).toEqual([]);
   });
 
+  it("w0c-read-modify-write: SR = ~TC is the idiom even when every other flag read as 1 (the fuzzer's case: RXNE, LBD and CTS set, TC clear)", () => {
+    expect(stm32((bus) => {
+      answer(bus, 0x00, 0x3a9);
+      bus.read(USART1 + 0x00, 4);
+      bus.write(USART1 + 0x00, ~0x40 >>> 0, 4);
+    })).toEqual([]);
+    // The read-modify-write of that same value is still one: it writes back only what it read.
+    expect(stm32((bus) => {
+      answer(bus, 0x00, 0x3a9);
+      const sr = bus.read(USART1 + 0x00, 4);
+      bus.write(USART1 + 0x00, sr & ~0x20, 4);
+    })).toEqual([
+      "#1 error w0c-read-modify-write: W32 usart1+0x000 SR 0x00000389: writes 0 to TC, read as 0 at #0: a read-modify-write of SR, whose flags clear by writing 0, clears a flag that sets between the read and the write; write 1 to every flag not meant to be cleared (usart 30.6.1)",
+    ]);
+  });
+
   it("set-reset-read-modify-write: toggling a pin by ODR ^= 1 instead of one BSRR write", () => {
     expect(stm32((bus) => {
       answer(bus, 0x14, 0x0001, GPIOA);

@@ -263,6 +263,13 @@ export class Stm32UsartModel implements Device, DmaRequester, InterruptSource {
     return this.shifting;
   }
 
+  /** When the frame in the shift register ends (Infinity while none is): at the rate it started
+   * with, which a BRR written since (with UE cleared and set again) does not change. */
+  get shiftEndsAt(): number {
+    this.update();
+    return this.shifting ? this.txEndAt : Infinity;
+  }
+
   /** Does the work due by clock.now. */
   update(): void {
     if (this.clock.now >= this.nextEventAt) this.catchUp(this.clock.now);

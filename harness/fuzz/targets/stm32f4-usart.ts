@@ -393,6 +393,10 @@ class UsartSession extends Stm32Session {
     const frame = u.frameNs();
     // Frames injected keep the rate of when they were sent; wait until each has arrived.
     if (frame !== Infinity) {
+      // A frame started at an earlier rate (an idle frame of the first init, before a second
+      // init changed BRR) ends at that rate: wait for it first.
+      const shiftEnd = u.shiftEndsAt;
+      if (shiftEnd !== Infinity && shiftEnd > this.world.clock.now) this.world.bus.settle(shiftEnd - this.world.clock.now);
       this.world.bus.settle((this.expectedWire.length - u.wire.length + 3) * frame);
       for (let i = 0; i < 64 && u.rxPending > 0; i++) this.world.bus.settle(Math.max(frame, 10_000_000));
       this.world.bus.settle(2 * frame);

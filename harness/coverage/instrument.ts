@@ -25,6 +25,7 @@
 // (docs/abi.md 1.3): __cov_base() and __cov_count(), and a custom section "wasm-hal.coverage"
 // holding the CoverageMap as JSON.
 import { createHash } from "node:crypto";
+import { WasmReader, nameBytes, section, sleb32, uleb } from "../wasm-binary.js";
 
 /** Start of the counters, and the end of the region they may use. */
 export const COVERAGE_BASE = 0;
@@ -112,88 +113,11 @@ export class CoverageError extends Error {
 // ---------------------------------------------------------------------------------------------
 // Reading and writing the binary format.
 
-class Reader {
-  pos: number;
-  constructor(readonly bytes: Uint8Array, readonly what: string, start = 0, readonly end = bytes.length) {
-    this.pos = start;
+/** The pass's reader: a malformed module is a CoverageError naming the file and the byte. */
+class Reader extends WasmReader {
+  constructor(bytes: Uint8Array, what: string, start = 0, end = bytes.length) {
+    super(bytes, what, start, end, (message) => new CoverageError(message));
   }
-  fail(message: string, at = this.pos): never {
-    throw new CoverageError(`${this.what}: byte ${at}: ${message}`);
-  }
-  byte(): number {
-    if (this.pos >= this.end) this.fail("unexpected end of the module: expected more bytes");
-    return this.bytes[this.pos++]!;
-  }
-  u32(): number {
-    let result = 0;
-    let shift = 0;
-    for (;;) {
-      const b = this.byte();
-      result += (b & 0x7f) * 2 ** shift;
-      if ((b & 0x80) === 0) break;
-      shift += 7;
-      if (shift > 35) this.fail("an unsigned LEB128 longer than 5 bytes");
-    }
-    return result;
-  }
-  /** Skips a signed LEB128 of up to `bits` bits; returns its value when it fits in a double. */
-  sleb(bits: number): number {
-    let result = 0;
-    let shift = 0;
-    let b: number;
-    do {
-      b = this.byte();
-      result += (b & 0x7f) * 2 ** shift;
-      shift += 7;
-      if (shift > bits + 7) this.fail(`a signed LEB128 longer than ${bits} bits`);
-    } while ((b & 0x80) !== 0);
-    if ((b & 0x40) !== 0) result -= 2 ** shift;
-    return result;
-  }
-  skip(n: number): void {
-    if (this.pos + n > this.end) this.fail("unexpected end of the module: expected more bytes");
-    this.pos += n;
-  }
-  name(): string {
-    const len = this.u32();
-    const start = this.pos;
-    this.skip(len);
-    return new TextDecoder().decode(this.bytes.subarray(start, start + len));
-  }
-}
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-
-function sleb32(n: number): number[] {
-  const out: number[] = [];
-  n |= 0;
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-}
-
-function nameBytes(s: string): number[] {
-  const b = Array.from(new TextEncoder().encode(s));
-  return [...uleb(b.length), ...b];
-}
-
-function section(id: number, body: ArrayLike<number>): number[] {
-  return [id, ...uleb(body.length), ...Array.from(body)];
 }
 
 interface RawSection {

@@ -8,6 +8,7 @@
 // same code, the same imports, the same accesses in the same order).
 import { readFileSync } from "node:fs";
 import { compileModule } from "../hal.js";
+import { WasmReader, uleb } from "../wasm-binary.js";
 
 /** Exported as `${GLOBAL_EXPORT_PREFIX}${index}`, index in the module's global index space. */
 export const GLOBAL_EXPORT_PREFIX = "__wasm_hal_global_";
@@ -15,66 +16,30 @@ export const GLOBAL_EXPORT_PREFIX = "__wasm_hal_global_";
 /** Value types a host can read and write through WebAssembly.Global. */
 const HOST_TYPES = new Set([0x7f, 0x7e, 0x7d, 0x7c]); // i32, i64, f32, f64
 
-class Reader {
-  constructor(private readonly bytes: Uint8Array, public pos: number, private readonly end: number, private readonly what: string) {}
+function skipLimits(r: WasmReader): void {
+  const flags = r.byte();
+  r.u32();
+  if (flags & 1) r.u32();
+}
 
-  fail(message: string): never {
-    throw new Error(`${this.what}: byte ${this.pos}: ${message}`);
-  }
-
-  byte(): number {
-    if (this.pos >= this.end) this.fail("unexpected end of section");
-    return this.bytes[this.pos++]!;
-  }
-
-  u32(): number {
-    let result = 0;
-    for (let shift = 0; shift < 35; shift += 7) {
-      const b = this.byte();
-      result += (b & 0x7f) * 2 ** shift;
-      if ((b & 0x80) === 0) return result;
-    }
-    return this.fail("LEB128 integer longer than 5 bytes");
-  }
-
-  /** A signed LEB128 of any length (its value is not needed). */
-  skipLeb(): void {
-    while ((this.byte() & 0x80) !== 0);
-  }
-
-  skip(n: number): void {
-    if (this.pos + n > this.end) this.fail("unexpected end of section");
-    this.pos += n;
-  }
-
-  skipName(): void {
-    this.skip(this.u32());
-  }
-
-  skipLimits(): void {
-    const flags = this.byte();
-    this.u32();
-    if (flags & 1) this.u32();
-  }
-
-  /** A constant expression up to its `end` (WebAssembly 3.0 constant instructions). */
-  skipConstExpr(): void {
-    for (;;) {
-      const op = this.byte();
-      switch (op) {
-        case 0x0b: return; // end
-        case 0x41: case 0x42: this.skipLeb(); break; // i32.const, i64.const
-        case 0x43: this.skip(4); break; // f32.const
-        case 0x44: this.skip(8); break; // f64.const
-        case 0x23: case 0xd2: this.u32(); break; // global.get, ref.func
-        case 0xd0: this.skipLeb(); break; // ref.null heaptype
-        case 0x6a: case 0x6b: case 0x6c: case 0x7c: case 0x7d: case 0x7e: break; // extended constants
-        case 0xfd: // v128.const
-          if (this.u32() !== 12) this.fail("a constant expression with a SIMD instruction other than v128.const");
-          this.skip(16);
-          break;
-        default: this.fail(`opcode 0x${op.toString(16)} in a constant expression`);
-      }
+/** A constant expression up to its `end` (WebAssembly 3.0 constant instructions). */
+function skipConstExpr(r: WasmReader): void {
+  for (;;) {
+    const op = r.byte();
+    switch (op) {
+      case 0x0b: return; // end
+      case 0x41: r.sleb(32); break; // i32.const
+      case 0x42: r.sleb(64); break; // i64.const
+      case 0x43: r.skip(4); break; // f32.const
+      case 0x44: r.skip(8); break; // f64.const
+      case 0x23: case 0xd2: r.u32(); break; // global.get, ref.func
+      case 0xd0: r.sleb(33); break; // ref.null heaptype
+      case 0x6a: case 0x6b: case 0x6c: case 0x7c: case 0x7d: case 0x7e: break; // extended constants
+      case 0xfd: // v128.const
+        if (r.u32() !== 12) r.fail("a constant expression with a SIMD instruction other than v128.const");
+        r.skip(16);
+        break;
+      default: r.fail(`opcode 0x${op.toString(16)} in a constant expression`);
     }
   }
 }
@@ -90,7 +55,7 @@ interface Section {
 
 function sections(bytes: Uint8Array, what: string): Section[] {
   const out: Section[] = [];
-  const r = new Reader(bytes, 8, bytes.length, what);
+  const r = new WasmReader(bytes, what, 8);
   while (r.pos < bytes.length) {
     const from = r.pos;
     const id = r.byte();
@@ -99,17 +64,6 @@ function sections(bytes: Uint8Array, what: string): Section[] {
     r.skip(size);
     out.push({ id, from, to: r.pos, start });
   }
-  return out;
-}
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
   return out;
 }
 
@@ -126,15 +80,15 @@ export function exportMutableGlobals(bytes: Uint8Array<ArrayBuffer>, what = "mod
   let exportSection: Section | undefined;
   let globalSection: Section | undefined;
   for (const s of all) {
-    const r = new Reader(bytes, s.start, s.to, what);
+    const r = new WasmReader(bytes, what, s.start, s.to);
     if (s.id === 2) {
       for (let n = r.u32(); n > 0; n--) {
-        r.skipName();
-        r.skipName();
+        r.name();
+        r.name();
         const kind = r.byte();
         if (kind === 0) r.u32();
-        else if (kind === 1) { r.skipLeb(); r.skipLimits(); }
-        else if (kind === 2) r.skipLimits();
+        else if (kind === 1) { r.sleb(33); skipLimits(r); }
+        else if (kind === 2) skipLimits(r);
         else if (kind === 3) { r.byte(); r.byte(); importedGlobals++; }
         else if (kind === 4) { r.byte(); r.u32(); }
         else r.fail(`import kind ${kind}`);
@@ -145,13 +99,13 @@ export function exportMutableGlobals(bytes: Uint8Array<ArrayBuffer>, what = "mod
       for (let i = 0; i < n; i++) {
         const type = r.byte();
         const isMutable = r.byte() === 1;
-        r.skipConstExpr();
+        skipConstExpr(r);
         if (isMutable && HOST_TYPES.has(type)) mutable.push(importedGlobals + i);
       }
     } else if (s.id === 7) {
       exportSection = s;
       for (let n = r.u32(); n > 0; n--) {
-        r.skipName();
+        r.name();
         const kind = r.byte();
         const index = r.u32();
         if (kind === 3) exported.add(index);
@@ -165,7 +119,7 @@ export function exportMutableGlobals(bytes: Uint8Array<ArrayBuffer>, what = "mod
   const entries: number[] = [];
   let count = 0;
   if (exportSection !== undefined) {
-    const r = new Reader(bytes, exportSection.start, exportSection.to, what);
+    const r = new WasmReader(bytes, what, exportSection.start, exportSection.to);
     count = r.u32();
     entries.push(...bytes.subarray(r.pos, exportSection.to));
   }

@@ -10,6 +10,8 @@
 // of every call and whenever the responder passes a read on, and accounts for them as its own
 // repeated-read path does (bus budget, trace counts, clock), so nothing it records changes.
 
+import { nameBytes, section, uleb } from "../wasm-binary.js";
+
 /** The responder's exports. */
 export interface RepeatResponder {
   /** The driver's mmio_read: a repeat of the armed read while repeats are left, else `read`. */
@@ -29,25 +31,6 @@ const I32 = 0x7f, EMPTY = 0x40, FUNC = 0x60;
 /** Globals of the responder, by index. */
 const G_ADDR = 0, G_WIDTH = 1, G_VALUE = 2, G_LEFT = 3;
 
-function section(id: number, body: number[]): number[] {
-  return [id, ...uleb(body.length), ...body];
-}
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-
-function name(s: string): number[] {
-  return [...uleb(s.length), ...Buffer.from(s, "latin1")];
-}
-
 function body(code: number[]): number[] {
   const withLocals = [0, ...code, END]; // no locals
   return [...uleb(withLocals.length), ...withLocals];
@@ -58,10 +41,10 @@ function encode(): Uint8Array<ArrayBuffer> {
     FUNC, 2, I32, I32, 1, I32, //         0: (addr, width) -> value
     FUNC, 4, I32, I32, I32, I32, 0, //    1: arm
     FUNC, 0, 1, I32]; //                  2: take
-  const imports = [1, ...name("host"), ...name("read"), 0x00, 0];
+  const imports = [1, ...nameBytes("host"), ...nameBytes("read"), 0x00, 0];
   const functions = [3, 0, 1, 2];
   const globals = [4, ...[0, 1, 2, 3].flatMap(() => [I32, 1, I32_CONST, 0, END])];
-  const exports = [3, ...name("mmio_read"), 0x00, 1, ...name("arm"), 0x00, 2, ...name("take"), 0x00, 3];
+  const exports = [3, ...nameBytes("mmio_read"), 0x00, 1, ...nameBytes("arm"), 0x00, 2, ...nameBytes("take"), 0x00, 3];
   const mmioRead = body([
     BLOCK, EMPTY,
     LOCAL_GET, 0, GLOBAL_GET, G_ADDR, I32_NE, BR_IF, 0,

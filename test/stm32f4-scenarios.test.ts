@@ -10,8 +10,9 @@ import { runScenario, type Scenario, type ScenarioRun } from "../harness/scenari
 import { STM32F4_SCENARIOS } from "../harness/scenarios-stm32f4.js";
 import { goldenPath } from "../harness/commands/check.js";
 import { packageProject } from "../harness/project.js";
-import { Trace, OP_READ, OP_WRITE, OP_BARRIER, FLAG_DMA, type TraceEntry } from "../harness/trace.js";
-import { expandAccesses, parseTrace, traceRegions, type ParsedTrace, type TraceRegion } from "../harness/trace-text.js";
+import { OP_READ, OP_WRITE, OP_BARRIER, FLAG_DMA, type TraceEntry } from "../harness/trace.js";
+import { parseTrace, traceRegions, type ParsedTrace, type TraceRegion } from "../harness/trace-text.js";
+import { rebuildTrace } from "./rebuild-trace.js";
 import {
   within, eachCall, inOrder, named, checkAccessesInOrder, checkBarrierBetween, checkPolls, checkWrites,
   checkNeverTouches, checkLintClean, type Outcome, type StepGroup, type Traced,
@@ -198,27 +199,7 @@ function goldenTraced(name: string, edit: (text: string) => string): Traced {
   const edited = edit(text);
   expect(edited).not.toBe(text);
   const parsed: ParsedTrace = parseTrace(edited, `${name}.trace (edited)`, { registry: packageProject().registry });
-  const trace = new Trace();
-  const entries = expandAccesses(parsed);
-  let next = 0;
-  let open = -1;
-  for (let p = 0; p <= entries.length; p++) {
-    const openCall = open < 0 ? undefined : parsed.calls[open];
-    if (openCall !== undefined && openCall.end === p) {
-      trace.endCall(open, openCall.result);
-      open = -1;
-    }
-    while (next < parsed.calls.length && parsed.calls[next]!.start === p) {
-      const c = parsed.calls[next]!;
-      const index = trace.beginCall(c.name, c.args);
-      if (c.end === p) trace.endCall(index, c.result);
-      else open = index;
-      next++;
-    }
-    const e = entries[p];
-    if (e !== undefined) trace.record(e.op | e.flags, e.width, e.addr, e.value, 0);
-  }
-  return { trace, regions: traceRegions(parsed.regions, parsed.registry) };
+  return { trace: rebuildTrace(parsed), regions: traceRegions(parsed.regions, parsed.registry) };
 }
 
 // ---------------------------------------------------------------------------------------------

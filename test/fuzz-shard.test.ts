@@ -3,8 +3,7 @@
 // the shards back together, de-duplicated by finding identity. Two shards plus a merge must give
 // the findings of one campaign over the same seed, runs and jobs.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { packageRoot } from "../harness/hal.js";
@@ -12,6 +11,7 @@ import { fuzz, planJobs, type CampaignOptions } from "../harness/fuzz/campaign.j
 import { campaignFindingsFile, findingIdentity, findingsFileText, mergeFindings, parseFindingsFile, type FindingsFile } from "../harness/fuzz/merge.js";
 import { TARGET_NAMES } from "../harness/fuzz/target.js";
 import "../harness/fuzz/targets/index.js";
+import { TempFolders } from "./temp-folders.js";
 
 const root = packageRoot();
 const cli = join(root, "dist", "harness", "cli.js");
@@ -25,16 +25,9 @@ function run(args: string[]) {
   return spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", cwd: root, timeout: 120_000 });
 }
 
-/** Temporary folders, removed after the file's tests. */
-const made: string[] = [];
-afterAll(() => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
-const tmp = (): string => {
-  const dir = mkdtempSync(join(tmpdir(), "wasm-hal-shard-"));
-  made.push(dir);
-  return dir;
-};
+const folders = new TempFolders();
+afterAll(() => folders.removeAll());
+const tmp = (): string => folders.make("wasm-hal-shard-");
 const info = { targets: [] as string[], runs: 30, module: null, legalOnly: false, maxSteps: 12, stepAccessLimit: 200_000, timeMs: null };
 
 describe("planJobs with --shard", () => {

@@ -2,8 +2,7 @@
 // finds, and a bounded fuzz run of every driver. Runs use worker threads on the compiled harness
 // when dist/ is up to date (`npm test` builds first), else this thread.
 import { afterAll, describe, expect, it } from "vitest";
-import { mkdtempSync, writeFileSync, readFileSync, readdirSync, existsSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync, readFileSync, readdirSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { lintTrace } from "../harness/lint.js";
@@ -24,17 +23,11 @@ import { PL011_FUZZ_BASE, PL011_FUZZ_UARTCLK } from "../harness/fuzz/targets/pl0
 import { PL022_FUZZ_BASE, PL022_FUZZ_SSPCLK } from "../harness/fuzz/targets/pl022.js";
 import { PL061_FUZZ_BASE } from "../harness/fuzz/targets/pl061.js";
 import { PL080_FUZZ_BASE } from "../harness/fuzz/targets/pl080.js";
+import { TempFolders } from "./temp-folders.js";
 
-/** Temporary folders, removed after the file's tests. */
-const made: string[] = [];
-afterAll(() => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  made.push(dir);
-  return dir;
-}
+const folders = new TempFolders();
+afterAll(() => folders.removeAll());
+const tempDir = (prefix: string): string => folders.make(prefix);
 
 const SEED = 20240607;
 const JOBS = compiledHarnessIsFresh() ? 2 : 1;

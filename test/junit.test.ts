@@ -3,27 +3,20 @@
 // `<testsuites><testsuite><testcase><failure>` form CI systems read. Parsed here with
 // fast-xml-parser, as a CI system would read them.
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { afterAll, describe, expect, it } from "vitest";
 import { packageRoot } from "../harness/hal.js";
 import { escapeXml, junitXml, type JUnitSuite } from "../harness/junit.js";
 import { findingSummary, parseFindingsFile } from "../harness/fuzz/merge.js";
+import { TempFolders } from "./temp-folders.js";
 
 const root = packageRoot();
 const cli = join(root, "dist", "harness", "cli.js");
-/** Temporary folders, removed after the file's tests. */
-const made: string[] = [];
-afterAll(() => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
-const tmp = (): string => {
-  const dir = mkdtempSync(join(tmpdir(), "wasm-hal-junit-"));
-  made.push(dir);
-  return dir;
-};
+const folders = new TempFolders();
+afterAll(() => folders.removeAll());
+const tmp = (): string => folders.make("wasm-hal-junit-");
 
 function run(args: string[]) {
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\``);

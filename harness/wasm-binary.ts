@@ -1,5 +1,6 @@
 // The WebAssembly binary format as the harness's own passes over modules read and write it: a
-// bounded reader of bytes and LEB128 integers, and the encodings of integers, names and sections.
+// bounded reader of bytes and LEB128 integers, the list of a module's sections, and the encodings of
+// integers, names and sections.
 // The coverage pass (coverage/instrument.ts), the fuzz world's copy of a module with its globals
 // exported (fuzz/module-globals.ts) and the world's repeat responder (fuzz/repeat-responder.ts)
 // share them.
@@ -60,6 +61,41 @@ export class WasmReader {
     this.skip(len);
     return new TextDecoder().decode(this.bytes.subarray(start, start + len));
   }
+}
+
+/** A section of a module: where its id byte is, where its contents start and end. */
+export interface RawSection {
+  readonly id: number;
+  /** Offsets of the contents (after the size). */
+  readonly start: number;
+  readonly end: number;
+  /** Offset of the section's id byte. */
+  readonly header: number;
+  readonly customName?: string;
+}
+
+/** The sections of a module, in order, after checking its header; `error` as for WasmReader. */
+export function readModuleSections(bytes: Uint8Array, what: string, error: (message: string) => Error = (message) => new Error(message)): RawSection[] {
+  if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
+    throw error(`${what}: not a WebAssembly module (no \\0asm header): expected a .wasm file built by asc`);
+  }
+  if (bytes[4] !== 1 || bytes[5] !== 0 || bytes[6] !== 0 || bytes[7] !== 0) throw error(`${what}: binary format version ${bytes[4]}: expected version 1`);
+  const r = new WasmReader(bytes, what, 8, bytes.length, error);
+  const out: RawSection[] = [];
+  while (r.pos < bytes.length) {
+    const header = r.pos;
+    const id = r.byte();
+    const size = r.u32();
+    const start = r.pos;
+    r.skip(size);
+    if (id === 0) {
+      const c = new WasmReader(bytes, what, start, start + size, error);
+      out.push({ id, start, end: start + size, header, customName: c.name() });
+    } else {
+      out.push({ id, start, end: start + size, header });
+    }
+  }
+  return out;
 }
 
 export function uleb(n: number): number[] {

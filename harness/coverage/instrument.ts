@@ -25,7 +25,7 @@
 // (docs/abi.md 1.3): __cov_base() and __cov_count(), and a custom section "wasm-hal.coverage"
 // holding the CoverageMap as JSON.
 import { createHash } from "node:crypto";
-import { WasmReader, nameBytes, section, sleb32, uleb } from "../wasm-binary.js";
+import { WasmReader, nameBytes, readModuleSections, section, sleb32, uleb, type RawSection } from "../wasm-binary.js";
 
 /** Start of the counters, and the end of the region they may use. */
 export const COVERAGE_BASE = 0;
@@ -120,37 +120,8 @@ class Reader extends WasmReader {
   }
 }
 
-interface RawSection {
-  readonly id: number;
-  /** Offsets of the contents (after the size). */
-  readonly start: number;
-  readonly end: number;
-  /** Offset of the section's id byte. */
-  readonly header: number;
-  readonly customName?: string;
-}
-
 function readSections(bytes: Uint8Array, what: string): RawSection[] {
-  if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
-    throw new CoverageError(`${what}: not a WebAssembly module (no \\0asm header): expected a .wasm file built by asc`);
-  }
-  if (bytes[4] !== 1 || bytes[5] !== 0 || bytes[6] !== 0 || bytes[7] !== 0) throw new CoverageError(`${what}: binary format version ${bytes[4]}: expected version 1`);
-  const r: Reader = new Reader(bytes, what, 8);
-  const out: RawSection[] = [];
-  while (r.pos < bytes.length) {
-    const header = r.pos;
-    const id = r.byte();
-    const size = r.u32();
-    const start = r.pos;
-    r.skip(size);
-    if (id === 0) {
-      const c = new Reader(bytes, what, start, start + size);
-      out.push({ id, start, end: start + size, header, customName: c.name() });
-    } else {
-      out.push({ id, start, end: start + size, header });
-    }
-  }
-  return out;
+  return readModuleSections(bytes, what, (message) => new CoverageError(message));
 }
 
 // ---------------------------------------------------------------------------------------------

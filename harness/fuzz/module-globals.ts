@@ -8,7 +8,7 @@
 // same code, the same imports, the same accesses in the same order).
 import { readFileSync } from "node:fs";
 import { compileModule } from "../hal.js";
-import { WasmReader, uleb } from "../wasm-binary.js";
+import { WasmReader, readModuleSections, uleb, type RawSection } from "../wasm-binary.js";
 
 /** Exported as `${GLOBAL_EXPORT_PREFIX}${index}`, index in the module's global index space. */
 export const GLOBAL_EXPORT_PREFIX = "__wasm_hal_global_";
@@ -44,43 +44,20 @@ function skipConstExpr(r: WasmReader): void {
   }
 }
 
-interface Section {
-  readonly id: number;
-  /** The whole section, id byte included. */
-  readonly from: number;
-  readonly to: number;
-  /** Its contents. */
-  readonly start: number;
-}
-
-function sections(bytes: Uint8Array, what: string): Section[] {
-  const out: Section[] = [];
-  const r = new WasmReader(bytes, what, 8);
-  while (r.pos < bytes.length) {
-    const from = r.pos;
-    const id = r.byte();
-    const size = r.u32();
-    const start = r.pos;
-    r.skip(size);
-    out.push({ id, from, to: r.pos, start });
-  }
-  return out;
-}
-
 /**
  * The module with every mutable global it defines (of a type a host can read: i32, i64, f32,
  * f64) and does not export already exported as `${GLOBAL_EXPORT_PREFIX}${index}`, and the names
  * added; the module itself and no names when there is none.
  */
 export function exportMutableGlobals(bytes: Uint8Array<ArrayBuffer>, what = "module"): { bytes: Uint8Array<ArrayBuffer>; added: string[] } {
-  const all = sections(bytes, what);
+  const all = readModuleSections(bytes, what);
   let importedGlobals = 0;
   const mutable: number[] = [];
   const exported = new Set<number>();
-  let exportSection: Section | undefined;
-  let globalSection: Section | undefined;
+  let exportSection: RawSection | undefined;
+  let globalSection: RawSection | undefined;
   for (const s of all) {
-    const r = new WasmReader(bytes, what, s.start, s.to);
+    const r = new WasmReader(bytes, what, s.start, s.end);
     if (s.id === 2) {
       for (let n = r.u32(); n > 0; n--) {
         r.name();
@@ -119,9 +96,9 @@ export function exportMutableGlobals(bytes: Uint8Array<ArrayBuffer>, what = "mod
   const entries: number[] = [];
   let count = 0;
   if (exportSection !== undefined) {
-    const r = new WasmReader(bytes, what, exportSection.start, exportSection.to);
+    const r = new WasmReader(bytes, what, exportSection.start, exportSection.end);
     count = r.u32();
-    entries.push(...bytes.subarray(r.pos, exportSection.to));
+    entries.push(...bytes.subarray(r.pos, exportSection.end));
   }
   toExport.forEach((g, k) => {
     const name = new TextEncoder().encode(added[k]!);
@@ -131,8 +108,8 @@ export function exportMutableGlobals(bytes: Uint8Array<ArrayBuffer>, what = "mod
   const newSection = Uint8Array.from([7, ...uleb(body.length), ...body]);
   // In place of the export section, or right after the global section (the export section
   // follows it in the module's section order).
-  const cutFrom = exportSection?.from ?? globalSection.to;
-  const cutTo = exportSection?.to ?? globalSection.to;
+  const cutFrom = exportSection?.header ?? globalSection.end;
+  const cutTo = exportSection?.end ?? globalSection.end;
   const out = new Uint8Array(bytes.length - (cutTo - cutFrom) + newSection.length);
   out.set(bytes.subarray(0, cutFrom), 0);
   out.set(newSection, cutFrom);

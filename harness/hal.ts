@@ -37,19 +37,30 @@ export class ModuleFileError extends Error {
 
 const compiled = new Map<string, WebAssembly.Module>();
 
+/** A module file's bytes: the file exists, is not a folder and starts with the WebAssembly
+ * header. `buildHint` says how to make a missing file. */
+export function readModuleFile(path: string, buildHint = "run `npm run build` first"): Uint8Array<ArrayBuffer> {
+  if (!existsSync(path)) throw new ModuleFileError(path, `does not exist: ${buildHint}`);
+  if (statSync(path).isDirectory()) throw new ModuleFileError(path, "is a folder: expected a .wasm file");
+  const bytes = new Uint8Array(readFileSync(path));
+  if (bytes.length < 8 || bytes[0] !== 0x00 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) throw new ModuleFileError(path, "is not a WebAssembly module (no \\0asm header): expected a .wasm file built by asc");
+  return bytes;
+}
+
+/** Compiles the bytes of the module file `path`, naming the file when they are not valid. */
+export function compileModuleBytes(path: string, bytes: Uint8Array<ArrayBuffer>): WebAssembly.Module {
+  try {
+    return new WebAssembly.Module(bytes);
+  } catch (e) {
+    throw new ModuleFileError(path, `is not a valid WebAssembly module: ${(e as Error).message}`);
+  }
+}
+
 /** Compiles a module file once per process. `buildHint` says how to make a missing file. */
 export function compileModule(path: string, buildHint = "run `npm run build` first"): WebAssembly.Module {
   let module = compiled.get(path);
   if (module === undefined) {
-    if (!existsSync(path)) throw new ModuleFileError(path, `does not exist: ${buildHint}`);
-    if (statSync(path).isDirectory()) throw new ModuleFileError(path, "is a folder: expected a .wasm file");
-    const bytes = readFileSync(path);
-    if (bytes.length < 8 || bytes.readUInt32LE(0) !== 0x6d736100) throw new ModuleFileError(path, "is not a WebAssembly module (no \\0asm header): expected a .wasm file built by asc");
-    try {
-      module = new WebAssembly.Module(bytes);
-    } catch (e) {
-      throw new ModuleFileError(path, `is not a valid WebAssembly module: ${(e as Error).message}`);
-    }
+    module = compileModuleBytes(path, readModuleFile(path, buildHint));
     compiled.set(path, module);
   }
   return module;

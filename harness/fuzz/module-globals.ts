@@ -6,8 +6,7 @@
 // otherwise. The world therefore instantiates a copy of the module whose export section also
 // exports each mutable global the module defines, under a reserved name; nothing else changes (the
 // same code, the same imports, the same accesses in the same order).
-import { readFileSync } from "node:fs";
-import { compileModule } from "../hal.js";
+import { compileModuleBytes, readModuleFile } from "../hal.js";
 import { WasmReader, readModuleSections, uleb, type RawSection } from "../wasm-binary.js";
 
 /** Exported as `${GLOBAL_EXPORT_PREFIX}${index}`, index in the module's global index space. */
@@ -120,13 +119,21 @@ export function exportMutableGlobals(bytes: Uint8Array<ArrayBuffer>, what = "mod
 const compiled = new Map<string, WebAssembly.Module>();
 
 /** The module file compiled with its mutable globals exported (exportMutableGlobals), once per
- * process; compileModule's checks and messages for a missing or broken file. */
+ * process, read and compiled once; compileModule's checks and messages for a missing or broken
+ * file. */
 export function compileWithGlobalsExported(path: string): WebAssembly.Module {
   let module = compiled.get(path);
   if (module === undefined) {
-    const plain = compileModule(path);
-    const { bytes, added } = exportMutableGlobals(new Uint8Array(readFileSync(path)), path);
-    module = added.length === 0 ? plain : new WebAssembly.Module(bytes);
+    const bytes = readModuleFile(path);
+    let rewritten: Uint8Array<ArrayBuffer>;
+    try {
+      rewritten = exportMutableGlobals(bytes, path).bytes;
+    } catch (e) {
+      // A module that is not valid is reported as compileModule reports it.
+      compileModuleBytes(path, bytes);
+      throw e;
+    }
+    module = compileModuleBytes(path, rewritten);
     compiled.set(path, module);
   }
   return module;

@@ -208,15 +208,18 @@ export class Pl011Model implements Device, DmaRequester, InterruptSource {
   readonly revision: Pl011Revision;
   readonly fifoDepth: number;
 
-  /** Characters that left TXD, in order (only the WLEN data bits they were sent with). In
-   * loopback they are recorded too: the TRM says TXD feeds RXD, not that the pin stops. */
-  readonly wire: number[] = [];
-  /** For each character of `wire`: the time its last stop bit ended (ns). */
-  readonly wireEnds: number[] = [];
-  /** For each character of `wire`: LCR_H when it was sent. */
-  readonly wireLineControl: number[] = [];
-  /** For each character of `wire`: the latched divisor in 1/64ths (IBRD x 64 + FBRD). */
-  readonly wireDivisors: number[] = [];
+  // What left TXD, one column per field, kept in typed arrays that grow and are emptied in place
+  // (a fuzz execution sends and forgets a few characters: no allocation per execution). The
+  // arrays of the `wire*` getters are built from them when asked for.
+  private sentCount = 0;
+  private sentData = new Uint16Array(64);
+  private sentEnds = new Float64Array(64);
+  private sentLineControl = new Uint16Array(64);
+  private sentDivisors = new Uint32Array(64);
+  /** The `wire*` arrays last built, valid while sentVersion is unchanged. */
+  private sentVersion = 0;
+  private readonly sentViews: { version: number; data: number[]; ends: number[]; lineControl: number[]; divisors: number[] } =
+    { version: -1, data: [], ends: [], lineControl: [], divisors: [] };
 
   /** DR writes lost because the TX FIFO (or holding register) was full. */
   txDropped = 0;
@@ -546,24 +549,89 @@ export class Pl011Model implements Device, DmaRequester, InterruptSource {
     return this.frameNs;
   }
 
+  /** Characters that left TXD, in order (only the WLEN data bits they were sent with). In
+   * loopback they are recorded too: the TRM says TXD feeds RXD, not that the pin stops. A
+   * snapshot: the array is built anew once more characters have left, and is not to be changed. */
+  get wire(): readonly number[] {
+    return this.views().data;
+  }
+
+  /** For each character of `wire`: the time its last stop bit ended (ns). */
+  get wireEnds(): readonly number[] {
+    return this.views().ends;
+  }
+
+  /** For each character of `wire`: LCR_H when it was sent. */
+  get wireLineControl(): readonly number[] {
+    return this.views().lineControl;
+  }
+
+  /** For each character of `wire`: the latched divisor in 1/64ths (IBRD x 64 + FBRD). */
+  get wireDivisors(): readonly number[] {
+    return this.views().divisors;
+  }
+
+  /** Characters that left TXD: `wire.length`, without building `wire`. */
+  get wireLength(): number {
+    return this.sentCount;
+  }
+
+  /** Character `index` of `wire`, without building it (undefined past the end). */
+  wireAt(index: number): number | undefined {
+    return index >= 0 && index < this.sentCount ? this.sentData[index]! : undefined;
+  }
+
   wireFrame(index: number): WireFrame {
-    const data = this.wire[index];
-    if (data === undefined) throw new RangeError(`no character ${index} on the wire (${this.wire.length} sent)`);
-    const divisor = this.wireDivisors[index]!;
+    if (!(Number.isInteger(index) && index >= 0 && index < this.sentCount)) throw new RangeError(`no character ${index} on the wire (${this.sentCount} sent)`);
+    const divisor = this.sentDivisors[index]!;
     return {
-      data,
-      end: this.wireEnds[index]!,
-      lineControl: this.wireLineControl[index]!,
+      data: this.sentData[index]!,
+      end: this.sentEnds[index]!,
+      lineControl: this.sentLineControl[index]!,
       divisor: { ibrd: Math.floor(divisor / FBRD_STEPS), fbrd: divisor % FBRD_STEPS },
     };
   }
 
   /** Forgets the characters recorded on the wire (a long fuzzing run keeps memory flat). */
   clearWire(): void {
-    this.wire.length = 0;
-    this.wireEnds.length = 0;
-    this.wireLineControl.length = 0;
-    this.wireDivisors.length = 0;
+    if (this.sentCount === 0) return;
+    this.sentCount = 0;
+    this.sentVersion++;
+  }
+
+  private views(): { data: number[]; ends: number[]; lineControl: number[]; divisors: number[] } {
+    const v = this.sentViews;
+    if (v.version !== this.sentVersion) {
+      const n = this.sentCount;
+      v.data = Array.from(this.sentData.subarray(0, n));
+      v.ends = Array.from(this.sentEnds.subarray(0, n));
+      v.lineControl = Array.from(this.sentLineControl.subarray(0, n));
+      v.divisors = Array.from(this.sentDivisors.subarray(0, n));
+      v.version = this.sentVersion;
+    }
+    return v;
+  }
+
+  /** Records a character that left TXD at time `t`. */
+  private recordSent(data: number, t: number, lineControl: number, divisor: number): void {
+    const i = this.sentCount;
+    if (i === this.sentData.length) {
+      const grow = <T extends Uint16Array | Uint32Array | Float64Array>(a: T, make: (n: number) => T): T => {
+        const b = make(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.sentData = grow(this.sentData, (n) => new Uint16Array(n));
+      this.sentEnds = grow(this.sentEnds, (n) => new Float64Array(n));
+      this.sentLineControl = grow(this.sentLineControl, (n) => new Uint16Array(n));
+      this.sentDivisors = grow(this.sentDivisors, (n) => new Uint32Array(n));
+    }
+    this.sentData[i] = data;
+    this.sentEnds[i] = t;
+    this.sentLineControl[i] = lineControl;
+    this.sentDivisors[i] = divisor;
+    this.sentCount = i + 1;
+    this.sentVersion++;
   }
 
   // ---- Time ----
@@ -639,10 +707,7 @@ export class Pl011Model implements Device, DmaRequester, InterruptSource {
   private finishCharacter(t: number): void {
     this.txShifting = false;
     this.txEndAt = Infinity;
-    this.wire.push(this.txShiftData);
-    this.wireEnds.push(t);
-    this.wireLineControl.push(this.txShiftLineControl);
-    this.wireDivisors.push(this.txShiftDivisor);
+    this.recordSent(this.txShiftData, t, this.txShiftLineControl, this.txShiftDivisor);
     // Loopback: TXD feeds RXD (TRM 3.3.8, LBE).
     if ((this.cr & PL011_CR_LBE) !== 0) this.arrive(this.txShiftData & this.dataMask, t);
     this.startCharacter(t);

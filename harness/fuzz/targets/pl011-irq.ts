@@ -370,7 +370,7 @@ class Pl011IrqSession extends Session {
 
   /** Accesses until every accepted byte has left TXD (the transmitter never stops here). */
   private drainAccesses(): number {
-    const left = this.accepted.length - this.uart.wire.length;
+    const left = this.accepted.length - this.uart.wireLength;
     if (left <= 0) return 0;
     const frame = this.uart.frameTimeNs();
     return frame === Infinity ? 0 : (left * frame) / this.world.clock.accessNs;
@@ -493,7 +493,7 @@ class Pl011IrqSession extends Session {
     // The ring's room before the call: what was accepted and is neither on the wire nor in the
     // UART. An interrupt before the call can only make more.
     const queued = this.uart.txFifoLevel + (this.uart.transmitting ? 1 : 0);
-    const inRing = Math.max(0, this.accepted.length - this.uart.wire.length - queued);
+    const inRing = Math.max(0, this.accepted.length - this.uart.wireLength - queued);
     const room = PL011_IRQ_TX_RING - inRing;
     const result = this.call("pl011_irq_write", [this.ctx, ptr, len]);
     if (!valid) {
@@ -536,7 +536,7 @@ class Pl011IrqSession extends Session {
 
   private flush(): void {
     const result = this.call("pl011_irq_flush", [this.ctx]);
-    if (result !== OK) this.fail("pl011_irq_flush", `pl011_irq_flush returned ${showResult(result)} with ${this.accepted.length - this.uart.wire.length} accepted bytes not sent${this.context()}`);
+    if (result !== OK) this.fail("pl011_irq_flush", `pl011_irq_flush returned ${showResult(result)} with ${this.accepted.length - this.uart.wireLength} accepted bytes not sent${this.context()}`);
     this.checkWire("pl011_irq_flush", true);
   }
 
@@ -560,11 +560,13 @@ class Pl011IrqSession extends Session {
 
   /** Every byte that left TXD was accepted, in order, once; with `all`, every accepted one has. */
   private checkWire(call: string | null, all: boolean): void {
-    const wire = this.uart.wire;
+    const uart = this.uart;
+    const sent = uart.wireLength;
     const expected = this.accepted;
-    let same = wire.length <= expected.length;
-    for (let i = 0; same && i < wire.length; i++) same = wire[i] === expected[i];
-    if (!same || (all && wire.length !== expected.length) || this.uart.txDropped !== 0) {
+    let same = sent <= expected.length;
+    for (let i = 0; same && i < sent; i++) same = uart.wireAt(i) === expected[i];
+    if (!same || (all && sent !== expected.length) || uart.txDropped !== 0) {
+      const wire = uart.wire;
       const dropped = this.uart.txDropped === 0 ? "" : `; ${this.uart.txDropped} DR writes found the TX FIFO full and were lost`;
       this.fail(call, `TXD carried ${showList(wire)}; the driver accepted ${showList(expected)}: every byte must leave exactly once, in order${dropped}${this.context()}`);
     }

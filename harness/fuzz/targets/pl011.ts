@@ -192,7 +192,7 @@ class Pl011Session extends Session {
     const wasEnabled = this.enabled;
     // Characters queued while the transmitter was stopped (written before any pl011_init) can
     // never leave: pl011_init flushes them (TRM 3.3.8 step 3), so they are not owed to the wire.
-    const stoppedAt = this.enabled ? null : this.uart.wire.length;
+    const stoppedAt = this.enabled ? null : this.uart.wireLength;
     const result = this.call("pl011_init", args);
     if (verdict.status !== OK) {
       if (result !== verdict.status) this.fail("pl011_init", `pl011_init(${args.join(", ")}) returned ${showResult(result)}; the arguments call for ${showResult(verdict.status)} (TRM 3.3.6)`);
@@ -353,13 +353,16 @@ class Pl011Session extends Session {
 
   /** Every accepted byte left TXD exactly once, in order; with `all`, every one has left. */
   private checkWire(call: string | null, all: boolean): void {
-    const wire = this.uart.wire;
+    const uart = this.uart;
+    // The level and the shift register first: asking for them brings the model up to now.
+    const queued = uart.txFifoLevel + (uart.transmitting ? 1 : 0);
+    const sent = uart.wireLength;
     const expected = this.expectedWire;
-    const queued = this.uart.txFifoLevel + (this.uart.transmitting ? 1 : 0);
-    const complete = all ? wire.length === expected.length : wire.length + queued === expected.length;
-    let same = wire.length <= expected.length;
-    for (let i = 0; same && i < wire.length; i++) same = wire[i] === expected[i];
+    const complete = all ? sent === expected.length : sent + queued === expected.length;
+    let same = sent <= expected.length;
+    for (let i = 0; same && i < sent; i++) same = uart.wireAt(i) === expected[i];
     if (!complete || !same) {
+      const wire = uart.wire;
       const show = (xs: readonly number[]): string => `[${xs.slice(0, 12).join(", ")}${xs.length > 12 ? `, ... (${xs.length})` : ""}]`;
       this.fail(call, `TXD carried ${show(wire)}${queued > 0 ? ` with ${queued} still queued` : ""}; the driver accepted ${show(expected)}: every byte must leave exactly once, in order`);
     }

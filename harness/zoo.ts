@@ -23,7 +23,7 @@ import { PL011_MAP } from "./generated/pl011.js";
 import { PL022_MAP } from "./generated/pl022.js";
 import { PL061_MAP, PL061_IC } from "./generated/pl061.js";
 import { PL080_MAP, PL080_Configuration, PL080_Configuration_E } from "./generated/pl080.js";
-import { OK, PL022_CONFIG_LOOPBACK, PL061_IRQ_EDGE_RISING } from "./generated/api.js";
+import { OK, ERR_DMA, PL022_CONFIG_LOOPBACK, PL061_IRQ_EDGE_RISING } from "./generated/api.js";
 import {
   within, captureSites, checkAccessesInOrder, checkBarrierBetween, checkPolls, checkWrites, checkWidths,
   checkNeverTouches, checkLintClean, checkReturnsWithin, pl011Reprogramming, type Outcome,
@@ -93,6 +93,8 @@ const GPIO0 = 0x101e_4000;
 const DMAC = 0x1013_0000;
 const RAM = 0x2000_0000;
 const RAM_SIZE = 0x1_0000;
+/** Nothing is mapped here: a DMA access meets an error response. */
+const HOLE = 0x3000_0000;
 
 /** A bus with `regions` mapped, the module loaded on it, source sites captured for debug builds. */
 function boardWith(module: ZooModule, map: (bus: Bus) => void): { bus: Bus; hal: Hal } {
@@ -316,6 +318,32 @@ const ZOO_PRIMECELL: readonly ZooBug[] = [
         hal.call("pl080_memcpy", DMAC, 0, RAM, RAM + 0x100, 64, 0);
         hal.call("pl080_wait", DMAC, 0);
       }, () => checkBarrierBetween(within(bus, { call: "pl080_memcpy" }), "DSB", "W dmac.C0Control", { write: "dmac.C0Configuration", fields: { E: 1 } }));
+    },
+  },
+  {
+    name: "pl080-stop-keeps-status",
+    driver: "pl080",
+    broken: ["pl080_stop"],
+    defect: "pl080_stop halts and disables the channel but leaves its terminal-count and error status (kept until IntTCClear / IntErrClr, DDI 0196G 3.4): the next pl080_wait on the idle channel reports the abandoned transfer's error",
+    caughtBy: "pl080_wait returns OK on the channel pl080_stop stopped",
+    run(module) {
+      const { hal } = boardWith(module, (b) => {
+        b.map({ name: "dmac", base: DMAC, size: PL080_MAP.size, device: new Pl080Model(b, b.clock), map: PL080_MAP });
+        b.map({ name: "ram", base: RAM, size: RAM_SIZE, device: new Ram(RAM_SIZE) });
+      });
+      let waited: number | undefined;
+      const outcome = scenario(() => {
+        hal.call("pl080_init", DMAC);
+        // The source is unmapped: the channel's first read meets an error response, which sets
+        // its error status (and disables it).
+        hal.call("pl080_memcpy", DMAC, 0, HOLE, RAM, 64, 0);
+        hal.call("pl080_stop", DMAC, 0);
+        waited = hal.call("pl080_wait", DMAC, 0);
+      }, () => (waited === OK ? { pass: true, message: "" } : {
+        pass: false,
+        message: `pl080_wait(0x${DMAC.toString(16)}, 0) after pl080_stop returned ${waited}${waited === ERR_DMA ? " (ERR_DMA: the error of the transfer the stop abandoned)" : ""}; the stopped channel is idle, so it returns OK (0): pl080_stop clears the channel's status through IntTCClear and IntErrClr`,
+      }));
+      return outcome;
     },
   },
   {

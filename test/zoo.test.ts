@@ -22,6 +22,7 @@ const KEY_WORDS: Readonly<Record<string, readonly string[]>> = {
   "pl061-data-read-modify-write": ["never to read gpio0.DATA", "R32 gpio0+0x3fc DATA", "pl061_write("],
   "pl022-rx-never-drained": ["ssp0.DR was read", "the device needed 32", "pl022_transfer("],
   "pl080-missing-dsb": ["a DSB between W dmac.C0Control and W dmac.C0Configuration E=1", "C0Configuration 0x00000001", "in pl080_memcpy("],
+  "pl080-stop-keeps-status": ["pl080_wait(0x10130000, 0) after pl080_stop returned -8 (ERR_DMA", "the stopped channel is idle", "IntTCClear and IntErrClr"],
   "pl080-enable-poll-unbounded": ["pl080_init(0x10130000) did not return within 1000 bus accesses", "R32 dmac+0x030 Configuration"],
   "stm32f4-usart-sr-read-modify-write": ["w0c-read-modify-write", "W32 usart1+0x000 SR", "writes 0 to CTS, LBD, RXNE", "in stm32_usart_set_dma(0x40011000, 0x1)", "the frame 0x5a", "was never read: stm32_usart_read returned 0"],
   "stm32f4-gpio-toggle-odr-rmw": ["set-reset-read-modify-write", "W32 gpioa+0x014 ODR", "through BSRR", "never to write gpioa.ODR", "in stm32_gpio_toggle(0x40020000, 0x20)"],

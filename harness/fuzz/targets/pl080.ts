@@ -327,6 +327,9 @@ class Pl080Session extends Session {
     // Every channel was stopped: what a running transfer had written is whatever it was.
     for (let n = 0; n < PL080_CHANNELS; n++) this.abandon(n);
     this.enabled = true;
+    // Its header: every channel stopped and all terminal-count and error status cleared (the TRM
+    // keeps both until IntTCClear / IntErrClr clear them: DDI 0196G 3.4, docs/primecell.md 4.1).
+    this.checkStatusCleared("pl080_init", (1 << PL080_CHANNELS) - 1);
     this.checkRam("pl080_init");
   }
 
@@ -482,7 +485,19 @@ class Pl080Session extends Session {
     if (!this.consistent) return;
     if (result !== OK) this.fail("pl080_stop", `pl080_stop returned ${showResult(result)}; expected OK (a memory FIFO drains)`);
     this.abandon(channel);
+    // Its header: the stopped transfer's outcome goes with it, so a later pl080_wait on the idle
+    // channel returns OK.
+    this.checkStatusCleared("pl080_stop", 1 << channel);
     this.checkRam("pl080_stop");
+  }
+
+  /** The channels of `channels` (a bit each) have no terminal-count or error status left. */
+  private checkStatusCleared(call: string, channels: number): void {
+    const tc = this.dmac.rawTc & channels;
+    const error = this.dmac.rawError & channels;
+    if (tc === 0 && error === 0) return;
+    const bits = (x: number): string => `0x${x.toString(16).padStart(2, "0")}`;
+    this.fail(call, `${call} returned with status left: RawIntTCStatus ${bits(tc)}, RawIntErrorStatus ${bits(error)} on channels ${bits(channels)}; it must clear them through IntTCClear and IntErrClr (DDI 0196G 3.4)`);
   }
 
   /** A channel's transfer ended: check what it copied when it finished, and take its bytes. */

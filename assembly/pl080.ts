@@ -80,9 +80,13 @@ let memoryMapped: bool = false;
   return lliArea + <usize>((channel * PL080_LLI_ITEMS + index) * PL080_LLI_SIZE);
 }
 
-/** The number of items a transfer of `transfers` needs, one per PL080_MAX_ITEM_TRANSFERS. */
-@inline function itemsFor(transfers: u32): u32 {
-  return (transfers + PL080_MAX_ITEM_TRANSFERS - 1) / PL080_MAX_ITEM_TRANSFERS;
+/** The number of items a transfer of `transfers` needs, one per PL080_MAX_ITEM_TRANSFERS;
+ * `transfers` is at least 1 (every caller refuses a length of 0, and the width divides the
+ * length). Rounded up without adding to `transfers`: `(transfers + 4094) / 4095` wraps for a
+ * byte-wide copy of 2^32 - 4094 bytes or more to no items, which passed the item check and wrote
+ * the items past the LLI area (a trap here; memory corruption without bounds checks). */
+function itemsFor(transfers: u32): u32 {
+  return (transfers - 1) / PL080_MAX_ITEM_TRANSFERS + 1;
 }
 
 /** True when [addr, addr + len) does not wrap around the 32-bit bus address space. */

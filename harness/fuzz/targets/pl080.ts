@@ -60,7 +60,8 @@ const EXPORTS: readonly ExportSpec[] = [
   { name: "pl080_mem_to_periph", statuses: [OK, ERR_INVALID_ARG, ERR_BUSY], budget: () => START_BUDGET },
   { name: "pl080_periph_to_mem", statuses: [OK, ERR_INVALID_ARG, ERR_BUSY], budget: () => START_BUDGET },
   { name: "pl080_wait", statuses: [OK, ERR_INVALID_ARG, ERR_DMA, ERR_TIMEOUT], budget: () => WAIT_POLL_LIMIT + 4 },
-  { name: "pl080_stop", statuses: [OK, ERR_INVALID_ARG, ERR_TIMEOUT], budget: () => HALT_POLL_LIMIT + 4 },
+  // The E read, H set by a read-modify-write, the drain polls, the disable write, two clears.
+  { name: "pl080_stop", statuses: [OK, ERR_INVALID_ARG, ERR_TIMEOUT], budget: () => 1 + 2 + HALT_POLL_LIMIT + 1 + 2 },
 ];
 
 /** RAM that answers with a bus error on one chosen access (fault injection). */
@@ -141,7 +142,17 @@ class Source implements Device, DmaRequester {
   }
 }
 
-type Space = "ram" | "linear" | "hole";
+/** Where a memcpy address lies: RAM, linear memory, the hole, or the top of the 32-bit bus (the
+ * range ends 4 bytes before 4 GiB up to 3 bytes past it: a transfer that fits exactly is started
+ * and meets the hole, one past it is refused before any access). */
+/** The address in the "top" space: `len` bytes ending 4 bytes before 4 GiB (offset & 7 = 0) up to
+ * 3 bytes past it (7), kept below 4 GiB itself. */
+function topAddress(offset: number, len: number): number {
+  const end = 2 ** 32 - 4 + (offset & 7);
+  return Math.max(0, Math.min(end - len, 2 ** 32 - 1));
+}
+
+type Space = "ram" | "linear" | "hole" | "top";
 
 /** A started transfer as the simple model keeps it. */
 interface Transfer {
@@ -278,11 +289,12 @@ class Pl080Session extends Session {
   }
 
   /** The bus address of a step's address field. */
-  private address(space: Space, offset: number, forSource: boolean): number {
+  private address(space: Space, offset: number, forSource: boolean, len = 0): number {
     switch (space) {
       case "ram": return RAM_BASE + (forSource ? 0 : HALF) + offset;
       case "linear": return LINEAR + this.world.scratch + offset;
       case "hole": return HOLE + offset;
+      case "top": return topAddress(offset, len);
     }
   }
 
@@ -370,8 +382,8 @@ class Pl080Session extends Session {
     const channel = num(step, "channel");
     const len = num(step, "len");
     const config = num(step, "config") >>> 0;
-    const src = this.address(str(step, "srcSpace") as Space, num(step, "src"), true);
-    const dst = this.address(str(step, "dstSpace") as Space, num(step, "dst"), false);
+    const src = this.address(str(step, "srcSpace") as Space, num(step, "src"), true, len >>> 0);
+    const dst = this.address(str(step, "dstSpace") as Space, num(step, "dst"), false, len >>> 0);
     const width = widthBytes(config, src | dst | len, false);
     const items = width === 0 ? 0 : Math.ceil(len / width / PL080_MAX_ITEM_TRANSFERS);
     const valid = (base & 3) === 0 && channel < PL080_CHANNELS && len > 0 && (config & ~PL080_CONFIG_VALID_MASK) === 0
@@ -594,7 +606,8 @@ function steps(options: StepOptions): fc.Arbitrary<Step> {
     { weight: 1, arbitrary: fc.constantFrom(0, 0xffffffff) },
   );
   const aligned = (max: number) => fc.oneof(fc.integer({ min: 0, max: max / 4 - 1 }).map((w) => w * 4), fc.integer({ min: 0, max: max - 1 }));
-  const space = fc.oneof({ weight: 12, arbitrary: fc.constant<Space>("ram") }, { weight: 2, arbitrary: fc.constant<Space>("linear") }, { weight: 1, arbitrary: fc.constant<Space>("hole") });
+  const space = fc.oneof({ weight: 12, arbitrary: fc.constant<Space>("ram") }, { weight: 2, arbitrary: fc.constant<Space>("linear") }, { weight: 1, arbitrary: fc.constant<Space>("hole") },
+    { weight: 1, arbitrary: fc.constant<Space>("top") });
   const memcpy = fc.record({ base, channel, config, len: length, srcSpace: space, dstSpace: space, src: aligned(HALF), dst: aligned(HALF) })
     .map((m): Step => {
       // Keep the ranges inside their space (a range past the end is a different test).
@@ -647,7 +660,11 @@ function describe(step: Step): string {
   const cfg = (): string => `config 0x${(num(step, "config") >>> 0).toString(16)}`;
   switch (step.op) {
     case "init": return `pl080_init()${b}`;
-    case "memcpy": return `pl080_memcpy(channel ${num(step, "channel")}, ${num(step, "len")} bytes from ${str(step, "srcSpace")}+0x${num(step, "src").toString(16)} to ${str(step, "dstSpace")}+0x${num(step, "dst").toString(16)}, ${cfg()})${b}`;
+    case "memcpy": {
+      const len = num(step, "len") >>> 0;
+      const where = (space: string, offset: number): string => (space === "top" ? `0x${topAddress(offset, len).toString(16)}` : `${space}+0x${offset.toString(16)}`);
+      return `pl080_memcpy(channel ${num(step, "channel")}, ${num(step, "len")} bytes from ${where(str(step, "srcSpace"), num(step, "src"))} to ${where(str(step, "dstSpace"), num(step, "dst"))}, ${cfg()})${b}`;
+    }
     case "sg": {
       const e = step["entries"] as readonly number[];
       const parts: string[] = [];

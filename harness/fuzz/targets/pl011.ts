@@ -3,7 +3,7 @@
 // order), the characters that arrived and the error the driver owes the next read.
 import fc from "fast-check";
 import { Pl011Model } from "../../devices/pl011.js";
-import { PL011_MAP, PL011_LCR_H, PL011_IBRD, PL011_FBRD, PL011_CR, PL011_CR_UARTEN, PL011_CR_TXE, PL011_CR_RXE, PL011_DR, PL011_DR_OE, PL011_DR_BE, PL011_DR_PE, PL011_DR_FE } from "../../generated/pl011.js";
+import { PL011_MAP, PL011_LCR_H, PL011_IBRD, PL011_FBRD, PL011_CR, PL011_CR_UARTEN, PL011_CR_TXE, PL011_CR_RXE, PL011_IMSC, PL011_DR, PL011_DR_OE, PL011_DR_BE, PL011_DR_PE, PL011_DR_FE } from "../../generated/pl011.js";
 import {
   OK, ERR_INVALID_ARG, ERR_UNREACHABLE_RATE, ERR_TIMEOUT, ERR_RX_OVERRUN, ERR_RX_BREAK, ERR_RX_PARITY, ERR_RX_FRAMING,
   PL011_CONFIG_VALID_MASK, PL011_CONFIG_PARITY_MASK, PL011_CONFIG_PARITY_SPACE, PL011_CONFIG_DATA_MASK,
@@ -12,7 +12,7 @@ import {
 import type { World } from "../world.js";
 import type { FuzzDevice } from "../device.js";
 import {
-  Session, anyU32, argsOf, bytesOf, describeCommon, num, respondSteps, respondTargets, showResult, str, waitStep,
+  FuzzFailure, Session, anyU32, argsOf, bytesOf, describeCommon, num, respondSteps, respondTargets, showResult, str, waitStep,
   type ExportSpec, type Step, type StepOptions, type Target,
 } from "../target.js";
 import { bufferPointer, bufferSteps, describeBuffer, type BufferPlace } from "./buffers.js";
@@ -193,6 +193,7 @@ class Pl011Session extends Session {
     // Characters queued while the transmitter was stopped (written before any pl011_init) can
     // never leave: pl011_init flushes them (TRM 3.3.8 step 3), so they are not owed to the wire.
     const stoppedAt = this.enabled ? null : this.uart.wireLength;
+    const dsbsBefore = this.world.trace.dsbs;
     const result = this.call("pl011_init", args);
     if (verdict.status !== OK) {
       if (result !== verdict.status) this.fail("pl011_init", `pl011_init(${args.join(", ")}) returned ${showResult(result)}; the arguments call for ${showResult(verdict.status)} (TRM 3.3.6)`);
@@ -222,6 +223,12 @@ class Pl011Session extends Session {
     const cr = this.uart.read(PL011_CR, 4);
     const enables = PL011_CR_UARTEN | PL011_CR_TXE | PL011_CR_RXE;
     if ((cr & enables) !== enables) this.fail("pl011_init", `after pl011_init CR is 0x${cr.toString(16)}: UARTEN, TXE and RXE must be set`);
+    // The driver polls (its header): every interrupt source masked.
+    const imsc = this.uart.read(PL011_IMSC, 4);
+    if (imsc !== 0) this.fail("pl011_init", `after pl011_init IMSC is 0x${imsc.toString(16)}; a polled UART has every interrupt masked (IMSC 0)`);
+    // The enable may still be in flight on a posted bus when the call returns: the driver ends with
+    // a DSB so that the caller, or a DMA controller it starts next, finds the UART enabled.
+    if (this.world.trace.dsbs === dsbsBefore) throw new FuzzFailure("protocol", "pl011_init enabled the UART and returned without a DSB: on a posted bus the enable may not have reached the UART when the caller (or a DMA controller it starts next) relies on it", "pl011_init");
     // Clearing FEN flushed both FIFOs (TRM 3.3.8); with FEN already clear nothing was flushed,
     // unless the transmitter was stopped with characters queued: then the driver sets and clears
     // FEN to flush them.

@@ -25,7 +25,7 @@ if (!existsSync(join(dist, "coverage", "instrument.js"))) {
   process.exit(1);
 }
 const { instrument, functionNamesFromWat } = await import(join(dist, "coverage", "instrument.js"));
-const { prebuiltCoveragePath, coverageJsonPath, readCoverageMap } = await import(join(dist, "coverage", "build.js"));
+const { prebuiltCoveragePath, coverageJsonPath, readCoverageMap, isCurrent } = await import(join(dist, "coverage", "build.js"));
 const { packageProject } = await import(join(dist, "project.js"));
 
 /** The asc entry of each of the package's modules (as package.json's build:wasm compiles them). */
@@ -37,7 +37,8 @@ const rel = (p) => relative(root, p).split("\\").join("/");
 function upToDate(out, bytes) {
   if (force || !existsSync(out)) return false;
   try {
-    return readCoverageMap(out)?.moduleSha256 === sha256(bytes);
+    const map = readCoverageMap(out);
+    return map !== null && isCurrent(map, sha256(bytes));
   } catch {
     return false;
   }

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { basename, join, relative, isAbsolute, resolve } from "node:path";
 import { packageRoot } from "../project.js";
-import { CoverageError, coverageMapOf, functionNamesFromWat, instrument, type CoverageMap } from "./instrument.js";
+import { COVERAGE_PASS_REVISION, CoverageError, coverageMapOf, functionNamesFromWat, instrument, type CoverageMap } from "./instrument.js";
 
 export { CoverageError };
 
@@ -50,6 +50,12 @@ export function readCoverageMap(path: string): CoverageMap | null {
 
 const made = new Map<string, CoverageBuild>();
 
+/** A coverage build's map belongs to the module of this hash and to the pass as it is now (a
+ * build by an earlier revision has its counters elsewhere). */
+export function isCurrent(map: CoverageMap, moduleSha256: string): boolean {
+  return map.moduleSha256 === moduleSha256 && (map.revision ?? 1) === COVERAGE_PASS_REVISION;
+}
+
 /** Options of the pass that the sibling files of a module give: names from its .wat, lines from
  * its source map (`<module>.wasm.map`), when there. */
 export function siblingInputs(modulePath: string): { functionNames?: Map<number, string>; sourceMap?: string } {
@@ -78,13 +84,13 @@ export function coverageBuild(modulePath: string): CoverageBuild {
   const prebuilt = prebuiltCoveragePath(original);
   if (prebuilt !== null && existsSync(prebuilt)) {
     const map = readCoverageMap(prebuilt);
-    if (map !== null && map.moduleSha256 === hash) build = { path: prebuilt, original, map };
+    if (map !== null && isCurrent(map, hash)) build = { path: prebuilt, original, map };
   }
   if (build === null) {
     const dir = join(tmpdir(), "wasm-hal-coverage");
     const path = join(dir, `${basename(original, ".wasm")}-${hash.slice(0, 16)}.wasm`);
     let map = existsSync(path) ? readCoverageMap(path) : null;
-    if (map === null || map.moduleSha256 !== hash) {
+    if (map === null || !isCurrent(map, hash)) {
       const result = instrument(bytes, { name: displayName(original), ...siblingInputs(original) });
       mkdirSync(dir, { recursive: true });
       // Written whole and renamed: another process (a worker thread) may read it at once.

@@ -10,7 +10,10 @@
 // (the scratch buffer is above it). The region is part of the memory the module already has, so
 // its size, memory.size and every address the drivers or the host compute are those of the plain
 // module, and a host that puts linear memory back between executions (the fuzzer's World) resets
-// the counters with it.
+// the counters with it. The counters sit at the top of the region, ending at 1024: a stray write
+// through a null pointer (address 0 and up, the commonest stray write) lands below them, in memory
+// the module never uses, where the fuzzer's memory checks see it on the coverage build too
+// (World.changedSinceMark leaves out only the counters).
 //
 // The edges, in function order and, inside a function, in the order of their instructions:
 //   entry      the function was called
@@ -27,9 +30,12 @@
 import { createHash } from "node:crypto";
 import { WasmReader, nameBytes, readModuleSections, section, sleb32, uleb, type RawSection } from "../wasm-binary.js";
 
-/** Start of the counters, and the end of the region they may use. */
-export const COVERAGE_BASE = 0;
+/** The end of the region the counters may use; they end there (they start at COVERAGE_LIMIT minus
+ * the number of edges). */
 export const COVERAGE_LIMIT = 1024;
+/** The pass's revision: a build cached by an earlier one (counters elsewhere) is made again. 2:
+ * the counters end at COVERAGE_LIMIT instead of starting at 0. */
+export const COVERAGE_PASS_REVISION = 2;
 /** The custom section that carries the map. */
 export const COVERAGE_SECTION = "wasm-hal.coverage";
 export const COVERAGE_EXPORTS = ["__cov_base", "__cov_count"] as const;
@@ -71,6 +77,8 @@ export interface CoverageFunction {
 
 export interface CoverageMap {
   readonly version: 1;
+  /** The pass that made it (COVERAGE_PASS_REVISION; absent in builds of revision 1). */
+  readonly revision?: number;
   /** SHA-256 of the original module, hex: tells whether a coverage build belongs to a module. */
   readonly moduleSha256: string;
   /** How the original module was named when it was instrumented. */
@@ -471,7 +479,9 @@ export function instrument(bytes: Uint8Array, options: InstrumentOptions = {}): 
   const codeSec = byId(10);
   const functions: CoverageFunction[] = [];
   const edges: CoverageEdge[] = [];
-  const newBodies: number[][] = [];
+  /** Each body's instrumented code, made once the number of edges, hence the counters' base, is
+   * known. */
+  const bodies: { code: (first: number) => number[]; firstEdge: number }[] = [];
   if (codeSec !== undefined) {
     const r: Reader = new Reader(bytes, what, codeSec.start, codeSec.end);
     const n = r.u32();
@@ -501,15 +511,17 @@ export function instrument(bytes: Uint8Array, options: InstrumentOptions = {}): 
       // A body with no mapping at its start (a part binaryen split off) takes its first edge's place.
       const placed = entry.line !== null ? entry : edges.slice(firstEdge).find((e) => e.line !== null) ?? entry;
       functions.push({ index: funcIndex, wasmIndex, name, file: fileOfName(name) ?? placed.file, line: placed.line, firstEdge, edgeCount: edges.length - firstEdge });
-      newBodies.push(body.code(firstEdge + COVERAGE_BASE));
+      bodies.push({ code: body.code, firstEdge });
       r.pos = bodyEnd;
     }
   }
-  if (edges.length > COVERAGE_LIMIT - COVERAGE_BASE) {
+  if (edges.length > COVERAGE_LIMIT) {
     // Selects are the edges a module can best spare.
     if (options.selects === undefined) return instrument(bytes, { ...options, selects: false });
-    throw new CoverageError(`${what}: ${edges.length} branch edges, but the counters' region holds ${COVERAGE_LIMIT - COVERAGE_BASE} one-byte counters: expected a smaller module${countSelects ? " (or leave select conditions out)" : ""}`);
+    throw new CoverageError(`${what}: ${edges.length} branch edges, but the counters' region holds ${COVERAGE_LIMIT} one-byte counters: expected a smaller module${countSelects ? " (or leave select conditions out)" : ""}`);
   }
+  const counterBase = COVERAGE_LIMIT - edges.length;
+  const newBodies = bodies.map((b) => b.code(counterBase + b.firstEdge));
   // Constant addresses in the region: a module that uses low memory cannot take the counters.
   const low = lowMemoryUse(bytes, what, codeSec, importedFunctions, names);
   if (low !== null) throw new CoverageError(`${what}: ${low}, inside the counters' region 0..${COVERAGE_LIMIT}: expected an optimized asc build (statics from 1024 up)`);
@@ -528,7 +540,7 @@ export function instrument(bytes: Uint8Array, options: InstrumentOptions = {}): 
     return [...uleb(code.length), ...code];
   };
   const hash = createHash("sha256").update(bytes).digest("hex");
-  const map: CoverageMap = { version: 1, moduleSha256: hash, module: what, base: COVERAGE_BASE, count: edges.length, lines: sourceMap !== null, selects: countSelects, functions, edges };
+  const map: CoverageMap = { version: 1, revision: COVERAGE_PASS_REVISION, moduleSha256: hash, module: what, base: counterBase, count: edges.length, lines: sourceMap !== null, selects: countSelects, functions, edges };
 
   // Reassemble: every section as it was, apart from the ones the pass changes; the source map's
   // URL goes (its offsets no longer hold), the map's section comes last.
@@ -542,7 +554,7 @@ export function instrument(bytes: Uint8Array, options: InstrumentOptions = {}): 
       if (id === 1) out.push(...section(1, [...uleb(newTypes.length), ...newTypes.flat()]));
       if (id === 3) out.push(...section(3, [...uleb(2), ...uleb(typeIndex), ...uleb(typeIndex)]));
       if (id === 7) out.push(...section(7, [...uleb(2), ...COVERAGE_EXPORTS.flatMap((e, i) => [...nameBytes(e), 0x00, ...uleb(baseIndex + i)])]));
-      if (id === 10) out.push(...section(10, [...uleb(2), ...constBody(COVERAGE_BASE), ...constBody(edges.length)]));
+      if (id === 10) out.push(...section(10, [...uleb(2), ...constBody(counterBase), ...constBody(edges.length)]));
     }
   };
   const ORDER = [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11];
@@ -576,7 +588,7 @@ export function instrument(bytes: Uint8Array, options: InstrumentOptions = {}): 
       case 10: {
         const body: number[] = [...uleb(definedCount + 2)];
         for (const b of newBodies) body.push(...uleb(b.length), ...b);
-        body.push(...constBody(COVERAGE_BASE), ...constBody(edges.length));
+        body.push(...constBody(counterBase), ...constBody(edges.length));
         out.push(...section(10, body));
         break;
       }

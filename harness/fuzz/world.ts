@@ -74,6 +74,11 @@ export class World implements InterruptHost {
   private readonly pristine: Uint8Array;
   /** The module's mutable globals as instantiated, put back with linear memory (module-globals.ts). */
   private readonly globals: GlobalSnapshot;
+  /** Linear memory as markMemory() found it, for changedSinceMark(). */
+  private marked: Uint8Array | null = null;
+  /** The counters of a coverage build (its __cov_base and __cov_count exports, harness/coverage/):
+   * every call changes them, so the memory checks leave them out. */
+  private readonly counters: { readonly start: number; readonly end: number } | null;
   private mode: WorldMode = "fast";
   private recordAlways = false;
   /** Export calls made in this execution. */
@@ -160,6 +165,10 @@ export class World implements InterruptHost {
     this.scratchSize = this.functions.has("hal_scratch_size") ? this.fn("hal_scratch_size")() : 0;
     this.pristine = new Uint8Array(memory.buffer).slice();
     this.globals = new GlobalSnapshot(exports);
+    const covBase = exports["__cov_base"];
+    const covCount = exports["__cov_count"];
+    this.counters = typeof covBase === "function" && typeof covCount === "function"
+      ? { start: (covBase as ExportFunction)(), end: (covBase as ExportFunction)() + (covCount as ExportFunction)() } : null;
     this.trace.enabled = false;
   }
 
@@ -424,6 +433,40 @@ export class World implements InterruptHost {
   /** Copies bytes into linear memory. */
   writeBytes(ptr: number, bytes: ArrayLike<number>): void {
     new Uint8Array(this.memory.buffer).set(bytes as ArrayLike<number>, ptr);
+  }
+
+  /** Copies linear memory aside, for changedSinceMark() after a call: a target that knows which
+   * bytes a call may write (its output buffer) checks that it wrote no other. */
+  markMemory(): void {
+    const now = new Uint8Array(this.memory.buffer);
+    if (this.marked === null || this.marked.length !== now.length) this.marked = new Uint8Array(now.length);
+    this.marked.set(now);
+  }
+
+  /** The lowest address of linear memory that changed since markMemory(), leaving out [from, to)
+   * (a buffer the call may write; from = to for none) and a coverage build's counters; -1 when
+   * no other byte changed. */
+  changedSinceMark(from = 0, to = 0): number {
+    const marked = this.marked;
+    if (marked === null) throw new Error("changedSinceMark() before markMemory()");
+    const now = new Uint8Array(this.memory.buffer);
+    // A buffer that lies (partly) outside linear memory leaves out only its part inside.
+    const clamp = (x: number): number => Math.max(0, Math.min(now.length, x));
+    const skips = [[clamp(from), clamp(to)]];
+    if (this.counters !== null) skips.push([this.counters.start, this.counters.end]);
+    skips.sort((a, b) => a[0]! - b[0]!);
+    let at = 0;
+    const firstIn = (start: number, end: number): number => {
+      if (end <= start || Buffer.compare(Buffer.from(now.buffer, start, end - start), Buffer.from(marked.buffer, start, end - start)) === 0) return -1;
+      for (let i = start; i < end; i++) if (now[i] !== marked[i]) return i;
+      return -1;
+    };
+    for (const [start, end] of skips) {
+      const found = firstIn(at, Math.max(at, start!));
+      if (found >= 0) return found;
+      at = Math.max(at, end!);
+    }
+    return firstIn(at, now.length);
   }
 
   /** A view of linear memory (valid until memory grows; the module never grows it). */

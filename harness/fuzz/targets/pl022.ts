@@ -226,7 +226,13 @@ class Pl022Session extends Session {
       }
     }
     const logBefore = this.slave.log.length;
+    this.world.markMemory();
     const result = this.call("pl022_transfer", [base, txPtr, rxPtr, len]);
+    // Whatever the SSP answered, the driver stores received frames in the rx buffer (up to two
+    // bytes a frame) and nowhere else; with rx_ptr 0 it drops them.
+    const rxEnd = rxPtr === 0 ? 0 : Math.min(this.world.memorySize, rxPtr + 2 * len);
+    const stray = this.world.changedSinceMark(rxPtr, rxEnd);
+    if (stray >= 0) this.fail("pl022_transfer", `pl022_transfer(${len} frames) wrote linear memory at 0x${stray.toString(16)}, outside ${rxPtr === 0 ? "any buffer (rx_ptr 0: the received frames are dropped)" : `the rx buffer 0x${rxPtr.toString(16)}..0x${(rxEnd - 1).toString(16)}`}`);
     // The base and a buffer of one byte per frame are checked before any access; the frame size
     // (and with it a buffer of two bytes per frame) only once CR0 has been read.
     const narrowPlace = wide && place === "past" && len > 0 ? "end" : place;

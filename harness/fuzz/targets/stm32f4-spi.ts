@@ -200,7 +200,12 @@ class SpiSession extends Stm32Session {
     if (withRx) this.world.writeBytes(rxPtr, new Array<number>(len).fill(0xa5));
     const sentBefore = this.slave.received.length;
     const wide = (this.spi.cr1 & SPI_CR1_DFF) !== 0;
+    this.world.markMemory();
     const result = this.callBlock("stm32_spi_transfer", [base, txPtr, rxPtr, len]);
+    // Whatever the SPI answered, the driver stores received frames in the rx buffer and nowhere
+    // else; with rx_ptr 0 it drops them. The driver keeps no state in memory.
+    const stray = this.world.changedSinceMark(rxPtr, rxPtr === 0 ? 0 : rxPtr + len);
+    if (stray >= 0) this.fail("stm32_spi_transfer", `stm32_spi_transfer(${len} bytes) wrote linear memory at 0x${stray.toString(16)}, outside ${rxPtr === 0 ? "any buffer (rx_ptr 0: the received frames are dropped)" : `the rx buffer 0x${rxPtr.toString(16)}..0x${(rxPtr + len - 1).toString(16)}`}`);
     if ((base & 3) !== 0 || (withTx && !bufferIsValid(place)) || (wide && this.judged && len % 2 === 1)) return this.refused("stm32_spi_transfer", result);
     if (!this.judged) return;
     const running = (this.spi.cr1 & (SPI_CR1_SPE | SPI_CR1_MSTR)) === (SPI_CR1_SPE | SPI_CR1_MSTR);

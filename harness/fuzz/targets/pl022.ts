@@ -7,6 +7,7 @@ import { SPI_ACCEPTS_ANY, type SpiSlave } from "../../devices/spi.js";
 import {
   PL022_MAP, PL022_CR0, PL022_CR0_SCR_MASK, PL022_CR0_SCR_SHIFT, PL022_CR0_FRF_MASK, PL022_CR0_FRF_SHIFT,
   PL022_CR0_SPO, PL022_CR0_SPH, PL022_CR1, PL022_CR1_SSE, PL022_CR1_LBM, PL022_CR1_MS, PL022_CPSR,
+  PL022_IMSC, PL022_RIS, PL022_RIS_ROR, PL022_DMACR,
 } from "../../generated/pl022.js";
 import {
   OK, ERR_INVALID_ARG, ERR_UNREACHABLE_RATE, ERR_TIMEOUT, ERR_RX_OVERRUN,
@@ -15,7 +16,7 @@ import {
 } from "../../generated/api.js";
 import type { World } from "../world.js";
 import {
-  Session, anyU32, argsOf, bytesOf, describeCommon, num, respondSteps, respondTargets, showResult, str, waitStep,
+  FuzzFailure, Session, anyU32, argsOf, bytesOf, describeCommon, num, respondSteps, respondTargets, showResult, str, waitStep,
   type ExportSpec, type Step, type StepOptions, type Target,
 } from "../target.js";
 import { bufferIsValid, bufferPointer, bufferSteps, describeBuffer, type BufferPlace } from "./buffers.js";
@@ -172,6 +173,7 @@ class Pl022Session extends Session {
 
   private init(args: readonly number[]): void {
     const verdict = initVerdict(args);
+    const dsbsBefore = this.world.trace.dsbs;
     const result = this.call("pl022_init", args);
     if (result !== verdict.status) this.fail("pl022_init", `pl022_init(${args.join(", ")}) returned ${showResult(result)}; the arguments call for ${showResult(verdict.status)}`);
     if (result !== OK || !this.consistent) return;
@@ -193,7 +195,18 @@ class Pl022Session extends Session {
     if ((cr1 & PL022_CR1_SSE) === 0) problems.push("SSE clear");
     if ((cr1 & PL022_CR1_MS) !== 0) problems.push("slave mode");
     if (((cr1 & PL022_CR1_LBM) !== 0) !== loopback) problems.push(`loopback ${loopback ? "off" : "on"}`);
+    // The driver polls (its comment): every interrupt masked, a stale overrun cleared (ROR is
+    // sticky until ICR clears it, TRM 3.3.9; no frame can overrun in the accesses after the
+    // clear), the DMA request lines released.
+    const imsc = this.ssp.read(PL022_IMSC, 4);
+    if (imsc !== 0) problems.push(`IMSC 0x${imsc.toString(16)} instead of 0 (every interrupt masked)`);
+    if ((this.ssp.read(PL022_RIS, 4) & PL022_RIS_ROR) !== 0) problems.push("RIS.ROR still set (a stale overrun not cleared through ICR)");
+    const dmacr = this.ssp.read(PL022_DMACR, 4);
+    if (dmacr !== 0) problems.push(`DMACR 0x${dmacr.toString(16)} instead of 0`);
     if (problems.length > 0) this.fail("pl022_init", `after pl022_init(config 0x${config.toString(16)}): ${problems.join(", ")}`);
+    // The enable may still be in flight on a posted bus (the driver's comment): a DSB before the
+    // caller drives a chip select.
+    if (this.world.trace.dsbs === dsbsBefore) throw new FuzzFailure("protocol", "pl022_init enabled the SSP and returned without a DSB: on a posted bus the enable may not have reached the SSP when the caller drives a chip select and starts a transfer", "pl022_init");
     this.configured = true;
     this.bits = verdict.bits;
     this.format = format;

@@ -160,6 +160,7 @@ class SpiSession extends Stm32Session {
     this.spi.update();
     // A frame written to DR while the SPI was off waits in the TX buffer (TXE = 0).
     const staleFrame = (this.spi.sr & SPI_SR_TXE) === 0 && (this.spi.sr & SPI_SR_BSY) === 0;
+    const dsbsBefore = this.world.trace.dsbs;
     const result = this.callBlock("stm32_spi_init", [base, pclk, maxHz, config]);
     if ((base & 3) !== 0 || pclk === 0 || maxHz === 0 || (config & ~STM32_SPI_CONFIG_VALID_MASK) !== 0) return this.refused("stm32_spi_init", result);
     const br = spiBaudCode(pclk, maxHz);
@@ -183,6 +184,9 @@ class SpiSession extends Stm32Session {
       this.protocol("stm32_spi_init", "stm32_spi_init set SPE with a frame still waiting in the TX buffer (TXE = 0, written while the SPI was off): that frame goes out first, and every frame of the next transfer is answered one frame late (RM0090 §28.3.5, §28.3.8)");
     }
     if (s.busyConfigWrites !== 0) this.protocol("stm32_spi_init", `stm32_spi_init changed BR, CPOL, CPHA, DFF, LSBFIRST or MSTR while a frame was being sent (RM0090 §28.3.3)`);
+    // The enable write may still be on its way through the APB bridge (the driver's comment): a
+    // DSB before the caller, or a DMA stream it starts next, relies on it.
+    if (this.world.trace.dsbs === dsbsBefore) this.protocol("stm32_spi_init", "stm32_spi_init enabled the SPI and returned without a DSB: the enable write may still be on its way through the APB bridge when the caller (or a DMA stream it starts next) relies on it");
   }
 
   private transfer(step: Step): void {

@@ -1,7 +1,9 @@
 // The fuzz world's memory check (World.markMemory / changedSinceMark): a target that knows which
 // bytes a call may write (its rx buffer) asks for the first other byte that changed. On a
 // coverage build the counters change on every call and are left out; they end at 1024, so a
-// stray write through a null pointer (address 0 and up) is still seen there.
+// stray write through a null pointer (address 0 and up) is still seen there. And a recorded
+// execution keeps a bounded number of DMA accesses (a chain that never ends ran a report out of
+// memory).
 import { describe, expect, it } from "vitest";
 import { World } from "../harness/fuzz/world.js";
 import { wasmPath } from "../harness/hal.js";
@@ -9,6 +11,8 @@ import { coverageBuild } from "../harness/coverage/build.js";
 import { COVERAGE_LIMIT } from "../harness/coverage/instrument.js";
 import { Fuzzer } from "../harness/fuzz/engine.js";
 import { targetByName } from "../harness/fuzz/targets/index.js";
+import { FuzzTrace, DMA_RECORD_LIMIT } from "../harness/fuzz/tap.js";
+import { OP_READ, OP_WRITE, FLAG_DMA } from "../harness/trace.js";
 
 describe("World.changedSinceMark", () => {
   it("finds the lowest changed byte outside the buffer, and nothing when only the buffer changed", () => {
@@ -73,5 +77,23 @@ describe("World.changedSinceMark", () => {
       const result = fuzzer.runCase(PL022_CASE(rx), { onCall });
       expect(result.failure?.message).toContain("pl022_transfer(4 frames) wrote linear memory at 0x5, outside");
     }
+  });
+});
+
+describe("a recorded fuzz execution keeps a bounded number of DMA accesses", () => {
+  it("records the first DMA_RECORD_LIMIT DMA accesses, counts the rest, and records every CPU access", () => {
+    const trace = new FuzzTrace();
+    trace.enabled = true;
+    trace.restart();
+    for (let i = 0; i < DMA_RECORD_LIMIT + 10; i++) trace.record(OP_WRITE | FLAG_DMA, 4, 0x2000_0000 + 4 * (i & 0xff), i, i);
+    trace.record(OP_READ, 4, 0x1013_001c, 0, DMA_RECORD_LIMIT + 10);
+    expect(trace.length).toBe(DMA_RECORD_LIMIT + 1);
+    expect(trace.dmaUnrecorded).toBe(10);
+    expect(trace.entry(DMA_RECORD_LIMIT).op).toBe(OP_READ);
+    // The next execution starts counting again.
+    trace.restart();
+    expect(trace.dmaUnrecorded).toBe(0);
+    trace.record(OP_WRITE | FLAG_DMA, 4, 0x2000_0000, 1, 0);
+    expect(trace.length).toBe(1);
   });
 });

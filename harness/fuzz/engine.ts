@@ -3,6 +3,7 @@
 // it waits for).
 import fc from "fast-check";
 import { formatTrace } from "../trace-text.js";
+import { DMA_RECORD_LIMIT } from "./tap.js";
 import { lintTrace, lintReport } from "../lint.js";
 import { packageRoot, wasmPath } from "../hal.js";
 import { existsSync } from "node:fs";
@@ -296,7 +297,8 @@ export class Fuzzer {
       call: reportFailure.call,
       world: label,
       // A hang's report run stops early on purpose; the fuzzing run's message has its real budget.
-      message: failure.property === "hang" ? failure.message : reportFailure.message,
+      message: (failure.property === "hang" ? failure.message : reportFailure.message)
+        + (trace.dmaUnrecorded > 0 ? ` (the trace keeps the first ${DMA_RECORD_LIMIT} DMA accesses; ${trace.dmaUnrecorded} more were made)` : ""),
       poll,
       lint,
       replaced: this.world.replacedReads().kept,

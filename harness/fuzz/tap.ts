@@ -72,6 +72,11 @@ function tableFor(region: Region): RegionTable | undefined {
 /** Accesses kept for the report of a hang. */
 export const RING_SIZE = 256;
 
+/** DMA accesses a recorded execution keeps; past this they are counted (dmaUnrecorded). A DMA
+ * chain that never ends (an LLI linked to itself) moves data for as long as the driver polls,
+ * and recording all of it once ran a report out of memory. */
+export const DMA_RECORD_LIMIT = 1 << 16;
+
 export class FuzzTrace extends Trace {
   private tables: RegionTable[] = [];
   /** The regions with maps, for the rules over sequences of accesses (lint.ts). */
@@ -84,6 +89,9 @@ export class FuzzTrace extends Trace {
   finding: TapFinding | null = null;
   /** DSB barriers seen in the execution. */
   dsbs = 0;
+  /** DMA accesses recorded in this execution, and those past DMA_RECORD_LIMIT left out. */
+  private dmaRecorded = 0;
+  dmaUnrecorded = 0;
   /** A recording being replayed: every access is compared with it. */
   script: ReadScript | null = null;
   private readonly ringOps = new Uint8Array(RING_SIZE);
@@ -107,6 +115,8 @@ export class FuzzTrace extends Trace {
   restart(): void {
     this.seen = 0;
     this.dsbs = 0;
+    this.dmaRecorded = 0;
+    this.dmaUnrecorded = 0;
     this.finding = null;
     // What the sequence rules remember (enable bits, the last status read) is per execution.
     if (this.sequence !== null) this.sequence.reset();
@@ -128,7 +138,12 @@ export class FuzzTrace extends Trace {
       }
     }
     if (this.script !== null) this.script.observe(op, width, addr, value);
-    if (this.enabled) super.record(op, width, addr, value, time);
+    if (!this.enabled) return;
+    if ((op & FLAG_DMA) !== 0 && this.dmaRecorded++ >= DMA_RECORD_LIMIT) {
+      this.dmaUnrecorded++;
+      return;
+    }
+    super.record(op, width, addr, value, time);
   }
 
   /**

@@ -104,14 +104,28 @@ class FaultyRam implements Device {
   }
 }
 
+/** Bytes the sink and the source keep a record of: more than any transfer the driver can set up
+ * (32 items of 4095 words, 512 KiB). A chain that never ends (an LLI linked to itself) moves data
+ * for as long as the driver waits; past this the bytes are only counted, so memory stays bounded. */
+const PERIPHERAL_RECORD_LIMIT = 1 << 20;
+
 /** A peripheral that takes every byte written to its data register, always asking for more. */
 class Sink implements Device, DmaRequester {
   readonly received: number[] = [];
+  /** Bytes received past PERIPHERAL_RECORD_LIMIT, not kept. */
+  unkept = 0;
+  restart(): void {
+    this.received.length = 0;
+    this.unkept = 0;
+  }
   read(): number {
     return 0;
   }
   write(_offset: number, value: number, width: number): void {
-    for (let i = 0; i < width; i++) this.received.push((value >>> (8 * i)) & 0xff);
+    for (let i = 0; i < width; i++) {
+      if (this.received.length < PERIPHERAL_RECORD_LIMIT) this.received.push((value >>> (8 * i)) & 0xff);
+      else this.unkept++;
+    }
   }
   dmaRequests(direction: DmaDirection): number {
     return direction === "tx" ? DMA_SREQ | DMA_BREQ : 0;
@@ -131,7 +145,7 @@ class Source implements Device, DmaRequester {
     for (let i = 0; i < width; i++) {
       this.state = (Math.imul(this.state, 1103515245) + 12345) >>> 0;
       const byte = (this.state >>> 16) & 0xff;
-      this.given.push(byte);
+      if (this.given.length < PERIPHERAL_RECORD_LIMIT) this.given.push(byte);
       value |= byte << (8 * i);
     }
     return value >>> 0;
@@ -263,7 +277,7 @@ class Pl080Session extends Session {
     this.expectedTo = 0;
     this.ram.failIn = -1;
     this.ram.fired = false;
-    this.sink.received.length = 0;
+    this.sink.restart();
     this.source.restart();
     this.running.fill(null);
     this.enabled = false;
@@ -528,7 +542,8 @@ class Pl080Session extends Session {
     if (t.sink !== null && checked) {
       const got = this.sink.received.slice(t.sink.from);
       if (got.length !== t.sink.bytes.length || got.some((b, i) => b !== t.sink!.bytes[i])) {
-        this.fail(call, `the ${t.describe} finished, but the peripheral received ${got.length} bytes [${got.slice(0, 8).join(", ")}...]; the source held ${t.sink.bytes.length} [${Array.from(t.sink.bytes.slice(0, 8)).join(", ")}...]`);
+        const more = this.sink.unkept > 0 ? ` (and ${this.sink.unkept} more, not kept)` : "";
+        this.fail(call, `the ${t.describe} finished, but the peripheral received ${got.length} bytes${more} [${got.slice(0, 8).join(", ")}...]; the source held ${t.sink.bytes.length} [${Array.from(t.sink.bytes.slice(0, 8)).join(", ")}...]`);
       }
     }
     if (t.source !== null) {

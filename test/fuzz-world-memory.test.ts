@@ -9,7 +9,7 @@ import { World } from "../harness/fuzz/world.js";
 import { wasmPath } from "../harness/hal.js";
 import { coverageBuild } from "../harness/coverage/build.js";
 import { COVERAGE_LIMIT } from "../harness/coverage/instrument.js";
-import { Fuzzer } from "../harness/fuzz/engine.js";
+import { Fuzzer, type FuzzCase } from "../harness/fuzz/engine.js";
 import { targetByName } from "../harness/fuzz/targets/index.js";
 import { FuzzTrace, DMA_RECORD_LIMIT } from "../harness/fuzz/tap.js";
 import { OP_READ, OP_WRITE, FLAG_DMA } from "../harness/trace.js";
@@ -51,8 +51,8 @@ describe("World.changedSinceMark", () => {
     expect(world.changedSinceMark()).toBe(0);
   });
 
-  const PL022_CASE = (rx: boolean) => ({
-    target: "pl022" as const,
+  const PL022_CASE = (rx: boolean): FuzzCase => ({
+    target: "pl022",
     steps: [
       { op: "init", args: [0x101f4000, 24_000_000, 1_000_000, 0] },
       { op: "transfer", base: 0x101f4000, at: "scratch", frames: [1, 2, 3, 4], tx: true, rx },

@@ -178,8 +178,8 @@ export class Fuzzer {
   runCommands(commands: Iterable<fc.Command<Session, World>>): void {
     this.executions++;
     this.world.restart();
-    this.session.reset();
     try {
+      this.session.reset();
       fc.modelRun(() => ({ model: this.session, real: this.world }), commands);
       this.session.finish();
     } catch (e) {
@@ -200,10 +200,12 @@ export class Fuzzer {
     world.capCall = fuzzCase.hangCap?.call ?? -1;
     world.budgetCap = fuzzCase.hangCap?.accesses ?? Infinity;
     world.onCall = options.onCall ?? null;
-    this.session.reset();
     const ran: Step[] = [];
     let failure: FuzzFailure | null = null;
     try {
+      // A target's reset may call the module (the pl080 target tells the driver where linear
+      // memory is): a failure there is the case's, as in runCommands.
+      this.session.reset();
       for (const step of fuzzCase.steps) {
         // A replay runs every step: its case holds only steps that ran, and the simple model that
         // check() consults is not kept while a recording answers the reads.

@@ -238,6 +238,8 @@ class DmaSession extends Stm32Session {
     if (result === ERR_INVALID_ARG) this.fail("stm32_dma_memcpy", `stm32_dma_memcpy(${len} bytes from 0x${src.toString(16)} to 0x${dst.toString(16)}, config 0x${config.toString(16)}) was refused; RM0090 §10.3 allows it`);
     if (!this.judged) return;
     if (result !== OK) this.fail("stm32_dma_memcpy", `stm32_dma_memcpy returned ${showResult(result)}`);
+    // Started: the stream runs, or a short copy has already ended (TCIF, or TEIF on a fault).
+    if ((this.dma.stream(n).cr & DMA_S0CR_EN) === 0 && this.dma.flagsOf(n) === 0) this.fail("stm32_dma_memcpy", `stm32_dma_memcpy returned OK, but stream ${n} is not enabled and has no flag set: the copy never started (RM0090 §10.3.17 step 11: activate the stream with EN)`);
     // A copy that was running on the stream was stopped: its destination may hold part of it.
     if (previous !== null) this.forget(previous);
     const copy: Copy = { src, dst, len, bytes, faults: src >= HOLE && src < HOLE + 0x1000 || dst >= HOLE && dst < HOLE + 0x1000, describe: `${len} bytes 0x${src.toString(16)} -> 0x${dst.toString(16)}`, unchecked: false };
@@ -261,6 +263,7 @@ class DmaSession extends Stm32Session {
     const result = this.dmaCall("stm32_dma_mem_to_periph", [BASE, n, num(step, "channel"), SILENT_PERIPHERAL, mem, num(step, "count"), 0]);
     if (!this.judged) return;
     if (result !== OK) this.fail("stm32_dma_mem_to_periph", `stm32_dma_mem_to_periph(stream ${n}, ${num(step, "count")} bytes) returned ${showResult(result)}; expected OK`);
+    if ((this.dma.stream(n).cr & DMA_S0CR_EN) === 0) this.fail("stm32_dma_mem_to_periph", `stm32_dma_mem_to_periph returned OK, but stream ${n} is not enabled: the transfer never started (RM0090 §10.3.17 step 11: activate the stream with EN)`);
     if (previous !== null) this.forget(previous);
     this.running[n] = null;
     this.sending[n] = true;

@@ -167,8 +167,12 @@ export class World implements InterruptHost {
     this.globals = new GlobalSnapshot(exports);
     const covBase = exports["__cov_base"];
     const covCount = exports["__cov_count"];
-    this.counters = typeof covBase === "function" && typeof covCount === "function"
-      ? { start: (covBase as ExportFunction)(), end: (covBase as ExportFunction)() + (covCount as ExportFunction)() } : null;
+    if (typeof covBase === "function" && typeof covCount === "function") {
+      const start = (covBase as ExportFunction)();
+      this.counters = { start, end: start + (covCount as ExportFunction)() };
+    } else {
+      this.counters = null;
+    }
     this.trace.enabled = false;
   }
 
@@ -452,9 +456,9 @@ export class World implements InterruptHost {
     const now = new Uint8Array(this.memory.buffer);
     // A buffer that lies (partly) outside linear memory leaves out only its part inside.
     const clamp = (x: number): number => Math.max(0, Math.min(now.length, x));
-    const skips = [[clamp(from), clamp(to)]];
+    const skips: [number, number][] = [[clamp(from), clamp(to)]];
     if (this.counters !== null) skips.push([this.counters.start, this.counters.end]);
-    skips.sort((a, b) => a[0]! - b[0]!);
+    skips.sort((a, b) => a[0] - b[0]);
     let at = 0;
     const firstIn = (start: number, end: number): number => {
       if (end <= start || Buffer.compare(Buffer.from(now.buffer, start, end - start), Buffer.from(marked.buffer, start, end - start)) === 0) return -1;
@@ -462,9 +466,9 @@ export class World implements InterruptHost {
       return -1;
     };
     for (const [start, end] of skips) {
-      const found = firstIn(at, Math.max(at, start!));
+      const found = firstIn(at, Math.max(at, start));
       if (found >= 0) return found;
-      at = Math.max(at, end!);
+      at = Math.max(at, end);
     }
     return firstIn(at, now.length);
   }

@@ -146,6 +146,7 @@ export abstract class Session {
     const spec = this.specs.get(name);
     if (spec === undefined) throw new Error(`${this.target.name}: no export spec for ${name}`);
     this.violation = null;
+    this.dsbsAtCall = this.world.trace.dsbs;
     this.beforeCall(name);
     const outcome = this.world.call(name, args, spec.budget(args));
     const registry = this.world.registry;
@@ -214,6 +215,16 @@ export abstract class Session {
     throw new FuzzFailure("postcondition", message, call);
   }
 
+  /** Fails `call` (shown as `shown`) unless it left linear memory as World.markMemory() found it
+   * before the call, but for its rx buffer [rxPtr, rxEnd); with rxPtr 0 (the received frames
+   * dropped) nowhere. */
+  protected checkWroteOnlyRx(call: string, shown: string, rxPtr: number, rxEnd: number): void {
+    const stray = this.world.changedSinceMark(rxPtr, rxPtr === 0 ? 0 : rxEnd);
+    if (stray < 0) return;
+    const buffer = rxPtr === 0 ? "any buffer (rx_ptr 0: the received frames are dropped)" : `the rx buffer 0x${rxPtr.toString(16)}..0x${(rxEnd - 1).toString(16)}`;
+    this.fail(call, `${shown} wrote linear memory at 0x${stray.toString(16)}, outside ${buffer}`);
+  }
+
   /** The first protocol violation seen during the current call (sessions set it from their
    * devices' write hooks); thrown once the call has returned. */
   protected violation: string | null = null;
@@ -227,6 +238,15 @@ export abstract class Session {
 
   /** Called right before each export call. */
   protected beforeCall(_name: string): void {}
+
+  /** DSBs the trace had counted when the current (or last) export call began. */
+  private dsbsAtCall = 0;
+
+  /** The current export call (during it, from a device's write hook), or the last one (after it
+   * returned), has made a DSB. */
+  protected get callMadeDsb(): boolean {
+    return this.world.trace.dsbs !== this.dsbsAtCall;
+  }
 
   /** Notes a protocol violation (the first of a call is kept). */
   protected violate(message: string): void {

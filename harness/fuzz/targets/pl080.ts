@@ -238,13 +238,6 @@ class Pl080Session extends Session {
     }
   }
 
-  /** DSBs counted when the current call began. */
-  private dsbsAtCall = 0;
-
-  protected override beforeCall(): void {
-    this.dsbsAtCall = this.world.trace.dsbs;
-  }
-
   /**
    * docs/primecell.md 4.6 "Start a channel": a channel is reprogrammed only while idle, and Configuration
    * with E is written last. The driver's own rule (assembly/pl080.ts startChannel): a DSB comes
@@ -260,7 +253,7 @@ class Pl080Session extends Session {
       // A start sets E with H clear (a halt sets H; a read-modify-write that finds E still set
       // writes it back with H).
       const start = !enabled && (value & PL080_C0Configuration_E) !== 0 && (value & PL080_C0Configuration_H) === 0;
-      if (start && this.world.trace.dsbs === this.dsbsAtCall) {
+      if (start && !this.callMadeDsb) {
         this.violate(`channel ${channel} enabled with no DSB since the call began: the DMA master may read memory the CPU has not finished writing`);
       }
       return;

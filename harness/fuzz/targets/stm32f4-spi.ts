@@ -160,7 +160,6 @@ class SpiSession extends Stm32Session {
     this.spi.update();
     // A frame written to DR while the SPI was off waits in the TX buffer (TXE = 0).
     const staleFrame = (this.spi.sr & SPI_SR_TXE) === 0 && (this.spi.sr & SPI_SR_BSY) === 0;
-    const dsbsBefore = this.world.trace.dsbs;
     const result = this.callBlock("stm32_spi_init", [base, pclk, maxHz, config]);
     if ((base & 3) !== 0 || pclk === 0 || maxHz === 0 || (config & ~STM32_SPI_CONFIG_VALID_MASK) !== 0) return this.refused("stm32_spi_init", result);
     const br = spiBaudCode(pclk, maxHz);
@@ -186,7 +185,7 @@ class SpiSession extends Stm32Session {
     if (s.busyConfigWrites !== 0) this.protocol("stm32_spi_init", `stm32_spi_init changed BR, CPOL, CPHA, DFF, LSBFIRST or MSTR while a frame was being sent (RM0090 §28.3.3)`);
     // The enable write may still be on its way through the APB bridge (the driver's comment): a
     // DSB before the caller, or a DMA stream it starts next, relies on it.
-    if (this.world.trace.dsbs === dsbsBefore) this.protocol("stm32_spi_init", "stm32_spi_init enabled the SPI and returned without a DSB: the enable write may still be on its way through the APB bridge when the caller (or a DMA stream it starts next) relies on it");
+    if (!this.callMadeDsb) this.protocol("stm32_spi_init", "stm32_spi_init enabled the SPI and returned without a DSB: the enable write may still be on its way through the APB bridge when the caller (or a DMA stream it starts next) relies on it");
   }
 
   private transfer(step: Step): void {
@@ -208,8 +207,7 @@ class SpiSession extends Stm32Session {
     const result = this.callBlock("stm32_spi_transfer", [base, txPtr, rxPtr, len]);
     // Whatever the SPI answered, the driver stores received frames in the rx buffer and nowhere
     // else; with rx_ptr 0 it drops them. The driver keeps no state in memory.
-    const stray = this.world.changedSinceMark(rxPtr, rxPtr === 0 ? 0 : rxPtr + len);
-    if (stray >= 0) this.fail("stm32_spi_transfer", `stm32_spi_transfer(${len} bytes) wrote linear memory at 0x${stray.toString(16)}, outside ${rxPtr === 0 ? "any buffer (rx_ptr 0: the received frames are dropped)" : `the rx buffer 0x${rxPtr.toString(16)}..0x${(rxPtr + len - 1).toString(16)}`}`);
+    this.checkWroteOnlyRx("stm32_spi_transfer", `stm32_spi_transfer(${len} bytes)`, rxPtr, rxPtr + len);
     if ((base & 3) !== 0 || (withTx && !bufferIsValid(place)) || (wide && this.judged && len % 2 === 1)) return this.refused("stm32_spi_transfer", result);
     if (!this.judged) return;
     const running = (this.spi.cr1 & (SPI_CR1_SPE | SPI_CR1_MSTR)) === (SPI_CR1_SPE | SPI_CR1_MSTR);

@@ -2,7 +2,7 @@
 // its counters say what ran, its reports name what never did, and coverage-guided fuzzing finds
 // the zoo's bugs (a bound on runs, never on time).
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -318,4 +318,21 @@ describe("coverage-guided fuzzing", () => {
     }
     expect(missed).toEqual([]);
   }, 600_000);
+});
+
+describe("coverage builds made on the fly", () => {
+  it("name the module by its own path, when the same bytes elsewhere made the cached build", () => {
+    const source = readFileSync(join(packageProject().root, "build", "zoo", "pl011-fr-read-hoisted.wasm"));
+    const first = join(temp, "first", "driver.wasm");
+    const second = join(temp, "second", "driver.wasm");
+    for (const path of [first, second]) {
+      mkdirSync(join(path, ".."), { recursive: true });
+      writeFileSync(path, source);
+    }
+    // The second build comes from the cache the first one wrote (same hash).
+    expect(coverageBuild(first).map.module).toBe(first);
+    const again = coverageBuild(second);
+    expect(again.path).toBe(coverageBuild(first).path);
+    expect(again.map.module).toBe(second);
+  });
 });

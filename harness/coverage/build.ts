@@ -98,6 +98,10 @@ export function coverageBuild(modulePath: string): CoverageBuild {
       writeFileSync(partial, result.binary);
       renameSync(partial, path);
       map = result.map;
+    } else {
+      // Cached by the module's hash alone: the same bytes in another project (another path) made
+      // it, and reports name the module by the map.
+      map = { ...map, module: displayName(original) };
     }
     build = { path, original, map };
   }

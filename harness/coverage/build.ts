@@ -88,7 +88,9 @@ export function coverageBuild(modulePath: string): CoverageBuild {
   }
   if (build === null) {
     const dir = join(tmpdir(), "wasm-hal-coverage");
-    const path = join(dir, `${basename(original, ".wasm")}-${hash.slice(0, 16)}.wasm`);
+    // By the module's bytes and its path: the map inside names the module, and the same bytes in
+    // another project (a second project from one template) are another module to report.
+    const path = join(dir, `${basename(original, ".wasm")}-${hash.slice(0, 16)}-${sha256(Buffer.from(original)).slice(0, 8)}.wasm`);
     let map = existsSync(path) ? readCoverageMap(path) : null;
     if (map === null || !isCurrent(map, hash)) {
       const result = instrument(bytes, { name: displayName(original), ...siblingInputs(original) });
@@ -98,10 +100,6 @@ export function coverageBuild(modulePath: string): CoverageBuild {
       writeFileSync(partial, result.binary);
       renameSync(partial, path);
       map = result.map;
-    } else {
-      // Cached by the module's hash alone: the same bytes in another project (another path) made
-      // it, and reports name the module by the map.
-      map = { ...map, module: displayName(original) };
     }
     build = { path, original, map };
   }

@@ -1,9 +1,9 @@
 // The WebAssembly binary format as the harness's own passes over modules read and write it: a
-// bounded reader of bytes and LEB128 integers, the list of a module's sections, and the encodings of
-// integers, names and sections.
+// bounded reader of bytes and LEB128 integers, the list of a module's sections, the encodings of
+// integers, names and sections, and the immediates of instructions.
 // The coverage pass (coverage/instrument.ts), the fuzz world's copy of a module with its globals
-// exported (fuzz/module-globals.ts) and the world's repeat responder (fuzz/repeat-responder.ts)
-// share them.
+// exported (fuzz/module-globals.ts) and the world's repeat responder, standalone and inlined
+// (fuzz/repeat-responder.ts), share them.
 
 /** Reads `bytes` from `start` up to `end`; a malformed or truncated input fails with the error
  * `error` makes of a message naming `what` and the byte offset. */
@@ -130,4 +130,101 @@ export function nameBytes(s: string): number[] {
 
 export function section(id: number, body: ArrayLike<number>): number[] {
   return [id, ...uleb(body.length), ...Array.from(body)];
+}
+
+// Decoding function bodies: what the passes need to step over an instruction's immediates.
+
+/** A value type without an index: i32, i64, f32, f64, v128, funcref, externref. */
+export function isPlainValType(b: number): boolean {
+  return b === 0x7f || b === 0x7e || b === 0x7d || b === 0x7c || b === 0x7b || b === 0x70 || b === 0x6f;
+}
+
+export function skipValType(r: WasmReader): void {
+  const b = r.byte();
+  if (isPlainValType(b)) return;
+  if (b === 0x63 || b === 0x64) {
+    r.sleb(33);
+    return;
+  }
+  r.fail(`value type 0x${b.toString(16)}: expected i32, i64, f32, f64, v128, funcref or externref`, r.pos - 1);
+}
+
+/** Skips a block type: empty, one value type, or a type index. */
+export function skipBlockType(r: WasmReader): void {
+  const b = r.bytes[r.pos]!;
+  if (b === 0x40 || isPlainValType(b)) {
+    r.pos++;
+    return;
+  }
+  if (b === 0x63 || b === 0x64) {
+    r.pos++;
+    r.sleb(33);
+    return;
+  }
+  if ((b & 0xc0) === 0x40 && (b & 0x80) === 0) r.fail(`value type 0x${b.toString(16)} in a block type: expected an MVP value type or a type index`);
+  r.sleb(33);
+}
+
+/** Skips a load's or store's alignment and memory index; returns its offset. */
+export function skipMemarg(r: WasmReader): number {
+  const align = r.u32();
+  if ((align & 0x40) !== 0) r.u32(); // a memory index (multi-memory)
+  return r.u32();
+}
+
+export function skipLimits(r: WasmReader): void {
+  const flags = r.byte();
+  r.u32();
+  if ((flags & 1) !== 0) r.u32();
+}
+
+/**
+ * Skips the immediates of the instruction whose opcode `op` was just read. Knows MVP, sign
+ * extension, saturating truncation, bulk memory and reference types; false for any other opcode
+ * (SIMD, atomics, exceptions, GC), whose immediates it cannot step over.
+ */
+export function skipImmediates(r: WasmReader, op: number): boolean {
+  switch (op) {
+    case 0x00: case 0x01: case 0x05: case 0x0b: case 0x0f: case 0x1a: case 0x1b: case 0xd1: case 0xd3: case 0xd4:
+      return true;
+    case 0x02: case 0x03: case 0x04:
+      skipBlockType(r);
+      return true;
+    case 0x0c: case 0x0d: case 0xd5: case 0xd6: case 0x10: case 0x12: case 0x14: case 0x15:
+    case 0x20: case 0x21: case 0x22: case 0x23: case 0x24: case 0x25: case 0x26: case 0xd2: case 0x3f: case 0x40:
+      r.u32();
+      return true;
+    case 0x0e: {
+      const n = r.u32();
+      for (let i = 0; i <= n; i++) r.u32();
+      return true;
+    }
+    case 0x11: case 0x13:
+      r.u32();
+      r.u32();
+      return true;
+    case 0x1c: {
+      const n = r.u32();
+      for (let i = 0; i < n; i++) skipValType(r);
+      return true;
+    }
+    case 0x41: r.sleb(32); return true;
+    case 0x42: r.sleb(64); return true;
+    case 0x43: r.skip(4); return true;
+    case 0x44: r.skip(8); return true;
+    case 0xd0: r.sleb(33); return true;
+    case 0xfc: {
+      const sub = r.u32();
+      if (sub > 17) return false;
+      if (sub === 8 || sub === 10 || sub === 12 || sub === 14) { r.u32(); r.u32(); }
+      else if (sub > 7) r.u32();
+      return true;
+    }
+    default:
+      if (op >= 0x28 && op <= 0x3e) {
+        skipMemarg(r);
+        return true;
+      }
+      return op >= 0x45 && op <= 0xc4;
+  }
 }

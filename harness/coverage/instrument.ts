@@ -28,7 +28,7 @@
 // (docs/abi.md 1.3): __cov_base() and __cov_count(), and a custom section "wasm-hal.coverage"
 // holding the CoverageMap as JSON.
 import { createHash } from "node:crypto";
-import { WasmReader, nameBytes, readModuleSections, section, sleb32, uleb, type RawSection } from "../wasm-binary.js";
+import { WasmReader, isPlainValType, nameBytes, readModuleSections, section, skipBlockType, skipImmediates, skipLimits, skipMemarg, skipValType, sleb32, uleb, type RawSection } from "../wasm-binary.js";
 
 /** The end of the region the counters may use; they end there (they start at COVERAGE_LIMIT minus
  * the number of edges). */
@@ -270,31 +270,8 @@ interface FuncType {
 
 const I32 = 0x7f;
 
-function isPlainValType(b: number): boolean {
-  return b === 0x7f || b === 0x7e || b === 0x7d || b === 0x7c || b === 0x7b || b === 0x70 || b === 0x6f;
-}
 
-/** Skips a block type: empty, one value type, or a type index. */
-function skipBlockType(r: Reader): void {
-  const b = r.bytes[r.pos]!;
-  if (b === 0x40 || isPlainValType(b)) {
-    r.pos++;
-    return;
-  }
-  if (b === 0x63 || b === 0x64) {
-    r.pos++;
-    r.sleb(33);
-    return;
-  }
-  if ((b & 0xc0) === 0x40 && (b & 0x80) === 0) r.fail(`value type 0x${b.toString(16)} in a block type: expected an MVP value type or a type index`);
-  r.sleb(33);
-}
 
-function skipMemarg(r: Reader): number {
-  const align = r.u32();
-  if ((align & 0x40) !== 0) r.u32(); // a memory index (multi-memory)
-  return r.u32();
-}
 
 /** Counter code: the saturating increment of the byte at `addr`, with `v` a scratch local. */
 function bumpConst(addr: number, v: number): number[] {
@@ -603,21 +580,7 @@ export function instrument(bytes: Uint8Array, options: InstrumentOptions = {}): 
   return { binary, map };
 }
 
-function skipValType(r: Reader): void {
-  const b = r.byte();
-  if (isPlainValType(b)) return;
-  if (b === 0x63 || b === 0x64) {
-    r.sleb(33);
-    return;
-  }
-  r.fail(`value type 0x${b.toString(16)}: expected i32, i64, f32, f64, v128, funcref or externref`, r.pos - 1);
-}
 
-function skipLimits(r: Reader): void {
-  const flags = r.byte();
-  r.u32();
-  if ((flags & 1) !== 0) r.u32();
-}
 
 /**
  * One function body: decodes it, plans its edges, and returns the code with counters for a given
@@ -870,44 +833,6 @@ function lowMemoryUse(bytes: Uint8Array, what: string, codeSec: RawSection | und
   return null;
 }
 
-/** Skips the immediates of an instruction (the body was decoded once already, so it is valid). */
-function skipImmediates(r: Reader, op: number): void {
-  switch (op) {
-    case 0x02: case 0x03: case 0x04:
-      skipBlockType(r);
-      return;
-    case 0x0c: case 0x0d: case 0xd5: case 0xd6: case 0x10: case 0x12: case 0x14: case 0x15:
-    case 0x20: case 0x21: case 0x22: case 0x23: case 0x24: case 0x25: case 0x26: case 0xd2: case 0x3f: case 0x40:
-      r.u32();
-      return;
-    case 0x0e: {
-      const n = r.u32();
-      for (let i = 0; i <= n; i++) r.u32();
-      return;
-    }
-    case 0x11: case 0x13:
-      r.u32();
-      r.u32();
-      return;
-    case 0x1c: {
-      const n = r.u32();
-      for (let i = 0; i < n; i++) skipValType(r);
-      return;
-    }
-    case 0x42: r.sleb(64); return;
-    case 0x43: r.skip(4); return;
-    case 0x44: r.skip(8); return;
-    case 0xd0: r.sleb(33); return;
-    case 0xfc: {
-      const sub = r.u32();
-      if (sub === 8 || sub === 10 || sub === 12 || sub === 14) { r.u32(); r.u32(); }
-      else if (sub > 7) r.u32();
-      return;
-    }
-    default:
-      return;
-  }
-}
 
 /** The map a coverage build carries in its custom section, or null for a plain module. */
 export function coverageMapOf(module: WebAssembly.Module, what = "module"): CoverageMap | null {

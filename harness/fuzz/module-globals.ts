@@ -7,19 +7,14 @@
 // exports each mutable global the module defines, under a reserved name; nothing else changes (the
 // same code, the same imports, the same accesses in the same order).
 import { compileModuleBytes, readModuleFile } from "../hal.js";
-import { WasmReader, readModuleSections, uleb, type RawSection } from "../wasm-binary.js";
+import { WasmReader, readModuleSections, skipLimits, uleb, type RawSection } from "../wasm-binary.js";
+import { inlineResponder } from "./repeat-responder.js";
 
 /** Exported as `${GLOBAL_EXPORT_PREFIX}${index}`, index in the module's global index space. */
 export const GLOBAL_EXPORT_PREFIX = "__wasm_hal_global_";
 
 /** Value types a host can read and write through WebAssembly.Global. */
 const HOST_TYPES = new Set([0x7f, 0x7e, 0x7d, 0x7c]); // i32, i64, f32, f64
-
-function skipLimits(r: WasmReader): void {
-  const flags = r.byte();
-  r.u32();
-  if (flags & 1) r.u32();
-}
 
 /** A constant expression up to its `end` (WebAssembly 3.0 constant instructions). */
 function skipConstExpr(r: WasmReader): void {
@@ -118,10 +113,10 @@ export function exportMutableGlobals(bytes: Uint8Array<ArrayBuffer>, what = "mod
 
 const compiled = new Map<string, WebAssembly.Module>();
 
-/** The module file compiled with its mutable globals exported (exportMutableGlobals), once per
- * process, read and compiled once; compileModule's checks and messages for a missing or broken
- * file. */
-export function compileWithGlobalsExported(path: string): WebAssembly.Module {
+/** The world's copy of a module file: its mutable globals exported (exportMutableGlobals) and
+ * the repeat responder inlined where it can be (repeat-responder.ts inlineResponder), read and
+ * compiled once per process; compileModule's checks and messages for a missing or broken file. */
+export function compileForWorld(path: string): WebAssembly.Module {
   let module = compiled.get(path);
   if (module === undefined) {
     const bytes = readModuleFile(path);
@@ -133,6 +128,9 @@ export function compileWithGlobalsExported(path: string): WebAssembly.Module {
       compileModuleBytes(path, bytes);
       throw e;
     }
+    // The globals the responder adds are its own: the world arms and takes them, and they are
+    // not exported to be put back.
+    rewritten = inlineResponder(rewritten, path) ?? rewritten;
     module = compileModuleBytes(path, rewritten);
     compiled.set(path, module);
   }

@@ -15,8 +15,8 @@ import { FuzzDevice, type ReplacedRead } from "./device.js";
 import type { ReadScript } from "./replay.js";
 import { InterruptStorm, type Interrupts, type InterruptHost } from "../interrupts.js";
 import { FuzzFailure } from "./target.js";
-import { repeatResponder, RESPONDER_MAX_REPEATS, type RepeatResponder } from "./repeat-responder.js";
-import { GlobalSnapshot, compileWithGlobalsExported } from "./module-globals.js";
+import { hasInlinedResponder, inlinedAnswers, repeatResponder, RESPONDER_MAX_REPEATS, type RepeatAnswers } from "./repeat-responder.js";
+import { GlobalSnapshot, compileForWorld } from "./module-globals.js";
 
 /** How a call ended when it did not return a value: "interrupt", an interrupt storm
  * (harness/interrupts.ts); "failure", a property a session checks during the call (a boundary
@@ -129,8 +129,10 @@ export class World implements InterruptHost {
   private repeatDevice: FuzzDevice | null = null;
   /** pollLatency, and no interrupt delivery attached: set at each call. */
   private stretch = false;
-  /** Answers the repeats of a read stable for good inside WebAssembly (repeat-responder.ts). */
-  private readonly responder: RepeatResponder;
+  /** Answers the repeats of a read stable for good inside WebAssembly (repeat-responder.ts):
+   * inlined in the world's copy of the module, or the standalone responder for a module the
+   * inlining cannot decode. */
+  private readonly responder: RepeatAnswers;
   /** Repeats handed to the responder at its last arm; 0 while it is not armed. */
   private responderGiven = 0;
 
@@ -138,10 +140,12 @@ export class World implements InterruptHost {
     this.registry = registry;
     this.trace.registry = registry;
     const env = this.bus.imports.env;
-    this.responder = repeatResponder((addr: number, width: number) => this.read(addr, width));
-    this.instance = new WebAssembly.Instance(compileWithGlobalsExported(modulePath), {
+    const module = compileForWorld(modulePath);
+    const read = (addr: number, width: number): number => this.read(addr, width);
+    const standalone = hasInlinedResponder(module) ? null : repeatResponder(read);
+    this.instance = new WebAssembly.Instance(module, {
       env: {
-        mmio_read: this.responder.mmio_read,
+        mmio_read: standalone?.mmio_read ?? read,
         mmio_write: (addr: number, value: number, width: number) => {
           this.beforeOther();
           env.mmio_write(addr, value, width);
@@ -154,6 +158,7 @@ export class World implements InterruptHost {
     });
     const exports = this.instance.exports;
     this.exports = exports;
+    this.responder = standalone ?? inlinedAnswers(exports)!;
     for (const [name, value] of Object.entries(exports)) {
       if (typeof value === "function") this.functions.set(name, value as ExportFunction);
     }

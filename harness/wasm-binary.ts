@@ -172,6 +172,38 @@ export function skipMemarg(r: WasmReader): number {
   return r.u32();
 }
 
+/** A function body's local declarations, read from the body's start: the number of groups, the
+ * locals they declare, and where the groups and the code begin. */
+export interface BodyLocals {
+  readonly groups: number;
+  readonly count: number;
+  readonly declarations: number;
+  readonly code: number;
+}
+
+export function readBodyLocals(r: WasmReader): BodyLocals {
+  const groups = r.u32();
+  const declarations = r.pos;
+  let count = 0;
+  for (let g = 0; g < groups; g++) {
+    count += r.u32();
+    skipValType(r);
+  }
+  return { groups, count, declarations, code: r.pos };
+}
+
+/** The body's local declarations with one more group of `n` locals of `type` last: their
+ * indices follow every other local's (parameters + locals.count and up). */
+export function localsWithGroup(bytes: Uint8Array, locals: BodyLocals, n: number, type: number): number[] {
+  return [...uleb(locals.groups + 1), ...bytes.subarray(locals.declarations, locals.code), ...uleb(n), type];
+}
+
+/** Where a section goes in a module, by id: the order the binary format requires of the
+ * non-custom sections (the data count section, 12, comes before the code). */
+export function sectionRank(id: number): number {
+  return [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11].indexOf(id);
+}
+
 export function skipLimits(r: WasmReader): void {
   const flags = r.byte();
   r.u32();

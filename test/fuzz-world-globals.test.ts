@@ -8,21 +8,10 @@ import { afterAll, describe, expect, it } from "vitest";
 import { World } from "../harness/fuzz/world.js";
 import { GLOBAL_EXPORT_PREFIX, exportMutableGlobals } from "../harness/fuzz/module-globals.js";
 import { readModuleAbi } from "../harness/wasm-abi.js";
+import { nameBytes, section, uleb } from "../harness/wasm-binary.js";
 
 const I32 = 0x7f;
 
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-const name = (s: string): number[] => [...uleb(s.length), ...Buffer.from(s, "latin1")];
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
 const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
 
 /**
@@ -38,18 +27,18 @@ function counterModule(options: { exportCount?: boolean; importGlobal?: boolean;
     [0x60, 1, I32, 1, I32], //      bump
   ]);
   const importList = [
-    [...name("env"), ...name("mmio_read"), 0x00, 0],
-    [...name("env"), ...name("mmio_write"), 0x00, 1],
-    [...name("env"), ...name("barrier"), 0x00, 2],
+    [...nameBytes("env"), ...nameBytes("mmio_read"), 0x00, 0],
+    [...nameBytes("env"), ...nameBytes("mmio_write"), 0x00, 1],
+    [...nameBytes("env"), ...nameBytes("barrier"), 0x00, 2],
   ];
-  if (options.importGlobal === true) importList.push([...name("env"), ...name("limit"), 0x03, I32, 0]);
+  if (options.importGlobal === true) importList.push([...nameBytes("env"), ...nameBytes("limit"), 0x03, I32, 0]);
   const own = options.importGlobal === true ? 1 : 0; // index of the counter
   const globals = vec([
     [I32, 1, 0x41, 0, 0x0b], //   the counter, mutable, 0
     [I32, 0, 0x41, 7, 0x0b], //   immutable 7
   ]);
-  const exportList = options.noExports === true ? [] : [[...name("memory"), 0x02, 0], [...name("bump"), 0x00, 3]];
-  if (options.exportCount === true) exportList.push([...name("count"), 0x03, own]);
+  const exportList = options.noExports === true ? [] : [[...nameBytes("memory"), 0x02, 0], [...nameBytes("bump"), 0x00, 3]];
+  if (options.exportCount === true) exportList.push([...nameBytes("count"), 0x03, own]);
   const bump = [0,
     0x23, own, 0x41, 1, 0x6a, 0x24, own, //        count += 1
     0x20, 0, 0x23, own, 0x41, 4, 0x10, 1, //        mmio_write(base, count, 4)

@@ -8,23 +8,12 @@ import { afterAll, describe, expect, it } from "vitest";
 import { World } from "../harness/fuzz/world.js";
 import { INLINED_ARM, INLINED_TAKE, inlineResponder, inlinedAnswers } from "../harness/fuzz/repeat-responder.js";
 import { readModuleAbi } from "../harness/wasm-abi.js";
+import { nameBytes, section, uleb } from "../harness/wasm-binary.js";
 import { wasmPath } from "../harness/hal.js";
 import { prebuiltCoveragePath } from "../harness/coverage/build.js";
 
 const I32 = 0x7f;
 
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-const name = (s: string): number[] => [...uleb(s.length), ...Buffer.from(s, "latin1")];
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
 const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
 
 /**
@@ -39,9 +28,9 @@ function pollModule(options: { simd?: boolean; readAs?: string } = {}): Uint8Arr
     [0x60, 1, I32, 0], //           barrier
   ]);
   const imports = vec([
-    [...name("env"), ...name(options.readAs ?? "mmio_read"), 0x00, 0],
-    [...name("env"), ...name("mmio_write"), 0x00, 1],
-    [...name("env"), ...name("barrier"), 0x00, 2],
+    [...nameBytes("env"), ...nameBytes(options.readAs ?? "mmio_read"), 0x00, 0],
+    [...nameBytes("env"), ...nameBytes("mmio_write"), 0x00, 1],
+    [...nameBytes("env"), ...nameBytes("barrier"), 0x00, 2],
   ]);
   const simd = options.simd === true ? [0xfd, 12, ...new Array<number>(16).fill(0), 0x1a] : []; // v128.const 0, drop
   const body = [1, 1, I32, // one local: n, the reads made (poll has mmio_read's type, 0)
@@ -57,7 +46,7 @@ function pollModule(options: { simd?: boolean; readAs?: string } = {}): Uint8Arr
     ...section(1, types),
     ...section(2, imports), ...section(3, vec([[0]])),
     ...section(5, vec([[0x00, 1]])),
-    ...section(7, vec([[...name("memory"), 0x02, 0], [...name("poll"), 0x00, 3]])),
+    ...section(7, vec([[...nameBytes("memory"), 0x02, 0], [...nameBytes("poll"), 0x00, 3]])),
     ...section(10, vec([[...uleb(body.length), ...body]])),
   ]);
 }

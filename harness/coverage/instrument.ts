@@ -28,7 +28,7 @@
 // (docs/abi.md 1.3): __cov_base() and __cov_count(), and a custom section "wasm-hal.coverage"
 // holding the CoverageMap as JSON.
 import { createHash } from "node:crypto";
-import { WasmReader, isPlainValType, nameBytes, readModuleSections, section, skipBlockType, skipImmediates, skipLimits, skipMemarg, skipValType, sleb32, uleb, type RawSection } from "../wasm-binary.js";
+import { WasmReader, localsWithGroup, nameBytes, readBodyLocals, readModuleSections, section, sectionRank, skipBlockType, skipImmediates, skipLimits, skipMemarg, skipValType, sleb32, uleb, type RawSection } from "../wasm-binary.js";
 
 /** The end of the region the counters may use; they end there (they start at COVERAGE_LIMIT minus
  * the number of edges). */
@@ -269,9 +269,6 @@ interface FuncType {
 }
 
 const I32 = 0x7f;
-
-
-
 
 /** Counter code: the saturating increment of the byte at `addr`, with `v` a scratch local. */
 function bumpConst(addr: number, v: number): number[] {
@@ -534,11 +531,9 @@ export function instrument(bytes: Uint8Array, options: InstrumentOptions = {}): 
       if (id === 10) out.push(...section(10, [...uleb(2), ...constBody(counterBase), ...constBody(edges.length)]));
     }
   };
-  const ORDER = [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11];
-  const rank = (id: number): number => ORDER.indexOf(id);
   const pending = [1, 3, 7, 10];
   const flushBefore = (id: number): void => {
-    while (pending.length > 0 && (id === -1 || rank(pending[0]!) < rank(id))) ensure(pending.shift()!);
+    while (pending.length > 0 && (id === -1 || sectionRank(pending[0]!) < sectionRank(id))) ensure(pending.shift()!);
   };
   for (const s of sections) {
     if (s.id === 0) {
@@ -580,22 +575,15 @@ export function instrument(bytes: Uint8Array, options: InstrumentOptions = {}): 
   return { binary, map };
 }
 
-
-
 /**
  * One function body: decodes it, plans its edges, and returns the code with counters for a given
  * first counter address. `plan` null leaves the body as it is (the start function).
  */
 function instrumentBody(bytes: Uint8Array, what: string, start: number, end: number, params: number, plan: { countSelects: boolean } | null): { planned: Planned[]; code: (first: number) => number[] } {
   const r: Reader = new Reader(bytes, `${what} (function body at byte ${start})`, start, end);
-  // Locals.
-  const groups = r.u32();
-  let locals = 0;
-  for (let g = 0; g < groups; g++) {
-    locals += r.u32();
-    skipValType(r);
-  }
-  const localsEnd = r.pos;
+  const declared = readBodyLocals(r);
+  const locals = declared.count;
+  const localsEnd = declared.code;
   if (plan === null) {
     const original = Array.from(bytes.subarray(start, end));
     return { planned: [], code: () => original };
@@ -780,11 +768,7 @@ function instrumentBody(bytes: Uint8Array, what: string, start: number, end: num
       const e = (k: number): number => first + k;
       const out: number[] = [];
       // Locals: the original groups and one more of three i32s.
-      out.push(...uleb(groups + 1));
-      const lr = new Reader(bytes, what, start, end);
-      lr.u32();
-      out.push(...Array.from(bytes.subarray(lr.pos, localsEnd)));
-      out.push(3, I32);
+      out.push(...localsWithGroup(bytes, declared, 3, I32));
       let pos = localsEnd;
       const sorted = inserts.slice().sort((x, y) => x.at - y.at);
       for (const ins of sorted) {
@@ -805,11 +789,7 @@ function lowMemoryUse(bytes: Uint8Array, what: string, codeSec: RawSection | und
   for (let i = 0; i < n; i++) {
     const size = r.u32();
     const end = r.pos + size;
-    const groups = r.u32();
-    for (let g = 0; g < groups; g++) {
-      r.u32();
-      skipValType(r);
-    }
+    readBodyLocals(r);
     let lastConst: number | null = null;
     while (r.pos < end) {
       const op = r.byte();
@@ -832,7 +812,6 @@ function lowMemoryUse(bytes: Uint8Array, what: string, codeSec: RawSection | und
   }
   return null;
 }
-
 
 /** The map a coverage build carries in its custom section, or null for a plain module. */
 export function coverageMapOf(module: WebAssembly.Module, what = "module"): CoverageMap | null {

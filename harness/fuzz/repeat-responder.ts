@@ -16,7 +16,7 @@
 // of every call and whenever the responder passes a read on, and accounts for them as its own
 // repeated-read path does (bus budget, trace counts, clock), so nothing it records changes.
 
-import { WasmReader, nameBytes, readModuleSections, section, skipImmediates, skipLimits, skipValType, uleb } from "../wasm-binary.js";
+import { WasmReader, localsWithGroup, nameBytes, readBodyLocals, readModuleSections, section, sectionRank, skipImmediates, skipLimits, skipValType, uleb } from "../wasm-binary.js";
 
 /** What the world arms and takes back, in either form. */
 export interface RepeatAnswers {
@@ -215,13 +215,7 @@ export function inlineResponder(bytes: Uint8Array<ArrayBuffer>, what = "module")
       const size = r.u32();
       const start = r.pos;
       const end = start + size;
-      const groups = r.u32();
-      let locals = 0;
-      for (let g = 0; g < groups; g++) {
-        locals += r.u32();
-        skipValType(r);
-      }
-      const localsEnd = r.pos;
+      const locals = readBodyLocals(r);
       const sites: { at: number; end: number }[] = [];
       while (r.pos < end) {
         const at = r.pos;
@@ -237,7 +231,7 @@ export function inlineResponder(bytes: Uint8Array<ArrayBuffer>, what = "module")
         continue;
       }
       calls += sites.length;
-      const addr = params[funcTypes[f]!]! + locals;
+      const addr = params[funcTypes[f]!]! + locals.count;
       const width = addr + 1;
       const check = [
         LOCAL_SET, ...uleb(width), LOCAL_SET, ...uleb(addr),
@@ -252,11 +246,8 @@ export function inlineResponder(bytes: Uint8Array<ArrayBuffer>, what = "module")
         LOCAL_GET, ...uleb(addr), LOCAL_GET, ...uleb(width), CALL, ...uleb(mmioRead),
         END,
       ];
-      const out: number[] = [...uleb(groups + 1)];
-      const lr = new WasmReader(bytes, what, start, end);
-      lr.u32();
-      out.push(...bytes.subarray(lr.pos, localsEnd), 2, I32);
-      let pos = localsEnd;
+      const out = localsWithGroup(bytes, locals, 2, I32);
+      let pos = locals.code;
       for (const site of sites) {
         out.push(...bytes.subarray(pos, site.at), ...check);
         pos = site.end;
@@ -288,8 +279,6 @@ export function inlineResponder(bytes: Uint8Array<ArrayBuffer>, what = "module")
   ]);
   // Sections in the module's order; a global or export section the module lacks goes where the
   // order puts it.
-  const ORDER = [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11];
-  const rank = (id: number): number => ORDER.indexOf(id);
   const missing = [6, 7].filter((id) => byId(id) === undefined);
   const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   for (const s of sections) {
@@ -297,7 +286,7 @@ export function inlineResponder(bytes: Uint8Array<ArrayBuffer>, what = "module")
       if (s.customName !== "sourceMappingURL") out.push(...bytes.subarray(s.header, s.end));
       continue;
     }
-    while (missing.length > 0 && rank(missing[0]!) < rank(s.id)) out.push(...replaced.get(missing.shift()!)!);
+    while (missing.length > 0 && sectionRank(missing[0]!) < sectionRank(s.id)) out.push(...replaced.get(missing.shift()!)!);
     out.push(...(replaced.get(s.id) ?? bytes.subarray(s.header, s.end)));
   }
   for (const id of missing) out.push(...replaced.get(id)!);

@@ -2,7 +2,13 @@
 // backed by a device (a behavioural model, a replay, RAM, or hardware through the bridge). Every
 // access is checked, timed on the virtual clock and recorded in the trace.
 import { RegisterIndex, type RegisterBlock } from "./regmap.js";
-import { Trace, OP_READ, OP_WRITE, OP_BARRIER, FLAG_FAULT, FLAG_DMA, BARRIER_NAMES } from "./trace.js";
+import * as traceCodes from "./trace.js";
+import { Trace, BARRIER_NAMES } from "./trace.js";
+
+// The op codes as this module's own constants: V8 folds a module-level const into the code that
+// uses it, but reloads a binding imported from another module (and checks it is initialised) at
+// every use, and every access records one.
+const { OP_READ, OP_WRITE, OP_BARRIER, FLAG_FAULT, FLAG_DMA } = traceCodes;
 
 /** What backs a region. Offsets are relative to the region's base; the bus has already checked
  * alignment, bounds and width. Values are unsigned 32-bit numbers. */

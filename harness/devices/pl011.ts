@@ -26,7 +26,12 @@
 import type { Device, VirtualClock } from "../bus.js";
 import { decodeFields } from "../regmap.js";
 import { DMA_BREQ, DMA_SREQ, type DmaDirection, type DmaRequester, type InterruptSource } from "./signals.js";
-import {
+import * as pl011 from "../generated/pl011.js";
+
+// The register map's constants as this module's own: V8 folds a module-level const into the code
+// that uses it, but reloads a binding imported from another module (and checks it is initialised)
+// at every use, which is every case compared on the access path.
+const {
   PL011_MAP,
   PL011_DR, PL011_DR_OE, PL011_DR_BE, PL011_DR_PE, PL011_DR_FE, PL011_DR_DATA_MASK,
   PL011_RSR, PL011_ECR, PL011_RSR_OE, PL011_RSR_BE, PL011_RSR_PE, PL011_RSR_FE,
@@ -49,7 +54,7 @@ import {
   PL011_ITCR, PL011_ITIP, PL011_ITOP, PL011_TDR,
   PL011_PeriphID0, PL011_PeriphID1, PL011_PeriphID2, PL011_PeriphID3,
   PL011_PCellID0, PL011_PCellID1, PL011_PCellID2, PL011_PCellID3,
-} from "../generated/pl011.js";
+} = pl011;
 
 export type Pl011Revision = "r1p4" | "r1p5";
 
@@ -232,6 +237,8 @@ export class Pl011Model implements Device, DmaRequester, InterruptSource {
 
   private readonly periphId2: number;
   private readonly fifoIndexMask: number;
+  /** FIFO trigger levels in entries, by IFLS code (TRIGGER_EIGHTHS of this depth). */
+  private readonly triggerLevels: readonly number[];
 
   // Registers as written.
   private rsr = RESET_RSR;
@@ -283,11 +290,9 @@ export class Pl011Model implements Device, DmaRequester, InterruptSource {
   private wireArrivalAt = Infinity;
   private wireArrivalNs = 0;
 
-  // Modem inputs: pin levels (true = HIGH = inactive) and the FR bits they give.
-  private ctsPin = true;
-  private dsrPin = true;
-  private dcdPin = true;
-  private riPin = true;
+  // Modem inputs: the FR bits the pins give, as setModemInputs last set them (all pins start
+  // HIGH, inactive), and FR's modem bits, which are the pins' outside loopback.
+  private pinFlags = 0;
   private modemFlags = 0;
 
   /** The earliest pending event; never later than the true next event. */
@@ -302,6 +307,7 @@ export class Pl011Model implements Device, DmaRequester, InterruptSource {
     this.fifoDepth = variant.fifoDepth;
     this.periphId2 = variant.periphId2;
     this.fifoIndexMask = this.fifoDepth - 1;
+    this.triggerLevels = TRIGGER_EIGHTHS.map((eighths) => (this.fifoDepth * eighths) / 8);
     this.txFifo = new Uint8Array(this.fifoDepth);
     this.rxFifo = new Uint16Array(this.fifoDepth);
     this.reset();
@@ -340,13 +346,31 @@ export class Pl011Model implements Device, DmaRequester, InterruptSource {
   }
 
   // ---- Device: one call per bus access ----
+  //
+  // read() and write() answer the accesses a driver makes in its loops (FR polled, DR read or
+  // written) and leave every other register to readRegister() and writeRegister(): kept this
+  // small, they are inlined into Bus.read and Bus.write, where a call per access would cost more
+  // than the model's work.
 
   read(offset: number, _width: number): number {
-    if (this.clock.now >= this.nextEventAt) this.catchUp(this.clock.now);
+    const now = this.clock.now;
+    if (now >= this.nextEventAt) this.catchUp(now);
+    if (offset === PL011_FR) return this.flags();
+    if (offset === PL011_DR) return this.popReceived();
+    return this.readRegister(offset);
+  }
+
+  write(offset: number, value: number, _width: number): void {
+    const now = this.clock.now;
+    if (now >= this.nextEventAt) this.catchUp(now);
+    if (offset === PL011_DR) this.pushTransmit(value & PL011_DR_DATA_MASK);
+    else this.writeRegister(offset, value);
+  }
+
+  /** A read of any register but DR and FR, with the model caught up. */
+  private readRegister(offset: number): number {
     switch (offset) {
-      case PL011_DR: return this.popReceived();
       case PL011_RSR: return this.rsr;
-      case PL011_FR: return this.flags();
       case PL011_ILPR: return this.ilpr;
       case PL011_IBRD: return this.ibrd;
       case PL011_FBRD: return this.fbrd;
@@ -374,10 +398,9 @@ export class Pl011Model implements Device, DmaRequester, InterruptSource {
     }
   }
 
-  write(offset: number, value: number, _width: number): void {
-    if (this.clock.now >= this.nextEventAt) this.catchUp(this.clock.now);
+  /** A write to any register but DR, with the model caught up. */
+  private writeRegister(offset: number, value: number): void {
     switch (offset) {
-      case PL011_DR: this.pushTransmit(value & PL011_DR_DATA_MASK); return;
       // Any write to ECR clears OE, BE, PE and FE (TRM 3.3.2).
       case PL011_ECR: this.rsr = 0; return;
       case PL011_ILPR: this.ilpr = value & PL011_ILPR_ILPDVSR_MASK; return;
@@ -448,10 +471,13 @@ export class Pl011Model implements Device, DmaRequester, InterruptSource {
    * raises its modem interrupt. In loopback the pins are not looked at (TRM 3.3.8, LBE). */
   setModemInputs(pins: ModemPins): void {
     this.update();
-    if (pins.cts !== undefined) this.ctsPin = pins.cts;
-    if (pins.dsr !== undefined) this.dsrPin = pins.dsr;
-    if (pins.dcd !== undefined) this.dcdPin = pins.dcd;
-    if (pins.ri !== undefined) this.riPin = pins.ri;
+    // A pin's FR bit is 1 while the pin is LOW.
+    let flags = this.pinFlags;
+    if (pins.cts !== undefined) flags = pins.cts ? flags & ~PL011_FR_CTS : flags | PL011_FR_CTS;
+    if (pins.dsr !== undefined) flags = pins.dsr ? flags & ~PL011_FR_DSR : flags | PL011_FR_DSR;
+    if (pins.dcd !== undefined) flags = pins.dcd ? flags & ~PL011_FR_DCD : flags | PL011_FR_DCD;
+    if (pins.ri !== undefined) flags = pins.ri ? flags & ~PL011_FR_RI : flags | PL011_FR_RI;
+    this.pinFlags = flags;
     this.updateModemFlags();
     // CTS hardware flow control may release the transmitter.
     this.startCharacter(this.clock.now);
@@ -672,7 +698,7 @@ export class Pl011Model implements Device, DmaRequester, InterruptSource {
     this.txCount++;
     // Writing data above the trigger level clears the TX interrupt (TRM 2.8).
     if (this.txCount > this.txTrigger) this.ris &= ~PL011_RIS_TX;
-    if (!this.txShifting) {
+    if (this.txShifting === false) {
       this.startCharacter(this.clock.now);
       this.schedule();
     }
@@ -689,7 +715,7 @@ export class Pl011Model implements Device, DmaRequester, InterruptSource {
   /** Moves the next character from the TX FIFO into the shift register at time `t`. The caller
    * reschedules. */
   private startCharacter(t: number): void {
-    if (this.txShifting || this.txCount === 0 || !this.transmitterRuns()) return;
+    if (this.txShifting === true || this.txCount === 0 || !this.transmitterRuns()) return;
     const data = this.txFifo[this.txHead]!;
     this.txHead = (this.txHead + 1) & this.fifoIndexMask;
     const before = this.txCount--;
@@ -786,14 +812,16 @@ export class Pl011Model implements Device, DmaRequester, InterruptSource {
     // has left the shift register (TRM 3.3.3). TXFE does not cover the shift register.
     if (this.txCount === 0) fr |= PL011_FR_TXFE;
     else fr |= PL011_FR_BUSY;
-    if (this.txShifting) fr |= PL011_FR_BUSY;
+    // `=== true` rather than a truthiness test: V8 compiles it to one comparison (this is every
+    // FR read).
+    if (this.txShifting === true) fr |= PL011_FR_BUSY;
     if (this.txCount >= this.capacity) fr |= PL011_FR_TXFF;
     if (this.rxCount === 0) fr |= PL011_FR_RXFE;
     if (this.rxCount >= this.capacity) fr |= PL011_FR_RXFF;
     const faults = this.faults;
-    if (faults.busyStuck) fr |= PL011_FR_BUSY;
-    if (faults.txFullStuck) fr |= PL011_FR_TXFF;
-    if (faults.rxEmptyStuck) fr |= PL011_FR_RXFE;
+    if (faults.busyStuck === true) fr |= PL011_FR_BUSY;
+    if (faults.txFullStuck === true) fr |= PL011_FR_TXFF;
+    if (faults.rxEmptyStuck === true) fr |= PL011_FR_RXFE;
     return fr;
   }
 
@@ -837,8 +865,8 @@ export class Pl011Model implements Device, DmaRequester, InterruptSource {
       this.capacity = this.fifoDepth;
       const txCode = (this.ifls & PL011_IFLS_TXIFLSEL_MASK) >>> PL011_IFLS_TXIFLSEL_SHIFT;
       const rxCode = (this.ifls & PL011_IFLS_RXIFLSEL_MASK) >>> PL011_IFLS_RXIFLSEL_SHIFT;
-      this.txTrigger = (this.fifoDepth * TRIGGER_EIGHTHS[txCode]!) / 8;
-      this.rxTrigger = (this.fifoDepth * TRIGGER_EIGHTHS[rxCode]!) / 8;
+      this.txTrigger = this.triggerLevels[txCode]!;
+      this.rxTrigger = this.triggerLevels[rxCode]!;
     } else {
       // Character mode: TX fires when the holding register empties, RX on one character
       // (TRM 2.8).
@@ -887,10 +915,7 @@ export class Pl011Model implements Device, DmaRequester, InterruptSource {
         ((cr & PL011_CR_OUT1) !== 0 ? PL011_FR_DCD : 0) |
         ((cr & PL011_CR_OUT2) !== 0 ? PL011_FR_RI : 0);
     }
-    return (this.ctsPin ? 0 : PL011_FR_CTS) |
-      (this.dsrPin ? 0 : PL011_FR_DSR) |
-      (this.dcdPin ? 0 : PL011_FR_DCD) |
-      (this.riPin ? 0 : PL011_FR_RI);
+    return this.pinFlags;
   }
 
   /** Any change of a modem input raises its modem interrupt (TRM 2.8, UARTMSINTR). */

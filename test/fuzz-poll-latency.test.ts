@@ -131,8 +131,8 @@ describe("Device.stableUntil is honest", () => {
 
 /** Cases from a seed, as the fuzz loop generates them. */
 function sampleCases(fuzzer: Fuzzer, count: number): FuzzCase[] {
-  const arb = fuzzer.commands({ legalOnly: false, maxSteps: 12 });
-  return fc.sample(arb, { seed: 7, numRuns: count }).map((commands) => fuzzer.caseOf(commands));
+  const arb = fuzzer.cases({ legalOnly: false, maxSteps: 12 }, 7);
+  return fc.sample(arb, { seed: 7, numRuns: count }).map((steps) => fuzzer.caseOf(steps));
 }
 
 describe("Device.stableUntil is honest: the STM32F4 models", () => {

@@ -9,7 +9,8 @@ import { packageRoot, wasmPath } from "../hal.js";
 import { existsSync } from "node:fs";
 import { relative, isAbsolute, resolve } from "node:path";
 import { World } from "./world.js";
-import { FuzzFailure, StepCommand, type PropertyName, type Session, type Step, type StepOptions, type Target, type TargetName } from "./target.js";
+import { CaseArbitrary } from "./case-arbitrary.js";
+import { FuzzFailure, type PropertyName, type Session, type Step, type StepOptions, type Target, type TargetName } from "./target.js";
 import { fieldBits } from "./legal.js";
 import { pollLoopIn, pollLoopInTail, sameLoop, describeLoop, type AwaitedBits, type PollLoop } from "./poll.js";
 import type { ReplacedRead } from "./device.js";
@@ -51,8 +52,10 @@ export interface Finding {
   readonly trace: string;
   /** The module it was found in, relative to the package root where possible. */
   readonly module: string;
-  /** fast-check seed, path and commands replay path that reproduce the counterexample (with
-   * the same options, when the shrinking was not cut short by its time limit). */
+  /** fast-check seed and path that reproduce the counterexample (with the same options, when
+   * the shrinking was not cut short by its time limit). The commands replay path is kept for
+   * findings made with fast-check's commands, before the search's own case arbitrary
+   * (case-arbitrary.ts): empty now. */
   readonly seed: number;
   readonly path: string;
   readonly replayPath: string;
@@ -133,7 +136,8 @@ const PROBE_REACH_LIMIT = 2 ** 20;
  * of the coverage-guided search (which fast-check did not generate: no path), from its case. */
 export function replayText(f: Finding): string {
   if (f.path === "" && f.replayPath === "") return "replay: its saved case (found by the coverage-guided search: no fast-check path)";
-  return `replay: seed ${f.seed}, path ${f.path}, replay path ${f.replayPath}`;
+  // A replay path: a finding made before the search drew its steps from a pool (case-arbitrary.ts).
+  return f.replayPath === "" ? `replay: seed ${f.seed}, path ${f.path}` : `replay: seed ${f.seed}, path ${f.path}, replay path ${f.replayPath}`;
 }
 
 export function moduleLabel(path: string): string {
@@ -166,25 +170,16 @@ export class Fuzzer {
     this.session = target.open(this.world);
   }
 
-  /** The fast-check arbitrary of a case's commands (`replayPath` replays a counterexample). */
-  commands(options: FuzzerOptions & { replayPath?: string }): fc.Arbitrary<Iterable<fc.Command<Session, World>>> {
-    return fc.commands([this.target.steps(options).map((s) => new StepCommand(s))], {
-      maxCommands: options.maxSteps,
-      ...(options.replayPath === undefined || options.replayPath === "" ? {} : { replayPath: options.replayPath }),
-    });
+  /** The fast-check arbitrary of a round's cases (case-arbitrary.ts): `seed`, the round's, makes
+   * its pool of steps, so that the round's seed and a path replay a counterexample. */
+  cases(options: FuzzerOptions, seed: number): fc.Arbitrary<Step[]> {
+    return new CaseArbitrary(this.target.steps(options), options.maxSteps, seed);
   }
 
-  /** One execution of fast-check commands on fresh device state; throws FuzzFailure. */
-  runCommands(commands: Iterable<fc.Command<Session, World>>): void {
-    this.executions++;
-    this.world.restart();
-    try {
-      this.session.reset();
-      fc.modelRun(() => ({ model: this.session, real: this.world }), commands);
-      this.session.finish();
-    } catch (e) {
-      throw asFailure(e);
-    }
+  /** One execution of generated steps on fresh device state; throws its FuzzFailure. */
+  runSteps(steps: readonly Step[]): void {
+    const { failure } = this.runCase({ target: this.target.name, steps });
+    if (failure !== null) throw failure;
   }
 
   /**
@@ -225,13 +220,8 @@ export class Fuzzer {
     return { failure, ran };
   }
 
-  /** The steps of a fast-check counterexample that actually run, as a case. */
-  caseOf(commands: Iterable<fc.Command<Session, World>>): FuzzCase {
-    const steps: Step[] = [];
-    for (const c of commands) {
-      const step = stepOf(c);
-      if (step !== null) steps.push(step);
-    }
+  /** The steps of a counterexample that actually run, as a case. */
+  caseOf(steps: readonly Step[]): FuzzCase {
     // Keep only what runs: a refused step changes nothing.
     const { ran } = this.runCase({ target: this.target.name, steps });
     return { target: this.target.name, steps: ran };
@@ -387,13 +377,6 @@ function bitName(fields: readonly { name: string; msb: number; lsb: number }[], 
   const f = fields.find((x) => bit >= x.lsb && bit <= x.msb);
   if (f === undefined) return `bit ${bit}`;
   return f.msb === f.lsb ? f.name : `${f.name}[${bit - f.lsb}]`;
-}
-
-/** The step inside a fast-check command (fast-check wraps commands it generates). */
-function stepOf(command: unknown): Step | null {
-  if (command instanceof StepCommand) return command.step;
-  const inner = (command as { cmd?: unknown } | null)?.cmd;
-  return inner instanceof StepCommand ? inner.step : null;
 }
 
 function asFailure(e: unknown): FuzzFailure {

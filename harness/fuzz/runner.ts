@@ -7,7 +7,7 @@ import { wasmPath } from "../hal.js";
 import { Fuzzer, FindingTally, findingKey, type Finding, type FuzzCase } from "./engine.js";
 import { targetByName, type TargetOptions } from "./target-table.js";
 import { DEFAULT_STEP_ACCESS_LIMIT } from "./targets/pl011.js";
-import type { FuzzFailure, TargetName } from "./target.js";
+import type { FuzzFailure, Step, TargetName } from "./target.js";
 import { fuzzGuided, type CoverageRunOptions } from "../coverage/guided.js";
 
 export interface RunOptions extends TargetOptions {
@@ -86,16 +86,18 @@ export function deriveSeed(seed: number, index: number): number {
 }
 
 /**
- * The counterexample that a seed, a path and a commands replay path (from a finding or a
- * regression file) lead to, as a case: fast-check replays the search and the shrinking steps.
- * Exact when the options are those of the run and its shrinking was not cut by the time limit.
+ * The counterexample that a seed and a path (from a finding or a regression file) lead to, as a
+ * case: fast-check replays the search and the shrinking steps. Exact when the options are those
+ * of the run and its shrinking was not cut by the time limit. A finding with a commands replay
+ * path was made by fast-check's commands, which the search no longer uses: null.
  */
-export function replayCounterexample(name: TargetName, options: { seed: number; path: string; replayPath: string; modulePath?: string; legalOnly?: boolean; maxSteps?: number; stepAccessLimit?: number; pollLatency?: boolean }): FuzzCase | null {
+export function replayCounterexample(name: TargetName, options: { seed: number; path: string; replayPath?: string; modulePath?: string; legalOnly?: boolean; maxSteps?: number; stepAccessLimit?: number; pollLatency?: boolean }): FuzzCase | null {
+  if (options.replayPath !== undefined && options.replayPath !== "") return null;
   const target = targetByName(name, options);
   const fuzzer = new Fuzzer(target, options.modulePath ?? target.module ?? wasmPath("release"));
   fuzzer.world.pollLatency = options.pollLatency ?? true;
-  const commands = fuzzer.commands({ legalOnly: options.legalOnly ?? false, maxSteps: options.maxSteps ?? DEFAULT_MAX_STEPS, replayPath: options.replayPath });
-  const details = fc.check(fc.property(commands, (cmds) => fuzzer.runCommands(cmds)), { seed: options.seed, path: options.path });
+  const cases = fuzzer.cases({ legalOnly: options.legalOnly ?? false, maxSteps: options.maxSteps ?? DEFAULT_MAX_STEPS }, options.seed);
+  const details = fc.check(fc.property(cases, (steps) => fuzzer.runSteps(steps)), { seed: options.seed, path: options.path });
   return details.failed && details.counterexample !== null ? fuzzer.caseOf(details.counterexample[0]) : null;
 }
 
@@ -108,7 +110,6 @@ export function fuzzTarget(name: TargetName, options: RunOptions): TargetResult 
   fuzzer.world.pollLatency = options.pollLatency ?? true;
   const legalOnly = options.legalOnly ?? false;
   const generation = { legalOnly, maxSteps: options.maxSteps ?? DEFAULT_MAX_STEPS, stepAccessLimit: options.stepAccessLimit ?? DEFAULT_STEP_ACCESS_LIMIT, pollLatency: fuzzer.world.pollLatency };
-  const commands = fuzzer.commands(generation);
   const started = Date.now();
   const deadline = options.timeMs === undefined ? Infinity : started + options.timeMs;
   const progressMs = options.progressMs ?? DEFAULT_PROGRESS_MS;
@@ -127,7 +128,7 @@ export function fuzzTarget(name: TargetName, options: RunOptions): TargetResult 
   const report = (): void => {
     options.onProgress?.({ target: name, runs, executions: fuzzer.executions, failures: findings.size, elapsedMs: Date.now() - started });
   };
-  const property = fc.property(commands, (cmds) => {
+  const check = (steps: Step[]): void => {
     if (searching) runs++;
     // Out of shrinking time: every further candidate passes, so the smallest failing case found
     // so far is the counterexample.
@@ -140,7 +141,7 @@ export function fuzzTarget(name: TargetName, options: RunOptions): TargetResult 
       }
     }
     try {
-      fuzzer.runCommands(cmds);
+      fuzzer.runSteps(steps);
     } catch (e) {
       const failure = e as FuzzFailure;
       const world = fuzzer.world.replacedReads().illegal > 0 ? "impossible" : "legal";
@@ -153,7 +154,7 @@ export function fuzzTarget(name: TargetName, options: RunOptions): TargetResult 
       searching = false;
       throw e;
     }
-  });
+  };
 
   let interrupted = false;
   for (let round = 0; runs < options.runs && findings.size < maxFindings; round++) {
@@ -165,7 +166,7 @@ export function fuzzTarget(name: TargetName, options: RunOptions): TargetResult 
     const seed = deriveSeed(options.seed, round);
     searching = true;
     const runsBefore = runs;
-    const details = fc.check(property, {
+    const details = fc.check(fc.property(fuzzer.cases(generation, seed), check), {
       seed,
       numRuns: Math.min(options.runs - runs, 0x7fffffff),
       ...(left === Infinity ? {} : { interruptAfterTimeLimit: left }),
@@ -174,11 +175,8 @@ export function fuzzTarget(name: TargetName, options: RunOptions): TargetResult 
     if (!details.failed || details.counterexample === null) break;
     const error = details.errorInstance as FuzzFailure | null;
     const rawKey = error === null ? null : findingKey({ target: name, property: error.property, call: error.call, world: fuzzer.world.replacedReads().illegal > 0 ? "impossible" : "legal" });
-    const commandsFound = details.counterexample[0];
-    // fast-check writes the commands' replay path into their text: /*replayPath="..."*/.
-    const replayPath = /replayPath="([^"]*)"/.exec(String(commandsFound))?.[1] ?? "";
-    const failing = fuzzer.caseOf(commandsFound);
-    const finding = fuzzer.investigate(failing, { seed, path: details.counterexamplePath ?? "", replayPath, generation, runs: runs - runsBefore, shrinks: details.numShrinks });
+    const failing = fuzzer.caseOf(details.counterexample[0]);
+    const finding = fuzzer.investigate(failing, { seed, path: details.counterexamplePath ?? "", generation, runs: runs - runsBefore, shrinks: details.numShrinks });
     if (rawKey !== null) known.add(rawKey);
     if (finding !== null) tally.add(finding, runs);
   }

@@ -368,20 +368,3 @@ export function describeCommon(step: Step): string | null {
   if (step.op === "pause") return `${num(step, "ns")} ns pass`;
   return null;
 }
-
-/** The fast-check command for a step: check and run go to the session. */
-export class StepCommand implements fc.Command<Session, World> {
-  constructor(readonly step: Step) {}
-
-  check(session: Readonly<Session>): boolean {
-    return (session as Session).check(this.step);
-  }
-
-  run(session: Session): void {
-    session.run(this.step);
-  }
-
-  toString(): string {
-    return JSON.stringify(this.step);
-  }
-}

@@ -206,6 +206,36 @@ interface CompiledRules {
   /** By slot: the register's w0c mask (0: none), and whether a set/reset rule names it. */
   readonly w0cBySlot: Uint32Array;
   readonly setResetBySlot: Uint8Array;
+  // What one access needs, looked up by its byte offset once: the rules read the accesses of a
+  // fuzz execution one at a time (the fuzzer's tap), where a lookup per rule cost more than the
+  // rules themselves.
+  /** By byte offset: the slot of a read the rules look at, or -1 (not watched, not a register's
+   * own offset). */
+  readonly readSlotAt: Int16Array;
+  /** By byte offset: the slot of a write the rules look at; -2 for a write to another register
+   * (at its own offset), which only ends the set/reset reads; -1 for none. */
+  readonly writeSlotAt: Int16Array;
+  /** By slot: the register, and whether it is write-1-to-clear. */
+  readonly regBySlot: readonly RegisterInfo[];
+  readonly w1cBySlot: Uint8Array;
+  /** By slot: guardsBySlot and consumersBySlot with the slots they name resolved. */
+  readonly guardPlansBySlot: readonly (readonly GuardPlan[])[];
+  readonly consumerPlansBySlot: readonly (readonly ConsumerPlan[])[];
+}
+
+/** An enable rule guarding a register, with the slot of its enable register. */
+interface GuardPlan {
+  readonly guard: CompiledEnableRule;
+  readonly enableSlot: number;
+}
+
+/** A consuming-read rule as a read of one of its registers applies it: the slot of the consumed
+ * register, and whether the read is of the guard and of the consumed register. */
+interface ConsumerPlan {
+  readonly rule: CompiledConsumingRead;
+  readonly consumedSlot: number;
+  readonly isGuard: boolean;
+  readonly isConsumed: boolean;
 }
 
 function fieldMask(reg: RegisterInfo, fieldName: string, where: string): { mask: number; lsb: number } {
@@ -286,7 +316,31 @@ function rulesFor(index: RegisterIndex): CompiledRules {
   for (const [o, mask] of built.w0cMasks) w0cBySlot[slotOf(o)] = mask;
   const setResetBySlot = new Uint8Array(slots);
   for (const o of built.setReset.keys()) setResetBySlot[slotOf(o)] = 1;
-  compiled = { ...built, readsWatched, writesWatched: both, watchedAt, slotByWord, slots, guardsBySlot, consumersBySlot, w0cBySlot, setResetBySlot };
+  const readSlotAt = new Int16Array(index.block.size).fill(-1);
+  const writeSlotAt = new Int16Array(index.block.size).fill(-1);
+  const regBySlot: RegisterInfo[] = new Array<RegisterInfo>(slots);
+  const w1cBySlot = new Uint8Array(slots);
+  for (const reg of index.block.registers) {
+    // Rules reason about registers at their own offset (not the aliases of an address-masked
+    // one, not a byte in the middle of a word).
+    const o = reg.offset;
+    if (o >= index.block.size || index.at(o) !== reg) continue;
+    const slot = slotByWord[o >>> 2]!;
+    if ((watchedAt[o]! & WATCH_READ) !== 0) readSlotAt[o] = slot;
+    writeSlotAt[o] = (watchedAt[o]! & WATCH_WRITE) !== 0 ? slot : -2;
+    if (slot >= 0) {
+      regBySlot[slot] = reg;
+      w1cBySlot[slot] = reg.write === "w1c" ? 1 : 0;
+    }
+  }
+  const guardPlansBySlot = guardsBySlot.map((gs) => gs.map((g) => ({ guard: g, enableSlot: slotOf(g.enableOffset) })));
+  const consumerPlansBySlot = consumersBySlot.map((cs, slot) => cs.map((c) => ({
+    rule: c, consumedSlot: slotOf(c.offset), isGuard: slotOf(c.guardOffset) === slot, isConsumed: slotOf(c.offset) === slot,
+  })));
+  compiled = {
+    ...built, readsWatched, writesWatched: both, watchedAt, slotByWord, slots, guardsBySlot, consumersBySlot, w0cBySlot, setResetBySlot,
+    readSlotAt, writeSlotAt, regBySlot, w1cBySlot, guardPlansBySlot, consumerPlansBySlot,
+  };
   compiledRules.set(index, compiled);
   return compiled;
 }
@@ -355,83 +409,55 @@ class RegionState {
   }
 }
 
-/** The rules that need the accesses before the one checked; feed it every access in order. */
-class SequenceLint {
-  private readonly states = new Map<TraceRegion, RegionState>();
+/**
+ * One region's sequence rules and what they remember: fed the region's CPU accesses in order
+ * (not DMA, not faulted ones), it adds what they break to `out`. The access's fields are passed
+ * one by one, and the group a message describes is made only for a finding, so that a fuzz
+ * execution, which feeds every access, allocates nothing.
+ */
+class RegionSequence {
+  private readonly state: RegionState;
 
-  /** The region of the last access: consecutive accesses mostly reach the same block. Its
-   * rules and state are kept with it (undefined until the region is seen). */
-  private lastRegion: TraceRegion | undefined;
-  private lastRules: CompiledRules | undefined;
-  private lastState: RegionState | undefined;
-
-  constructor(private readonly regions: readonly TraceRegion[], private readonly out: LintFinding[]) {}
-
-  /** Forgets what the rules remember: the start of another sequence of accesses. The states
-   * are kept, emptied (RegionState.forget). */
-  reset(): void {
-    for (const state of this.states.values()) state.forget();
-    this.lastRegion = undefined;
-    this.lastRules = undefined;
-    this.lastState = undefined;
+  constructor(readonly region: TraceRegion, private readonly rules: CompiledRules, private readonly out: LintFinding[]) {
+    this.state = new RegionState(rules.slots);
   }
 
-  observe(a: AccessGroup, seq: number): void {
-    if ((a.flags & (FLAG_DMA | FLAG_FAULT)) !== 0 || (a.op !== OP_READ && a.op !== OP_WRITE)) return;
-    let region = this.lastRegion;
-    if (region === undefined || a.addr < region.base || a.addr >= region.end) {
-      region = this.regions.find((r) => a.addr >= r.base && a.addr < r.end);
-      this.lastRegion = region;
-      this.lastRules = undefined;
-      this.lastState = undefined;
-    }
-    const index = region?.index;
-    if (region === undefined || index === undefined) return;
-    const offset = a.addr - region.base;
-    const reg = index.at(offset);
-    // Rules reason about registers at their own offset (not the aliases of an address-masked one,
-    // not a byte in the middle of a word).
-    if (reg === undefined || offset !== reg.offset) return;
-    let rules = this.lastRules;
-    if (rules === undefined) {
-      rules = rulesFor(index);
-      this.lastRules = rules;
-    }
-    let state = this.lastState;
-    if (state === undefined) {
-      state = this.states.get(region);
-      if (state === undefined) {
-        state = new RegionState(rules.slots);
-        this.states.set(region, state);
-      }
-      this.lastState = state;
-    }
-    // A register no rule looks at: nothing to check or remember, but that a write ends the
-    // set/reset reads, as below.
-    if (((rules.watchedAt[offset] ?? 0) & (a.op === OP_WRITE ? WATCH_WRITE : WATCH_READ)) === 0) {
-      if (a.op === OP_WRITE) state.setResetGeneration++;
-      return;
-    }
-    const slot = rules.slotByWord[offset >>> 2]!;
-    const generation = state.generation;
-    const block = index.block.block;
+  /** Forgets what the rules remember (RegionState.forget). */
+  forget(): void {
+    this.state.forget();
+  }
 
-    if (a.op === OP_WRITE) {
-      if (reg.write === "w1c" && state.w1cAt[slot] === generation) {
+  /** One access (`op` OP_READ or OP_WRITE, `repeat` identical reads of a poll). */
+  observe(op: number, flags: number, width: number, addr: number, value: number, repeat: number, seq: number): void {
+    const rules = this.rules;
+    const state = this.state;
+    const offset = addr - this.region.base;
+    const generation = state.generation;
+
+    if (op === OP_WRITE) {
+      const slot = rules.writeSlotAt[offset] ?? -1;
+      if (slot < 0) {
+        // A register no rule looks at: nothing to check or remember, but that a write ends the
+        // set/reset reads, as below.
+        if (slot === -2) state.setResetGeneration++;
+        return;
+      }
+      const reg = rules.regBySlot[slot]!;
+      if (rules.w1cBySlot[slot] === 1 && state.w1cAt[slot] === generation) {
         state.w1cAt[slot] = 0;
         const readSeq = state.w1cSeq[slot]!;
         const readValue = state.w1cValue[slot]!;
-        const cleared = (readValue & a.value) >>> 0;
+        const cleared = (readValue & value) >>> 0;
         // Acknowledging the flag just read (read STATUS, see one source, write 1 to it) is the
         // right way to serve it. What the rule is for: every pending source written back (a
         // read-modify-write: `reg |= bit`, or the value read written again), when two or more
         // were pending, or after a read whose value the register does not define.
-        const writesBackAll = readValue !== 0 && (readValue & ~a.value) === 0;
+        const writesBackAll = readValue !== 0 && (readValue & ~value) === 0;
         const several = (readValue & (readValue - 1)) !== 0;
         if (cleared !== 0 && (reg.read === "undefined" || (writesBackAll && several))) {
-          this.find(a, seq, region, reg, "w1c-read-modify-write", SEVERITY["w1c-read-modify-write"], `writes back bits 0x${cleared.toString(16)} that read as set at #${readSeq}: a read-modify-write of write-1-to-clear ${reg.name} clears every source that was pending, not only those meant (${`${block} ${reg.section}`})`);
+          this.find(op, flags, width, addr, value, repeat, seq, reg, "w1c-read-modify-write", SEVERITY["w1c-read-modify-write"], `writes back bits 0x${cleared.toString(16)} that read as set at #${readSeq}: a read-modify-write of write-1-to-clear ${reg.name} clears every source that was pending, not only those meant (${this.block} ${reg.section})`);
         } else if (reg.read === "undefined") {
-          this.find(a, seq, region, reg, "w1c-read-modify-write", SEVERITY["w1c-read-modify-write"], `follows a read of ${reg.name} at #${readSeq}: a read-modify-write of a write-1-to-clear register, whose read value is not defined, may write back 1s and clear sources nobody serviced (${`${block} ${reg.section}`})`);
+          this.find(op, flags, width, addr, value, repeat, seq, reg, "w1c-read-modify-write", SEVERITY["w1c-read-modify-write"], `follows a read of ${reg.name} at #${readSeq}: a read-modify-write of a write-1-to-clear register, whose read value is not defined, may write back 1s and clear sources nobody serviced (${this.block} ${reg.section})`);
         }
       }
       const w0c = rules.w0cBySlot[slot]!;
@@ -444,10 +470,10 @@ class SequenceLint {
           // one flag has 1s in all the others (`SR = ~TC`), and in bits no read returns (reserved
           // ones): told apart even when every other flag happened to read as 1.
           const readValue = state.w0cValue[slot]!;
-          const lost = (w0c & ~a.value & ~readValue) >>> 0;
-          if (lost !== 0 && ((a.value & ~readValue) >>> 0) === 0) {
+          const lost = (w0c & ~value & ~readValue) >>> 0;
+          if (lost !== 0 && ((value & ~readValue) >>> 0) === 0) {
             const names = reg.fields.filter((f) => f.write === "w0c" && (lost & fieldMask(reg, f.name, "").mask) !== 0).map((f) => f.name);
-            this.find(a, seq, region, reg, "w0c-read-modify-write", SEVERITY["w0c-read-modify-write"], `writes 0 to ${names.join(", ")}, read as 0 at #${state.w0cSeq[slot]!}: a read-modify-write of ${reg.name}, whose flags clear by writing 0, clears a flag that sets between the read and the write; write 1 to every flag not meant to be cleared (${`${block} ${reg.section}`})`);
+            this.find(op, flags, width, addr, value, repeat, seq, reg, "w0c-read-modify-write", SEVERITY["w0c-read-modify-write"], `writes 0 to ${names.join(", ")}, read as 0 at #${state.w0cSeq[slot]!}: a read-modify-write of ${reg.name}, whose flags clear by writing 0, clears a flag that sets between the read and the write; write 1 to every flag not meant to be cleared (${this.block} ${reg.section})`);
           }
         }
       }
@@ -455,62 +481,111 @@ class SequenceLint {
       state.setResetGeneration++;
       if (setResetRead) {
         const setReset = rules.setReset.get(offset)!;
-        this.find(a, seq, region, reg, "set-reset-read-modify-write", SEVERITY["set-reset-read-modify-write"], `writes back ${reg.name} read at #${state.setResetSeq[slot]!}: a read-modify-write undoes what another context changes between the read and the write; set and clear bits through ${setReset.through} in one write (${`${block} ${setReset.section}`})`);
+        this.find(op, flags, width, addr, value, repeat, seq, reg, "set-reset-read-modify-write", SEVERITY["set-reset-read-modify-write"], `writes back ${reg.name} read at #${state.setResetSeq[slot]!}: a read-modify-write undoes what another context changes between the read and the write; set and clear bits through ${setReset.through} in one write (${this.block} ${setReset.section})`);
       }
-      for (const g of rules.guardsBySlot[slot]!) {
-        const enableSlot = rules.slotByWord[g.enableOffset >>> 2]!;
+      const guards = rules.guardPlansBySlot[slot]!;
+      for (let k = 0; k < guards.length; k++) {
+        const { guard: g, enableSlot } = guards[k]!;
         const enable = state.seenOr(enableSlot, g.enableReset);
         if (enable === null || (enable & g.enableMask) === 0) continue;
         const before = state.seenOr(slot, reg.reset);
         // A rule about some fields only: a write that leaves them as they were is harmless.
-        if (g.changeMask !== 0xffffffff && before !== null && ((before ^ a.value) & g.changeMask) === 0) continue;
+        if (g.changeMask !== 0xffffffff && before !== null && ((before ^ value) & g.changeMask) === 0) continue;
         const what = g.rule.fields === undefined ? reg.name : `${reg.name}.${g.rule.fields.join("/")}`;
         const bit = `${g.rule.enable.register}.${g.rule.enable.field}`;
-        this.find(a, seq, region, reg, "write-while-enabled", g.rule.severity, `${what} written while ${bit} = 1 (last seen 0x${enable.toString(16)}); write it only while ${bit} = 0 (${`${block} ${g.rule.section}`})`);
+        this.find(op, flags, width, addr, value, repeat, seq, reg, "write-while-enabled", g.rule.severity, `${what} written while ${bit} = 1 (last seen 0x${enable.toString(16)}); write it only while ${bit} = 0 (${this.block} ${g.rule.section})`);
       }
       state.seenAt[slot] = generation;
-      state.seen[slot] = a.value;
+      state.seen[slot] = value;
       return;
     }
 
     // A read.
-    if (reg.write === "w1c") {
+    const slot = rules.readSlotAt[offset] ?? -1;
+    if (slot < 0) return;
+    if (rules.w1cBySlot[slot] === 1) {
       state.w1cAt[slot] = generation;
       state.w1cSeq[slot] = seq;
-      state.w1cValue[slot] = a.value;
+      state.w1cValue[slot] = value;
     }
     if (rules.w0cBySlot[slot] !== 0) {
       state.w0cAt[slot] = generation;
       state.w0cSeq[slot] = seq;
-      state.w0cValue[slot] = a.value;
+      state.w0cValue[slot] = value;
     }
     if (rules.setResetBySlot[slot] === 1) {
       state.setResetAt[slot] = state.setResetGeneration;
       state.setResetSeq[slot] = seq;
     }
-    for (const c of rules.consumersBySlot[slot]!) {
-      const consumed = rules.slotByWord[c.offset >>> 2]!;
-      if (offset === c.guardOffset) {
-        let allows = ((a.value & c.guardMask) >>> 0) === c.guardValue;
-        for (let k = 0; !allows && k < c.alternatives.length; k++) allows = ((a.value & c.alternatives[k]!.mask) >>> 0) === c.alternatives[k]!.value;
+    const consumers = rules.consumerPlansBySlot[slot]!;
+    for (let k = 0; k < consumers.length; k++) {
+      const { rule: c, consumedSlot: consumed, isGuard, isConsumed } = consumers[k]!;
+      if (isGuard) {
+        let allows = ((value & c.guardMask) >>> 0) === c.guardValue;
+        for (let j = 0; !allows && j < c.alternatives.length; j++) allows = ((value & c.alternatives[j]!.mask) >>> 0) === c.alternatives[j]!.value;
         state.allowedAt[consumed] = generation;
         state.allowed[consumed] = allows ? 1 : 0;
       }
-      if (offset !== c.offset) continue;
+      if (!isConsumed) continue;
       const allowed = state.allowedAt[consumed] === generation ? state.allowed[consumed]! : 0;
       state.allowedAt[consumed] = generation;
-      state.allowed[consumed] = Math.max(0, allowed - a.repeat);
-      if (allowed >= a.repeat) continue;
+      state.allowed[consumed] = Math.max(0, allowed - repeat);
+      if (allowed >= repeat) continue;
+      const reg = rules.regBySlot[slot]!;
       const guard = `${c.rule.guard.register}.${c.rule.guard.field} = ${c.rule.guard.value}`;
-      const unguarded = a.repeat - allowed;
-      this.find(a, seq, region, reg, "unguarded-consuming-read", SEVERITY["unguarded-consuming-read"], `a read of ${reg.name} consumes an entry, and ${unguarded === a.repeat ? "no" : `only ${allowed} of these ${a.repeat} reads had a`} read of ${guard} since the previous ${reg.name} read said there was one: the driver takes a value it did not know was there (${`${block} ${c.rule.section}`})`);
+      const unguarded = repeat - allowed;
+      this.find(op, flags, width, addr, value, repeat, seq, reg, "unguarded-consuming-read", SEVERITY["unguarded-consuming-read"], `a read of ${reg.name} consumes an entry, and ${unguarded === repeat ? "no" : `only ${allowed} of these ${repeat} reads had a`} read of ${guard} since the previous ${reg.name} read said there was one: the driver takes a value it did not know was there (${this.block} ${c.rule.section})`);
     }
     state.seenAt[slot] = generation;
-    state.seen[slot] = a.value;
+    state.seen[slot] = value;
   }
 
-  private find(a: AccessGroup, seq: number, region: TraceRegion, reg: RegisterInfo, rule: LintRule, severity: LintSeverity, problem: string): void {
-    this.out.push({ seq, severity, rule, message: `${describeGroup(a, region, reg)}: ${problem}` });
+  private get block(): string {
+    return this.region.index!.block.block;
+  }
+
+  private find(op: number, flags: number, width: number, addr: number, value: number, repeat: number, seq: number, reg: RegisterInfo, rule: LintRule, severity: LintSeverity, problem: string): void {
+    const a = { op, flags, width, addr, value, repeat, time: 0 } as AccessGroup;
+    this.out.push({ seq, severity, rule, message: `${describeGroup(a, this.region, reg)}: ${problem}` });
+  }
+}
+
+/** The rules that need the accesses before the one checked; feed it every access in order. */
+class SequenceLint {
+  private readonly byRegion = new Map<TraceRegion, RegionSequence | null>();
+  /** The region of the last access, and its rules (null: the region has no map): consecutive
+   * accesses mostly reach the same block. */
+  private lastRegion: TraceRegion | undefined;
+  private lastRules: RegionSequence | null = null;
+
+  constructor(private readonly regions: readonly TraceRegion[], private readonly out: LintFinding[]) {}
+
+  /** The rules of a region and what they remember, made the first time (null without a map). */
+  of(region: TraceRegion): RegionSequence | null {
+    let rules = this.byRegion.get(region);
+    if (rules === undefined) {
+      rules = region.index === undefined ? null : new RegionSequence(region, rulesFor(region.index), this.out);
+      this.byRegion.set(region, rules);
+    }
+    return rules;
+  }
+
+  /** Forgets what the rules remember: the start of another sequence of accesses. The states
+   * are kept, emptied (RegionState.forget). */
+  reset(): void {
+    for (const rules of this.byRegion.values()) rules?.forget();
+  }
+
+  observe(a: AccessGroup, seq: number): void {
+    if ((a.flags & (FLAG_DMA | FLAG_FAULT)) !== 0 || (a.op !== OP_READ && a.op !== OP_WRITE)) return;
+    let region = this.lastRegion;
+    if (region === undefined || a.addr < region.base || a.addr >= region.end) {
+      region = this.regions.find((r) => a.addr >= r.base && a.addr < r.end);
+      if (region === undefined) return;
+      this.lastRegion = region;
+      this.lastRules = this.of(region);
+    }
+    this.lastRules?.observe(a.op, a.flags, a.width, a.addr, a.value, a.repeat, seq);
   }
 }
 
@@ -522,11 +597,11 @@ class SequenceLint {
 export class SequenceLintStream {
   private readonly out: LintFinding[] = [];
   private readonly lint: SequenceLint;
-  /** One access as the rules read it, reused: nothing is allocated per access. */
+  /** One access as observe() passes it on, reused: nothing is allocated per access. */
   private readonly group = { op: 0, flags: 0, width: 0, addr: 0, value: 0, repeat: 1, time: 0 };
   private seq = 0;
 
-  constructor(regions: readonly TraceRegion[]) {
+  constructor(private readonly regions: readonly TraceRegion[]) {
     this.lint = new SequenceLint(regions, this.out);
   }
 
@@ -535,6 +610,12 @@ export class SequenceLintStream {
     this.lint.reset();
     this.out.length = 0;
     this.seq = 0;
+  }
+
+  /** The rules of one of the stream's regions, for observeIn; null for a region without a map. */
+  rulesOf(region: TraceRegion): RegionRules | null {
+    if (!this.regions.includes(region)) throw new Error(`region ${region.name} is not one of the stream's`);
+    return this.lint.of(region);
   }
 
   /** Checks one access (`op` the kind, `flags` its flag bits); the error it breaks, or null. */
@@ -546,11 +627,27 @@ export class SequenceLintStream {
     g.addr = addr;
     g.value = value;
     this.lint.observe(g as unknown as AccessGroup, this.seq++);
+    return this.take();
+  }
+
+  /** observe() for an access the caller knows reaches `rules`' region: a CPU read or write
+   * (OP_READ or OP_WRITE, not faulted). */
+  observeIn(rules: RegionRules, op: number, width: number, addr: number, value: number): LintFinding | null {
+    (rules as RegionSequence).observe(op, 0, width, addr, value, 1, this.seq++);
+    return this.out.length === 0 ? null : this.take();
+  }
+
+  private take(): LintFinding | null {
     if (this.out.length === 0) return null;
     const error = this.out.find((f) => f.severity === "error") ?? null;
     this.out.length = 0;
     return error;
   }
+}
+
+/** One region's sequence rules inside a SequenceLintStream (opaque). */
+export interface RegionRules {
+  readonly region: TraceRegion;
 }
 
 function sameRead(a: TraceEntry, b: TraceEntry): boolean {

@@ -260,3 +260,33 @@ export function skipImmediates(r: WasmReader, op: number): boolean {
       return op >= 0x45 && op <= 0xc4;
   }
 }
+
+/** A section's contents after its leading count (the entries of a vector section), or nothing
+ * for a section the module lacks: what a pass keeps when it appends entries. */
+export function sectionEntries(bytes: Uint8Array, what: string, s: { start: number; end: number } | undefined): number[] {
+  if (s === undefined) return [];
+  const r = new WasmReader(bytes, what, s.start, s.end);
+  r.u32();
+  return Array.from(bytes.subarray(r.pos, s.end));
+}
+
+/**
+ * The module `sections` were read from, with the sections of `replaced` (whole sections, header
+ * included, by id) put in place of the module's own; one the module lacks goes where the binary
+ * format's order puts it. A custom section named `sourceMappingURL` is left out: a pass that
+ * moves code offsets makes the source map wrong.
+ */
+export function assembleModule(bytes: Uint8Array, sections: readonly RawSection[], replaced: ReadonlyMap<number, readonly number[]>): Uint8Array<ArrayBuffer> {
+  const missing = [...replaced.keys()].filter((id) => !sections.some((s) => s.id === id)).sort((a, b) => sectionRank(a) - sectionRank(b));
+  const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  for (const s of sections) {
+    if (s.id === 0) {
+      if (s.customName !== "sourceMappingURL") out.push(...bytes.subarray(s.header, s.end));
+      continue;
+    }
+    while (missing.length > 0 && sectionRank(missing[0]!) < sectionRank(s.id)) out.push(...replaced.get(missing.shift()!)!);
+    out.push(...(replaced.get(s.id) ?? bytes.subarray(s.header, s.end)));
+  }
+  for (const id of missing) out.push(...replaced.get(id)!);
+  return new Uint8Array(out);
+}

@@ -285,6 +285,56 @@ function bumpConst(addr: number, v: number): number[] {
   ];
 }
 
+/** Counter code: the saturating increment of the byte at `first` + min(t, n) (a br_table's
+ * target t, n its default), with `a` and `v` scratch locals. */
+function bumpIndexed(first: number, n: number, t: number, a: number, v: number): number[] {
+  return [
+    0x20, ...uleb(t), 0x41, ...sleb32(n), 0x20, ...uleb(t), 0x41, ...sleb32(n), 0x49, 0x1b, // select(t, n, t <u n)
+    0x22, ...uleb(a), 0x20, ...uleb(a), // local.tee a, local.get a
+    0x2d, 0x00, ...uleb(first), // i32.load8_u offset=first
+    0x22, ...uleb(v), 0x20, ...uleb(v), 0x41, ...sleb32(255), 0x47, 0x6a, // saturating + 1
+    0x3a, 0x00, ...uleb(first), // i32.store8 offset=first
+  ];
+}
+
+/**
+ * The counters an i32.store8 may write when it ends a counter increment this pass emits
+ * (bumpConst, bumpIndexed), as [first, last]; null for any other store. `starts` holds the start
+ * of each instruction of the body up to the store's (the last), `end` is where the store ends.
+ * The world's copy of a coverage build leaves these stores untracked (harness/fuzz/
+ * module-globals.ts trackStores) and zeroes the counters itself: the test is the instructions
+ * the pass emits, byte for byte, whose address is then known (a constant, or a br_table index
+ * clamped to its default), not the store's offset alone, which a driver's store may share.
+ */
+export function counterStoreReach(bytes: Uint8Array, starts: readonly number[], end: number): { first: number; last: number } | null {
+  const i = starts.length - 1;
+  const store = starts[i]!;
+  if (bytes[store] !== 0x3a || bytes[store + 1] !== 0x00) return null;
+  const r = new Reader(bytes, "module", store + 2, end);
+  const first = r.u32();
+  /** The local index of an instruction `op local` k instructions before the store, or -1. */
+  const localAt = (k: number, op: number): number => {
+    const at = starts[i - k];
+    if (at === undefined || bytes[at] !== op) return -1;
+    return new Reader(bytes, "module", at + 1, end).u32();
+  };
+  const same = (from: number, expected: readonly number[]): boolean => {
+    if (from < 0 || end - from !== expected.length) return false;
+    for (let k = 0; k < expected.length; k++) if (bytes[from + k] !== expected[k]) return false;
+    return true;
+  };
+  const v = localAt(5, 0x22);
+  if (v < 0) return null;
+  if (i >= 8 && same(starts[i - 8]!, bumpConst(first, v))) return { first, last: first };
+  const t = localAt(14, 0x20);
+  const a = localAt(8, 0x22);
+  const nAt = starts[i - 13];
+  if (t < 0 || a < 0 || nAt === undefined || bytes[nAt] !== 0x41) return null;
+  const n = new Reader(bytes, "module", nAt + 1, end).sleb(32);
+  if (n >= 0 && same(starts[i - 14]!, bumpIndexed(first, n, t, a, v))) return { first, last: first + n };
+  return null;
+}
+
 interface Planned {
   kind: EdgeKind;
   arm: string;
@@ -690,11 +740,7 @@ function instrumentBody(bytes: Uint8Array, what: string, start: number, end: num
           at,
           make: (e) => [
             0x22, ...uleb(t), // local.tee t
-            0x20, ...uleb(t), 0x41, ...sleb32(n), 0x20, ...uleb(t), 0x41, ...sleb32(n), 0x49, 0x1b, // select(t, n, t <u n)
-            0x22, ...uleb(a), 0x20, ...uleb(a), // local.tee a, local.get a
-            0x2d, 0x00, ...uleb(e(first)), // i32.load8_u offset=first
-            0x22, ...uleb(v), 0x20, ...uleb(v), 0x41, ...sleb32(255), 0x47, 0x6a, // saturating + 1
-            0x3a, 0x00, ...uleb(e(first)), // i32.store8 offset=first
+            ...bumpIndexed(e(first), n, t, a, v),
             0x20, ...uleb(t), // local.get t
           ],
         });

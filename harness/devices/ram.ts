@@ -32,12 +32,14 @@ export class Ram implements Device {
  * The module's linear memory as a bus device: offset 0 of the region is offset 0 of linear memory.
  * `buffer` is called on every access (`() => hal.memory.buffer`) and the view is rebuilt when it
  * returns a new ArrayBuffer, because WebAssembly replaces the buffer when memory grows.
+ * `onWrite`, when given, is told of every write before it is made: the fuzz world puts back only
+ * the bytes of linear memory something wrote (harness/fuzz/world.ts markWritten).
  */
 export class LinearMemoryRam implements Device {
   private cached: ArrayBuffer | undefined;
   private view: DataView | undefined;
 
-  constructor(private readonly buffer: () => ArrayBuffer) {}
+  constructor(private readonly buffer: () => ArrayBuffer, private readonly onWrite?: (offset: number, width: number) => void) {}
 
   /** Bytes of linear memory now. */
   get size(): number {
@@ -53,6 +55,7 @@ export class LinearMemoryRam implements Device {
   write(offset: number, value: number, width: number): void {
     const view = this.current();
     this.checkInside(view, offset, width);
+    this.onWrite?.(offset, width);
     writeLittleEndian(view, offset, value, width);
   }
 

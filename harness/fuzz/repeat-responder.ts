@@ -16,7 +16,7 @@
 // of every call and whenever the responder passes a read on, and accounts for them as its own
 // repeated-read path does (bus budget, trace counts, clock), so nothing it records changes.
 
-import { WasmReader, localsWithGroup, nameBytes, readBodyLocals, readModuleSections, section, sectionRank, skipImmediates, skipLimits, skipValType, uleb } from "../wasm-binary.js";
+import { WasmReader, assembleModule, localsWithGroup, nameBytes, readBodyLocals, readModuleSections, section, sectionEntries, skipImmediates, skipLimits, skipValType, uleb } from "../wasm-binary.js";
 
 /** What the world arms and takes back, in either form. */
 export interface RepeatAnswers {
@@ -264,12 +264,7 @@ export function inlineResponder(bytes: Uint8Array<ArrayBuffer>, what = "module")
   const armFunc = importedFunctions + funcTypes.length, takeFunc = armFunc + 1;
   const armBody = body([LOCAL_GET, 0, GLOBAL_SET, ...uleb(gAddr), LOCAL_GET, 1, GLOBAL_SET, ...uleb(gWidth), LOCAL_GET, 2, GLOBAL_SET, ...uleb(gValue), LOCAL_GET, 3, GLOBAL_SET, ...uleb(gLeft)]);
   const takeBody = body([GLOBAL_GET, ...uleb(gLeft), I32_CONST, 0, GLOBAL_SET, ...uleb(gLeft)]);
-  const tail = (s: { start: number; end: number } | undefined): number[] => {
-    if (s === undefined) return [];
-    const r = new WasmReader(bytes, what, s.start, s.end);
-    r.u32();
-    return Array.from(bytes.subarray(r.pos, s.end));
-  };
+  const tail = (s: { start: number; end: number } | undefined): number[] => sectionEntries(bytes, what, s);
   const replaced = new Map<number, number[]>([
     [1, section(1, [...uleb(typeCount + 2), ...tail(typeSec), FUNC, 4, I32, I32, I32, I32, 0, FUNC, 0, 1, I32])],
     [3, section(3, [...uleb(funcTypes.length + 2), ...funcTypes.flatMap((t) => uleb(t)), ...uleb(armType), ...uleb(takeType)])],
@@ -279,18 +274,7 @@ export function inlineResponder(bytes: Uint8Array<ArrayBuffer>, what = "module")
   ]);
   // Sections in the module's order; a global or export section the module lacks goes where the
   // order puts it.
-  const missing = [6, 7].filter((id) => byId(id) === undefined);
-  const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-  for (const s of sections) {
-    if (s.id === 0) {
-      if (s.customName !== "sourceMappingURL") out.push(...bytes.subarray(s.header, s.end));
-      continue;
-    }
-    while (missing.length > 0 && sectionRank(missing[0]!) < sectionRank(s.id)) out.push(...replaced.get(missing.shift()!)!);
-    out.push(...(replaced.get(s.id) ?? bytes.subarray(s.header, s.end)));
-  }
-  for (const id of missing) out.push(...replaced.get(id)!);
-  const binary = new Uint8Array(out);
+  const binary = assembleModule(bytes, sections, replaced);
   if (!WebAssembly.validate(binary)) throw new Error(`${what}: the world's copy with the repeat responder inlined does not validate (a bug in harness/fuzz/repeat-responder.ts)`);
   return binary;
 }

@@ -4,7 +4,7 @@
 // execution costs a few comparisons per access; a failing case is run again with recording on to
 // report it with lintTrace and the full trace.
 import type { Region } from "../bus.js";
-import { SequenceLintStream, sequenceWatchTable, type LintRule } from "../lint.js";
+import { SequenceLintStream, sequenceWatchTable, type LintRule, type RegionRules } from "../lint.js";
 import { Trace, OP_READ, OP_WRITE, OP_BARRIER, OP_MASK, FLAG_DMA, FLAG_FAULT } from "../trace.js";
 
 /** barrier() kind of a DSB (docs/abi.md 1.2). */
@@ -12,17 +12,20 @@ const BARRIER_DSB = 1;
 import { fieldBits } from "./legal.js";
 import type { ReadScript } from "./replay.js";
 
-// Per-word flags of a region's lint table.
-const RESERVED = 1;
-const WRITE_IGNORED = 2;
-const READ_UNDEFINED = 4;
-const TEST = 8;
-/** Writes of this word store their value (value or w1c): reserved bits are checked. */
-const CHECK_BITS = 16;
+// A region's lint table holds, for each byte offset and each of read and write, what an access
+// there needs (0: nothing, the common case): the single-access rule it breaks, whether its value's
+// bits are checked, and whether the sequence rules look at it. Built once per region.
+/** The rule an access breaks by its offset alone, as a code of RULE_CODES (0: none). */
+const RULE_MASK = 7;
+const RULE_CODES: readonly (LintRule | null)[] = [null, "reserved-offset", "write-to-read-only", "read-of-write-only", "test-register"];
+/** A write of this register stores its value (value or w1c): reserved bits are checked. */
+const CHECK_BITS = 8;
 /** A register of write-0-to-clear flags: the complement of one flag (`SR = ~TC`, 1s in every
  * reserved bit too) is the clearing idiom, not a reserved-bits write (harness/lint.ts says so
  * too). */
-const COMPLEMENT_OK = 32;
+const COMPLEMENT_OK = 16;
+/** The sequence rules look at the access (lint.ts sequenceWatchTable). */
+const SEQUENCE = 32;
 
 /** The first lint finding of an execution, as the tap saw it. */
 export interface TapFinding {
@@ -38,35 +41,44 @@ export interface TapFinding {
 interface RegionTable {
   readonly base: number;
   readonly end: number;
-  readonly flags: Uint8Array;
+  /** By byte offset: what a CPU read, and a CPU write, there needs (the flags above). */
+  readonly readAction: Uint8Array;
+  readonly writeAction: Uint8Array;
   /** Bits a write may set, per word (fields, or the register's width without fields). */
   readonly allowed: Uint32Array;
-  /** The accesses the sequence rules look at, by byte offset (lint.ts sequenceWatchTable). */
-  readonly watch: Uint8Array;
+  /** The region's sequence rules in the trace's stream, or null when there is no stream. */
+  readonly rules: RegionRules | null;
 }
 
-function tableFor(region: Region): RegionTable | undefined {
+function tableFor(region: Region, stream: SequenceLintStream | null): RegionTable | undefined {
   const index = region.index;
   if (index === undefined) return undefined;
   const words = Math.ceil(region.size / 4);
-  const flags = new Uint8Array(words);
+  const readAction = new Uint8Array(region.size);
+  const writeAction = new Uint8Array(region.size);
   const allowed = new Uint32Array(words);
+  const watch = sequenceWatchTable(index);
   for (let w = 0; w < words; w++) {
     const reg = index.at(w * 4);
+    // In the order the rules are tried (harness/lint.ts lintAccess reports them all; the tap the
+    // first).
+    let read = 0;
+    let write = 0;
     if (reg === undefined) {
-      flags[w] = RESERVED;
-      continue;
+      read = write = 1; // reserved-offset
+    } else {
+      write = reg.write === "ignored" ? 2 : reg.test ? 4 : reg.write === "value" || reg.write === "w1c" ? CHECK_BITS : 0;
+      if (write === CHECK_BITS && reg.fields.some((field) => field.write === "w0c")) write |= COMPLEMENT_OK;
+      read = reg.read === "undefined" ? 3 : reg.test ? 4 : 0;
+      allowed[w] = fieldBits(reg);
     }
-    let f = 0;
-    if (reg.write === "ignored") f |= WRITE_IGNORED;
-    if (reg.read === "undefined") f |= READ_UNDEFINED;
-    if (reg.test) f |= TEST;
-    if (reg.write === "value" || reg.write === "w1c") f |= CHECK_BITS;
-    if (reg.fields.some((field) => field.write === "w0c")) f |= COMPLEMENT_OK;
-    flags[w] = f;
-    allowed[w] = fieldBits(reg);
+    for (let b = w * 4; b < Math.min(region.size, w * 4 + 4); b++) {
+      const watched = watch[b] ?? 3;
+      readAction[b] = read | ((watched & 1) !== 0 ? SEQUENCE : 0);
+      writeAction[b] = write | ((watched & 2) !== 0 ? SEQUENCE : 0);
+    }
   }
-  return { base: region.base, end: region.end, flags, allowed, watch: sequenceWatchTable(index) };
+  return { base: region.base, end: region.end, readAction, writeAction, allowed, rules: stream?.rulesOf(region) ?? null };
 }
 
 /** Accesses kept for the report of a hang. */
@@ -101,14 +113,14 @@ export class FuzzTrace extends Trace {
 
   /** Builds the lint tables; call again after mapping regions. */
   useRegions(regions: readonly Region[]): void {
+    this.mapped = regions.filter((r) => r.index !== undefined);
+    this.sequence = this.mapped.length > 0 ? new SequenceLintStream(this.mapped) : null;
     this.tables = [];
     for (const r of regions) {
-      const t = tableFor(r);
+      const t = tableFor(r, this.sequence);
       if (t !== undefined) this.tables.push(t);
     }
     this.lastTable = undefined;
-    this.mapped = regions.filter((r) => r.index !== undefined);
-    this.sequence = this.mapped.length > 0 ? new SequenceLintStream(this.mapped) : null;
   }
 
   /** Start of an execution: forgets the finding and the ring, and the recorded entries. */
@@ -130,13 +142,7 @@ export class FuzzTrace extends Trace {
     this.ringAddrs[i] = addr;
     this.ringValues[i] = value;
     if (op === OP_BARRIER && value === BARRIER_DSB) this.dsbs++;
-    if ((op & FLAG_DMA) === 0 && this.finding === null) {
-      this.lint(op, width, addr, value);
-      if (this.finding === null && this.sequence !== null && this.sequenceWants(op, addr)) {
-        const found = this.sequence.observe(op & OP_MASK, op & ~OP_MASK, width, addr, value);
-        if (found !== null) this.finding = { rule: found.rule, index: this.seen - 1, op, width, addr, value };
-      }
-    }
+    else if ((op & (FLAG_DMA | OP_BARRIER)) === 0 && this.finding === null) this.lint(op, width, addr, value);
     if (this.script !== null) this.script.observe(op, width, addr, value);
     if (!this.enabled) return;
     if ((op & FLAG_DMA) !== 0 && this.dmaRecorded++ >= DMA_RECORD_LIMIT) {
@@ -171,20 +177,9 @@ export class FuzzTrace extends Trace {
     this.seen = seen + n;
   }
 
-  /** False for an access the sequence rules would ignore (its offset's bit clear in the watch
-   * table of the region lint() just found); true when unsure. */
-  private sequenceWants(op: number, addr: number): boolean {
-    const kind = op & OP_MASK;
-    if (kind !== OP_READ && kind !== OP_WRITE) return false;
-    const t = this.lastTable;
-    if (t === undefined || addr < t.base || addr >= t.end) return true;
-    return ((t.watch[addr - t.base] ?? 3) & (kind === OP_WRITE ? 2 : 1)) !== 0;
-  }
-
-  /** The same rules as lint.ts, from the tables: no allocation unless something is wrong. */
+  /** The same rules as lint.ts, from the tables, for a CPU read or write: the single-access
+   * rules, then the sequence rules. No allocation unless something is wrong. */
   private lint(op: number, width: number, addr: number, value: number): void {
-    const kind = op & OP_MASK;
-    if (kind !== OP_READ && kind !== OP_WRITE) return;
     let t = this.lastTable;
     if (t === undefined || addr < t.base || addr >= t.end) {
       t = undefined;
@@ -197,23 +192,24 @@ export class FuzzTrace extends Trace {
       if (t === undefined) return;
       this.lastTable = t;
     }
-    const word = (addr - t.base) >>> 2;
-    const flags = t.flags[word]!;
-    if (flags === 0) return;
-    const isWrite = kind === OP_WRITE;
-    let rule: LintRule | null = null;
-    if (flags & RESERVED) rule = "reserved-offset";
-    else if (isWrite && (flags & WRITE_IGNORED)) rule = "write-to-read-only";
-    else if (!isWrite && (flags & READ_UNDEFINED)) rule = "read-of-write-only";
-    else if (flags & TEST) rule = "test-register";
-    else if (isWrite && (flags & CHECK_BITS) && (op & FLAG_FAULT) === 0) {
+    const offset = addr - t.base;
+    const isWrite = (op & OP_MASK) === OP_WRITE;
+    const action = isWrite ? t.writeAction[offset]! : t.readAction[offset]!;
+    if (action === 0) return;
+    let rule = RULE_CODES[action & RULE_MASK]!;
+    if (rule === null && (action & CHECK_BITS) !== 0 && (op & FLAG_FAULT) === 0) {
       // The value's bits at their place in the word. Integer shifts: the float form
       // (value * 2 ** n % 2 ** 32) took a library call per write. A write that is not a fault is
       // aligned, so its bytes stay inside the word.
+      const allowed = t.allowed[offset >>> 2]!;
       const shifted = (value << ((addr & 3) << 3)) >>> 0;
-      const stray = (shifted & ~t.allowed[word]!) >>> 0;
-      const complement = (flags & COMPLEMENT_OK) !== 0 && ((shifted | t.allowed[word]!) >>> 0) === 0xffffffff;
+      const stray = (shifted & ~allowed) >>> 0;
+      const complement = (action & COMPLEMENT_OK) !== 0 && ((shifted | allowed) >>> 0) === 0xffffffff;
       if (stray !== 0 && !complement) rule = "reserved-bits";
+    }
+    if (rule === null && (action & SEQUENCE) !== 0 && (op & FLAG_FAULT) === 0 && t.rules !== null) {
+      const found = this.sequence!.observeIn(t.rules, op & OP_MASK, width, addr, value);
+      if (found !== null) rule = found.rule;
     }
     if (rule !== null) this.finding = { rule, index: this.seen - 1, op, width, addr, value };
   }

@@ -1,8 +1,10 @@
 // One module instance on one bus, reused for every execution of a fuzz run: between executions
 // the models are reset, linear memory and the module's mutable globals are put back as they were
-// after instantiation, and the trace is cleared. Calls go straight to the exports (no argument
-// checks, no call records unless the world reports), under an access budget that turns a driver
-// that does not return into a hang.
+// after instantiation (of memory, only the bytes the execution wrote: the module's stores, which
+// its copy tracks, and the host's writes, which go through writeBytes, bytes or markWritten), and
+// the trace is cleared. Calls go straight to the exports (no argument checks, no call records
+// unless the world reports), under an access budget that turns a driver that does not return
+// into a hang.
 // A target that takes interrupts attaches a delivery (harness/interrupts.ts): the world is its
 // host, as a Hal is.
 import type { Registry } from "../registry.js";
@@ -16,7 +18,15 @@ import type { ReadScript } from "./replay.js";
 import { InterruptStorm, type Interrupts, type InterruptHost } from "../interrupts.js";
 import { FuzzFailure } from "./target.js";
 import { hasInlinedResponder, inlinedAnswers, repeatResponder, RESPONDER_MAX_REPEATS, type RepeatAnswers } from "./repeat-responder.js";
-import { GlobalSnapshot, compileForWorld } from "./module-globals.js";
+import { GlobalSnapshot, WRITTEN_HIGH, WRITTEN_LOW, WRITTEN_NONE_LOW, compileForWorld } from "./module-globals.js";
+import { LinearMemoryRam } from "../devices/ram.js";
+
+/** The restarts of a world that compare all of linear memory with the pristine copy for a host
+ * write that was not marked: the first few, and then one in UNMARKED_CHECK_EVERY (a power of
+ * two), so that the check costs under a microsecond an execution on average (a 64 KiB compare
+ * takes a few). */
+export const UNMARKED_CHECK_FIRST = 4;
+export const UNMARKED_CHECK_EVERY = 256;
 
 /** How a call ended when it did not return a value: "interrupt", an interrupt storm
  * (harness/interrupts.ts); "failure", a property a session checks during the call (a boundary
@@ -76,6 +86,35 @@ export class World implements InterruptHost {
   private readonly globals: GlobalSnapshot;
   /** Linear memory as markMemory() found it, for changedSinceMark(). */
   private marked: Uint8Array | null = null;
+
+  // What of linear memory may differ from the pristine copy. The module's stores widen the range
+  // its copy keeps in two globals (module-globals.ts trackStores; null for a module the pass
+  // cannot rewrite, whose memory is put back and compared whole); the host's writes, and the
+  // module's range each time it is taken, widen [dirtyFrom, dirtyTo).
+  /** The globals of the module's written range (lowest and highest address, unsigned). */
+  private readonly written: { readonly low: WebAssembly.Global; readonly high: WebAssembly.Global } | null;
+  private dirtyFrom = Infinity;
+  private dirtyTo = -Infinity;
+  /** What the host wrote since markMemory() (the module's writes since then are in its range). */
+  private hostFrom = Infinity;
+  private hostTo = -Infinity;
+  /** Where `marked` may differ from the pristine copy; whether the last mark used the ranges. */
+  private markedFrom = 0;
+  private markedTo = Infinity;
+  private markedRanged = false;
+  /** A view of linear memory, made again when memory grows (the old buffer is detached, the
+   * view's length 0). */
+  private view: Uint8Array;
+  /**
+   * After each restart, compares all of linear memory with the pristine copy and throws when a
+   * byte differs: a write the world was not told of (a host writing linear memory other than
+   * through writeBytes, bytes or markWritten, or a store the module's copy did not track), which
+   * would carry into the next execution. For tests: a full compare per execution.
+   */
+  checkRestore = false;
+  /** Restarts so far: the first UNMARKED_CHECK_FIRST and every UNMARKED_CHECK_EVERY-th look for
+   * a host write that was not marked (checkUnmarked). */
+  private restarts = 0;
   /** The counters of a coverage build (its __cov_base and __cov_count exports, harness/coverage/):
    * every call changes them, so the memory checks leave them out. */
   private readonly counters: { readonly start: number; readonly end: number } | null;
@@ -127,6 +166,10 @@ export class World implements InterruptHost {
   private repeatLeft = 0;
   /** The device of the armed read, when it replaced the value (its counts of replaced reads). */
   private repeatDevice: FuzzDevice | null = null;
+  /** The read is remembered, but not yet until when its register reads the same: that is asked
+   * of the device only when the read repeats (most do not), in the same state, as nothing has
+   * happened since. */
+  private repeatUnasked = false;
   /** pollLatency, and no interrupt delivery attached: set at each call. */
   private stretch = false;
   /** Answers the repeats of a read stable for good inside WebAssembly (repeat-responder.ts):
@@ -168,7 +211,15 @@ export class World implements InterruptHost {
     // A module without a scratch buffer (no buffer arguments) has none to fuzz with.
     this.scratch = this.functions.has("hal_scratch") ? this.fn("hal_scratch")() : 0;
     this.scratchSize = this.functions.has("hal_scratch_size") ? this.fn("hal_scratch_size")() : 0;
-    this.pristine = new Uint8Array(memory.buffer).slice();
+    this.view = new Uint8Array(memory.buffer);
+    this.pristine = this.view.slice();
+    const low = exports[WRITTEN_LOW];
+    const high = exports[WRITTEN_HIGH];
+    // What the start function and the calls above stored is in the pristine copy.
+    this.written = low instanceof WebAssembly.Global && high instanceof WebAssembly.Global ? { low, high } : null;
+    this.takeModuleWrites();
+    this.dirtyFrom = Infinity;
+    this.dirtyTo = -Infinity;
     this.globals = new GlobalSnapshot(exports);
     const covBase = exports["__cov_base"];
     const covCount = exports["__cov_count"];
@@ -184,7 +235,8 @@ export class World implements InterruptHost {
   /** The module's mmio_read: the bus, except for a repeated read of a stable register. */
   private read(addr: number, width: number): number {
     if (this.responderGiven !== 0) this.takeFromResponder();
-    if (addr === this.repeatAddr && width === this.repeatWidth) {
+    // (askStable may find that nothing is to be answered here: the width check again.)
+    if (addr === this.repeatAddr && width === this.repeatWidth && (!this.repeatUnasked || this.askStable(addr))) {
       const clock = this.clock;
       const at = clock.now + clock.accessNs;
       if (at < this.repeatFastUntil && this.repeatLeft > 0) {
@@ -216,8 +268,22 @@ export class World implements InterruptHost {
     return this.arm(addr, width, this.bus.readAt(addr, width, at));
   }
 
-  /** Remembers the read just made, and until when its register reads the same. */
+  /** Remembers the read just made; until when its register reads the same is asked if it
+   * repeats (askStable). */
   private arm(addr: number, width: number, value: number): number {
+    this.repeatAddr = addr;
+    this.repeatWidth = width;
+    this.repeatValue = value;
+    this.repeatUnasked = true;
+    return value;
+  }
+
+  /** Until when the register of the remembered read reads the same, asked when it repeats:
+   * nothing has reached the bus since the read (any other access forgets it), so the device,
+   * the clock, the budget and the masters are as they were right after it. False when repeats
+   * are not answered here (the read is forgotten). */
+  private askStable(addr: number): boolean {
+    this.repeatUnasked = false;
     const bus = this.bus;
     const trace = this.trace;
     const quiet = !trace.enabled && trace.script === null && bus.boundaryHook === null && this.interrupts === null;
@@ -225,7 +291,7 @@ export class World implements InterruptHost {
     // interrupt delivery): every read goes to the bus.
     if (!quiet && !this.stretch) {
       this.repeatWidth = -1;
-      return value;
+      return false;
     }
     const region = bus.regionAt(addr >>> 0)!;
     const offset = (addr >>> 0) - region.base;
@@ -245,10 +311,7 @@ export class World implements InterruptHost {
     const room = Math.min(bus.accessesLeft, 2 ** 30);
     this.repeatRoom = room;
     this.repeatLeft = room;
-    this.repeatAddr = addr;
-    this.repeatWidth = width;
-    this.repeatValue = value;
-    return value;
+    return true;
   }
 
   /** Counts the repeats the responder answered as this path's own: each took the fixed access
@@ -360,7 +423,7 @@ export class World implements InterruptHost {
     this.clock.now = 0;
     this.trace.restart();
     this.calls = 0;
-    new Uint8Array(this.memory.buffer).set(this.pristine);
+    this.restoreMemory();
     this.globals.restore();
     for (const d of this.devices) d.restart();
     this.bus.setAccessBudget(Infinity);
@@ -439,47 +502,194 @@ export class World implements InterruptHost {
     return { result: undefined, error, cause, accesses, budget, phase, where };
   }
 
+  /** Linear memory now (a view kept while memory does not grow). */
+  private memoryView(): Uint8Array {
+    if (this.view.length === 0) this.view = new Uint8Array(this.memory.buffer);
+    return this.view;
+  }
+
+  /** Counts [ptr, ptr + length) of linear memory as written by the host: restart() puts it back
+   * and changedSinceMark() looks at it. writeBytes() and bytes() call it; a host that writes
+   * linear memory another way (through `memory.buffer`, a DMA model) must too. */
+  markWritten(ptr: number, length: number): void {
+    const end = ptr + length;
+    if (ptr < this.dirtyFrom) this.dirtyFrom = ptr;
+    if (end > this.dirtyTo) this.dirtyTo = end;
+    if (ptr < this.hostFrom) this.hostFrom = ptr;
+    if (end > this.hostTo) this.hostTo = end;
+  }
+
+  /** The module's written range, [from, to), emptied; null when its stores are not tracked. */
+  private takeModuleWrites(): { from: number; to: number } | null {
+    const written = this.written;
+    if (written === null) return null;
+    const low = written.low.value >>> 0;
+    if (low === WRITTEN_NONE_LOW) return { from: Infinity, to: -Infinity };
+    const high = written.high.value >>> 0;
+    written.low.value = WRITTEN_NONE_LOW;
+    written.high.value = 0;
+    const range = { from: low, to: high + 1 };
+    if (range.from < this.dirtyFrom) this.dirtyFrom = range.from;
+    if (range.to > this.dirtyTo) this.dirtyTo = range.to;
+    return range;
+  }
+
+  /** Puts back the bytes that may differ from the pristine copy (all of them for a module whose
+   * stores are not tracked). */
+  private restoreMemory(): void {
+    const now = this.memoryView();
+    const pristine = this.pristine;
+    const tracked = this.takeModuleWrites() !== null;
+    // Virtual, as everything else here: the same restarts check in every run of a seed.
+    const restarts = this.restarts++;
+    if (tracked && (restarts < UNMARKED_CHECK_FIRST || (restarts & (UNMARKED_CHECK_EVERY - 1)) === 0)) this.checkUnmarked(now);
+    if (!tracked) {
+      now.set(pristine);
+    } else {
+      // A coverage build's counter stores are not tracked (module-globals.ts trackStores): the
+      // counters are put back (to zero) here, after every execution.
+      const counters = this.counters;
+      if (counters !== null) now.set(pristine.subarray(counters.start, counters.end), counters.start);
+      const from = Math.max(0, this.dirtyFrom);
+      const to = Math.min(pristine.length, now.length, this.dirtyTo);
+      // A few bytes (a buffer the host filled) cost less one by one than through a subarray.
+      if (to - from <= 64) for (let i = from; i < to; i++) now[i] = pristine[i]!;
+      else if (to > from) now.set(pristine.subarray(from, to), from);
+    }
+    this.dirtyFrom = this.hostFrom = Infinity;
+    this.dirtyTo = this.hostTo = -Infinity;
+    if (this.checkRestore) {
+      const length = Math.min(pristine.length, now.length);
+      if (Buffer.compare(Buffer.from(now.buffer, 0, length), Buffer.from(pristine.buffer, pristine.byteOffset, length)) !== 0) {
+        let at = 0;
+        while (now[at] === pristine[at]) at++;
+        throw new Error(`linear memory at 0x${at.toString(16)} is 0x${now[at]!.toString(16)} after restart, 0x${pristine[at]!.toString(16)} as instantiated: a write the world was not told of (a host writes linear memory without World.writeBytes, bytes or markWritten)`);
+      }
+    }
+  }
+
+  /** Throws when linear memory differs from the pristine copy outside what restart() will put
+   * back (the written ranges, a coverage build's counters): a host write that was not marked,
+   * which would carry into the next execution. */
+  private checkUnmarked(now: Uint8Array): void {
+    const pristine = this.pristine;
+    const length = Math.min(pristine.length, now.length);
+    const clamp = (x: number): number => Math.max(0, Math.min(length, x));
+    const skips: [number, number][] = [[clamp(this.dirtyFrom), clamp(this.dirtyTo)]];
+    if (this.counters !== null) skips.push([this.counters.start, this.counters.end]);
+    skips.sort((a, b) => a[0] - b[0]);
+    let at = 0;
+    const firstIn = (start: number, end: number): number => {
+      if (end <= start || Buffer.compare(Buffer.from(now.buffer, start, end - start), Buffer.from(pristine.buffer, pristine.byteOffset + start, end - start)) === 0) return -1;
+      for (let i = start; i < end; i++) if (now[i] !== pristine[i]) return i;
+      return -1;
+    };
+    let found = -1;
+    for (const [start, end] of skips) {
+      found = firstIn(at, Math.max(at, start));
+      if (found >= 0) break;
+      at = Math.max(at, end);
+    }
+    if (found < 0) found = firstIn(at, length);
+    if (found >= 0) {
+      throw new Error(`linear memory at 0x${found.toString(16)} changed during the execution but was not marked as written: a host write to linear memory (through memory.buffer or a device of its own) was not marked, and would carry into the next case; write through world.writeBytes(ptr, bytes) or world.bytes(ptr, length), or call world.markWritten(ptr, length) after writing (docs/fuzzing.md, "Your own target")`);
+    }
+  }
+
   /** Copies bytes into linear memory. */
   writeBytes(ptr: number, bytes: ArrayLike<number>): void {
-    new Uint8Array(this.memory.buffer).set(bytes as ArrayLike<number>, ptr);
+    this.markWritten(ptr, bytes.length);
+    const now = this.memoryView();
+    // Per byte for a short buffer: set() from an array is a slow path.
+    if (bytes.length <= 64 && ptr >= 0 && ptr + bytes.length <= now.length) {
+      for (let i = 0; i < bytes.length; i++) now[ptr + i] = bytes[i]!;
+    } else {
+      now.set(bytes, ptr);
+    }
+  }
+
+  /** The module's linear memory as a bus device (for a DMA controller that reaches it): its
+   * writes are counted as the host's (markWritten). */
+  linearMemoryDevice(): LinearMemoryRam {
+    return new LinearMemoryRam(() => this.memory.buffer, (offset, width) => this.markWritten(offset, width));
   }
 
   /** Copies linear memory aside, for changedSinceMark() after a call: a target that knows which
    * bytes a call may write (its output buffer) checks that it wrote no other. */
   markMemory(): void {
-    const now = new Uint8Array(this.memory.buffer);
-    if (this.marked === null || this.marked.length !== now.length) this.marked = new Uint8Array(now.length);
-    this.marked.set(now);
+    const now = this.memoryView();
+    if (this.marked === null || this.marked.length !== now.length) {
+      this.marked = now.slice();
+      this.markedRanged = false;
+      this.markedFrom = 0;
+      this.markedTo = Infinity;
+    }
+    const marked = this.marked;
+    // Outside the written ranges memory holds the pristine copy, and so does `marked` outside
+    // the range its last mark copied: copying both ranges makes `marked` memory as it is now.
+    this.markedRanged = this.takeModuleWrites() !== null && now.length === this.pristine.length;
+    if (!this.markedRanged) {
+      marked.set(now);
+      this.markedFrom = 0;
+      this.markedTo = Infinity;
+    } else {
+      const from = Math.max(0, Math.min(this.markedFrom, this.dirtyFrom));
+      const to = Math.min(now.length, Math.max(this.markedTo, this.dirtyTo));
+      if (to - from <= 64) for (let i = from; i < to; i++) marked[i] = now[i]!;
+      else if (to > from) marked.set(now.subarray(from, to), from);
+      this.markedFrom = this.dirtyFrom;
+      this.markedTo = this.dirtyTo;
+    }
+    this.hostFrom = Infinity;
+    this.hostTo = -Infinity;
   }
 
   /** The lowest address of linear memory that changed since markMemory(), leaving out [from, to)
    * (a buffer the call may write; from = to for none) and a coverage build's counters; -1 when
-   * no other byte changed. */
+   * no other byte changed. Only the bytes written since the mark are compared. */
   changedSinceMark(from = 0, to = 0): number {
     const marked = this.marked;
     if (marked === null) throw new Error("changedSinceMark() before markMemory()");
-    const now = new Uint8Array(this.memory.buffer);
+    const now = this.memoryView();
+    let scanFrom = 0;
+    let scanTo = now.length;
+    if (this.markedRanged) {
+      const written = this.written!;
+      const low = written.low.value >>> 0;
+      const high = written.high.value >>> 0;
+      scanFrom = this.hostFrom;
+      scanTo = this.hostTo;
+      if (low !== WRITTEN_NONE_LOW) {
+        scanFrom = Math.min(scanFrom, low);
+        scanTo = Math.max(scanTo, high + 1);
+      }
+      scanFrom = Math.max(0, scanFrom);
+      scanTo = Math.min(now.length, scanTo);
+      if (scanTo <= scanFrom) return -1;
+    }
     // A buffer that lies (partly) outside linear memory leaves out only its part inside.
     const clamp = (x: number): number => Math.max(0, Math.min(now.length, x));
     const skips: [number, number][] = [[clamp(from), clamp(to)]];
     if (this.counters !== null) skips.push([this.counters.start, this.counters.end]);
     skips.sort((a, b) => a[0] - b[0]);
-    let at = 0;
+    let at = scanFrom;
     const firstIn = (start: number, end: number): number => {
       if (end <= start || Buffer.compare(Buffer.from(now.buffer, start, end - start), Buffer.from(marked.buffer, start, end - start)) === 0) return -1;
       for (let i = start; i < end; i++) if (now[i] !== marked[i]) return i;
       return -1;
     };
     for (const [start, end] of skips) {
-      const found = firstIn(at, Math.max(at, start));
+      const found = firstIn(at, Math.min(scanTo, Math.max(at, start)));
       if (found >= 0) return found;
       at = Math.max(at, end);
     }
-    return firstIn(at, now.length);
+    return firstIn(at, scanTo);
   }
 
-  /** A view of linear memory (valid until memory grows; the module never grows it). */
+  /** A view of linear memory (valid until memory grows; the module never grows it). The range
+   * counts as written by the host (markWritten): the caller may write through the view. */
   bytes(ptr: number, length: number): Uint8Array {
+    this.markWritten(ptr, length);
     return new Uint8Array(this.memory.buffer, ptr, length);
   }
 

@@ -6,7 +6,6 @@
 import fc from "fast-check";
 import { BusFault, type Device } from "../../bus.js";
 import { Pl080Model } from "../../devices/pl080.js";
-import { LinearMemoryRam } from "../../devices/ram.js";
 import { DMA_BREQ, DMA_SREQ, type DmaDirection, type DmaRequester } from "../../devices/signals.js";
 import { PL080_MAP, PL080_C0SrcAddr, PL080_C1SrcAddr, PL080_C0Configuration, PL080_C0Configuration_E, PL080_C0Configuration_H } from "../../generated/pl080.js";
 import {
@@ -224,7 +223,7 @@ class Pl080Session extends Session {
     const device = world.mapDevice("dmac", PL080_FUZZ_BASE, PL080_MAP.size, this.dmac, PL080_MAP);
     device.onWrite = (offset, value) => this.watchWrite(offset, value);
     world.mapPlain("ram", RAM_BASE, RAM_SIZE, this.ram);
-    world.mapPlain("linear", LINEAR, world.memorySize, new LinearMemoryRam(() => world.memory.buffer));
+    world.mapPlain("linear", LINEAR, world.memorySize, world.linearMemoryDevice());
     world.mapPlain("sink", SINK_BASE, 0x1000, this.sink);
     world.mapPlain("source", SOURCE_BASE, 0x1000, this.source);
     this.dmac.connectRequest(SINK_LINE, this.sink, "tx");
@@ -275,7 +274,7 @@ class Pl080Session extends Session {
     this.running.fill(null);
     this.enabled = false;
     // The linear-memory area DMA may read: a known pattern.
-    this.world.bytes(this.world.scratch, LINEAR_AREA).set(this.pattern.subarray(0, LINEAR_AREA));
+    this.world.writeBytes(this.world.scratch, this.pattern.subarray(0, LINEAR_AREA));
     // The board tells the driver where linear memory is, as every board must (docs/drivers/pl080.md).
     const result = this.call("pl080_set_memory_address", [LINEAR]);
     if (result !== OK) this.fail("pl080_set_memory_address", `pl080_set_memory_address(0x${LINEAR.toString(16)}) returned ${showResult(result)}`);
@@ -410,6 +409,7 @@ class Pl080Session extends Session {
     }
     const list = this.world.scratch + SG_LIST_OFFSET;
     const view = new DataView(this.world.memory.buffer);
+    this.world.markWritten(list, entries.length * PL080_SG_ENTRY_SIZE);
     entries.forEach((e, i) => {
       view.setUint32(list + i * PL080_SG_ENTRY_SIZE, e.src, true);
       view.setUint32(list + i * PL080_SG_ENTRY_SIZE + 4, e.dst, true);

@@ -6,7 +6,7 @@
 // a destination changed, and a copy touching the hole ends in ERR_DMA.
 import fc from "fast-check";
 import { Stm32DmaModel } from "../../devices/stm32f4/dma.js";
-import { Ram, LinearMemoryRam } from "../../devices/ram.js";
+import { Ram } from "../../devices/ram.js";
 import { DMA_MAP, DMA_S0CR_EN } from "../../generated/dma.js";
 import {
   OK, ERR_INVALID_ARG, ERR_TIMEOUT, ERR_DMA, ERR_DMA_FIFO,
@@ -115,7 +115,7 @@ class DmaSession extends Stm32Session {
     this.region = this.board.map(REGION, this.dma, DMA_MAP);
     this.ram = new Ram(SRAM.size);
     world.mapPlain("sram", SRAM.base, SRAM.size, this.ram);
-    world.mapPlain("linear", LINEAR.base, world.memorySize, new LinearMemoryRam(() => world.memory.buffer));
+    world.mapPlain("linear", LINEAR.base, world.memorySize, world.linearMemoryDevice());
     let x = 0x2468ace1;
     for (let i = 0; i < WINDOW; i++) {
       x ^= x << 13;

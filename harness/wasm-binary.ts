@@ -204,6 +204,52 @@ export function sectionRank(id: number): number {
   return [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11].indexOf(id);
 }
 
+/** An entry of the import section. `kind` is the binary format's: 0 function, 1 table, 2 memory,
+ * 3 global. */
+export interface WasmImport {
+  readonly module: string;
+  readonly name: string;
+  readonly kind: number;
+  /** A function's type index (-1 for the other kinds). */
+  readonly type: number;
+  /** A memory with 64-bit addresses (memory64). */
+  readonly memory64: boolean;
+}
+
+/** The limits flag of a 64-bit memory. */
+export const LIMITS_64 = 4;
+
+/** The entries of an import section (none without one); null when one is of a kind other than
+ * function, table, memory or global (a tag of the exception handling proposal). */
+export function readImports(bytes: Uint8Array, what: string, s: { start: number; end: number } | undefined, error?: (message: string) => Error): WasmImport[] | null {
+  const imports: WasmImport[] = [];
+  if (s === undefined) return imports;
+  const r = new WasmReader(bytes, what, s.start, s.end, error);
+  for (let n = r.u32(); n > 0; n--) {
+    const module = r.name();
+    const name = r.name();
+    const kind = r.byte();
+    let type = -1;
+    let memory64 = false;
+    if (kind === 0) {
+      type = r.u32();
+    } else if (kind === 1) {
+      skipValType(r);
+      skipLimits(r);
+    } else if (kind === 2) {
+      memory64 = (r.bytes[r.pos]! & LIMITS_64) !== 0;
+      skipLimits(r);
+    } else if (kind === 3) {
+      skipValType(r);
+      r.byte();
+    } else {
+      return null;
+    }
+    imports.push({ module, name, kind, type, memory64 });
+  }
+  return imports;
+}
+
 export function skipLimits(r: WasmReader): void {
   const flags = r.byte();
   r.u32();

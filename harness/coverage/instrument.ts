@@ -28,7 +28,7 @@
 // (docs/abi.md 1.3): __cov_base() and __cov_count(), and a custom section "wasm-hal.coverage"
 // holding the CoverageMap as JSON.
 import { createHash } from "node:crypto";
-import { WasmReader, localsWithGroup, nameBytes, readBodyLocals, readModuleSections, section, sectionRank, skipBlockType, skipImmediates, skipLimits, skipMemarg, skipValType, sleb32, uleb, type RawSection } from "../wasm-binary.js";
+import { WasmReader, localsWithGroup, readImports, nameBytes, readBodyLocals, readModuleSections, section, sectionRank, skipBlockType, skipImmediates, skipMemarg, skipValType, sleb32, uleb, type RawSection } from "../wasm-binary.js";
 
 /** The end of the region the counters may use; they end there (they start at COVERAGE_LIMIT minus
  * the number of edges). */
@@ -373,33 +373,10 @@ export function instrument(bytes: Uint8Array, options: InstrumentOptions = {}): 
   }
 
   // Imports: how many functions come before the defined ones.
-  let importedFunctions = 0;
-  let memoryImported = false;
-  const importSec = byId(2);
-  if (importSec !== undefined) {
-    const r: Reader = new Reader(bytes, what, importSec.start, importSec.end);
-    const n = r.u32();
-    for (let i = 0; i < n; i++) {
-      r.name();
-      r.name();
-      const kind = r.byte();
-      if (kind === 0) {
-        r.u32();
-        importedFunctions++;
-      } else if (kind === 1) {
-        r.byte();
-        skipLimits(r);
-      } else if (kind === 2) {
-        memoryImported = true;
-        skipLimits(r);
-      } else if (kind === 3) {
-        skipValType(r);
-        r.byte();
-      } else {
-        r.fail(`import kind ${kind}: expected a function, table, memory or global`);
-      }
-    }
-  }
+  const imports = readImports(bytes, what, byId(2), (message) => new CoverageError(message));
+  if (imports === null) throw new CoverageError(`${what}: an import of a kind other than function, table, memory or global`);
+  const importedFunctions = imports.filter((m) => m.kind === 0).length;
+  const memoryImported = imports.some((m) => m.kind === 2);
 
   // Defined functions' types.
   const funcTypes: number[] = [];

@@ -13,7 +13,7 @@
 // instruction of the module wrote (trackStores), so that the world puts back only that range and
 // the bytes its host wrote itself.
 import { compileModuleBytes, readModuleFile } from "../hal.js";
-import { WasmReader, assembleModule, nameBytes, readModuleSections, section, sectionEntries, skipImmediates, skipLimits, skipValType, sleb32, uleb, type RawSection } from "../wasm-binary.js";
+import { LIMITS_64, WasmReader, assembleModule, readImports, nameBytes, readModuleSections, section, sectionEntries, skipImmediates, skipLimits, skipValType, sleb32, uleb, type RawSection } from "../wasm-binary.js";
 import { inlineResponder } from "./repeat-responder.js";
 import { COVERAGE_SECTION, counterStoreReach } from "../coverage/instrument.js";
 
@@ -198,8 +198,6 @@ const END = 0x0b, IF = 0x04, EMPTY = 0x40, CALL = 0x10, LOCAL_GET = 0x20, LOCAL_
 const GLOBAL_GET = 0x23, GLOBAL_SET = 0x24, I32_CONST = 0x41, I32_ADD = 0x6a, I32_SUB = 0x6b, I32_LT_U = 0x49, I32_GT_U = 0x4b;
 const BULK = 0xfc, MEMORY_INIT = 8, MEMORY_COPY = 10, MEMORY_FILL = 11;
 const FUNC = 0x60, I32 = 0x7f, I64 = 0x7e, F32 = 0x7d, F64 = 0x7c;
-/** A memory type's limits flag for a 64-bit memory (memory64), whose addresses are i64. */
-const LIMITS_64 = 4;
 
 /** The stores (opcodes 0x36 to 0x3e): the type of the value stored and the bytes written. */
 const STORES: Readonly<Record<number, { readonly type: number; readonly bytes: number }>> = {
@@ -244,35 +242,11 @@ export function trackStores(bytes: Uint8Array<ArrayBuffer>, what = "module"): Ui
   if (codeSec === undefined) return null;
   const count = (s: RawSection | undefined): number => (s === undefined ? 0 : new WasmReader(bytes, what, s.start, s.end).u32());
 
-  let importedFunctions = 0;
-  let importedGlobals = 0;
-  let memories = 0;
-  const importSec = byId(2);
-  if (importSec !== undefined) {
-    const r = new WasmReader(bytes, what, importSec.start, importSec.end);
-    for (let n = r.u32(); n > 0; n--) {
-      r.name();
-      r.name();
-      const kind = r.byte();
-      if (kind === 0) {
-        r.u32();
-        importedFunctions++;
-      } else if (kind === 1) {
-        skipValType(r);
-        skipLimits(r);
-      } else if (kind === 2) {
-        if ((r.bytes[r.pos]! & LIMITS_64) !== 0) return null;
-        skipLimits(r);
-        memories++;
-      } else if (kind === 3) {
-        skipValType(r);
-        r.byte();
-        importedGlobals++;
-      } else {
-        return null;
-      }
-    }
-  }
+  const imports = readImports(bytes, what, byId(2));
+  if (imports === null || imports.some((m) => m.kind === 2 && m.memory64)) return null;
+  const importedFunctions = imports.filter((m) => m.kind === 0).length;
+  const importedGlobals = imports.filter((m) => m.kind === 3).length;
+  let memories = imports.filter((m) => m.kind === 2).length;
   const memSec = byId(5);
   if (memSec !== undefined) {
     const r = new WasmReader(bytes, what, memSec.start, memSec.end);

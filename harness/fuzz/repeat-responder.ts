@@ -16,7 +16,7 @@
 // of every call and whenever the responder passes a read on, and accounts for them as its own
 // repeated-read path does (bus budget, trace counts, clock), so nothing it records changes.
 
-import { WasmReader, assembleModule, localsWithGroup, nameBytes, readBodyLocals, readModuleSections, section, sectionEntries, skipImmediates, skipLimits, skipValType, uleb } from "../wasm-binary.js";
+import { WasmReader, assembleModule, readImports, localsWithGroup, nameBytes, readBodyLocals, readModuleSections, section, sectionEntries, skipImmediates, skipValType, uleb } from "../wasm-binary.js";
 
 /** What the world arms and takes back, in either form. */
 export interface RepeatAnswers {
@@ -152,34 +152,12 @@ export function inlineResponder(bytes: Uint8Array<ArrayBuffer>, what = "module")
   }
 
   // Imports: the mmio_read function's index, and how many functions and globals come first.
-  let importedFunctions = 0;
-  let importedGlobals = 0;
-  let mmioRead = -1;
-  const importSec = byId(2);
-  if (importSec !== undefined) {
-    const r = new WasmReader(bytes, what, importSec.start, importSec.end);
-    for (let n = r.u32(); n > 0; n--) {
-      const module = r.name();
-      const name = r.name();
-      const kind = r.byte();
-      if (kind === 0) {
-        const type = r.u32();
-        if (module === "env" && name === "mmio_read" && readType[type] === true) mmioRead = importedFunctions;
-        importedFunctions++;
-      } else if (kind === 1) {
-        skipValType(r);
-        skipLimits(r);
-      } else if (kind === 2) {
-        skipLimits(r);
-      } else if (kind === 3) {
-        skipValType(r);
-        r.byte();
-        importedGlobals++;
-      } else {
-        return null;
-      }
-    }
-  }
+  const imports = readImports(bytes, what, byId(2));
+  if (imports === null) return null;
+  const functionImports = imports.filter((m) => m.kind === 0);
+  const importedFunctions = functionImports.length;
+  const importedGlobals = imports.filter((m) => m.kind === 3).length;
+  const mmioRead = functionImports.findIndex((m) => m.module === "env" && m.name === "mmio_read" && readType[m.type] === true);
   if (mmioRead < 0) return null;
 
   const funcTypes: number[] = [];

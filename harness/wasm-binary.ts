@@ -123,9 +123,18 @@ export function sleb32(n: number): number[] {
   }
 }
 
+/** Bytes preceded by their count (a name's UTF-8, a function body). */
+export function sized(bytes: readonly number[]): number[] {
+  return [...uleb(bytes.length), ...bytes];
+}
+
+/** A vector: the number of its items, then each item's bytes. */
+export function vector(items: readonly (readonly number[])[]): number[] {
+  return [...uleb(items.length), ...items.flat()];
+}
+
 export function nameBytes(s: string): number[] {
-  const b = Array.from(new TextEncoder().encode(s));
-  return [...uleb(b.length), ...b];
+  return sized(Array.from(new TextEncoder().encode(s)));
 }
 
 export function section(id: number, body: ArrayLike<number>): number[] {

@@ -1,18 +1,17 @@
 // The fuzz world puts a module's mutable globals back between executions, as it does linear
 // memory (harness/fuzz/module-globals.ts): a driver that keeps state in a module-level `let`
 // starts every execution as instantiated.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { TempFolders } from "./temp-folders.js";
 import { World } from "../harness/fuzz/world.js";
 import { GLOBAL_EXPORT_PREFIX, exportMutableGlobals } from "../harness/fuzz/module-globals.js";
 import { readModuleAbi } from "../harness/wasm-abi.js";
-import { nameBytes, section, uleb } from "../harness/wasm-binary.js";
+import { nameBytes, section, uleb, vector } from "../harness/wasm-binary.js";
 
 const I32 = 0x7f;
 
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
 
 /**
  * A driver in the ABI's shape that counts its calls in a global it does not export:
@@ -20,7 +19,7 @@ const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.fl
  * global (7) and, with `importGlobal`, imports one, which shifts the index of its own.
  */
 function counterModule(options: { exportCount?: boolean; importGlobal?: boolean; noExports?: boolean } = {}): Uint8Array<ArrayBuffer> {
-  const types = vec([
+  const types = vector([
     [0x60, 2, I32, I32, 1, I32], // mmio_read
     [0x60, 3, I32, I32, I32, 0], // mmio_write
     [0x60, 1, I32, 0], //           barrier
@@ -33,7 +32,7 @@ function counterModule(options: { exportCount?: boolean; importGlobal?: boolean;
   ];
   if (options.importGlobal === true) importList.push([...nameBytes("env"), ...nameBytes("limit"), 0x03, I32, 0]);
   const own = options.importGlobal === true ? 1 : 0; // index of the counter
-  const globals = vec([
+  const globals = vector([
     [I32, 1, 0x41, 0, 0x0b], //   the counter, mutable, 0
     [I32, 0, 0x41, 7, 0x0b], //   immutable 7
   ]);
@@ -45,15 +44,16 @@ function counterModule(options: { exportCount?: boolean; importGlobal?: boolean;
     0x23, own, 0x0b];
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, types), ...section(2, vec(importList)), ...section(3, vec([[3]])),
-    ...section(5, vec([[0x00, 1]])), ...section(6, globals),
-    ...(exportList.length === 0 ? [] : section(7, vec(exportList))),
-    ...section(10, vec([[...uleb(bump.length), ...bump]])),
+    ...section(1, types), ...section(2, vector(importList)), ...section(3, vector([[3]])),
+    ...section(5, vector([[0x00, 1]])), ...section(6, globals),
+    ...(exportList.length === 0 ? [] : section(7, vector(exportList))),
+    ...section(10, vector([[...uleb(bump.length), ...bump]])),
   ]);
 }
 
-const folder = mkdtempSync(join(tmpdir(), "wasm-hal-globals-"));
-afterAll(() => rmSync(folder, { recursive: true, force: true }));
+const folders = new TempFolders();
+afterAll(() => folders.removeAll());
+const folder = folders.make("wasm-hal-globals-");
 let files = 0;
 
 function moduleFile(bytes: Uint8Array): string {

@@ -4,11 +4,11 @@
 // linear-memory bus device). A write the world is not told of would carry into the next
 // execution; World.checkRestore compares all of memory after each restart, and every target runs
 // here with it on.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
+import { TempFolders } from "./temp-folders.js";
 import { UNMARKED_CHECK_EVERY, UNMARKED_CHECK_FIRST, World } from "../harness/fuzz/world.js";
 import { coverageBuild } from "../harness/coverage/build.js";
 import { CoverageCounters } from "../harness/coverage/counters.js";
@@ -18,20 +18,19 @@ import { FuzzFailure } from "../harness/fuzz/target.js";
 import { targetByName, targetNames } from "../harness/fuzz/target-table.js";
 import { zooVariants } from "../harness/fuzz/variants.js";
 import { WRITTEN_HIGH, WRITTEN_LOW, compileForWorld, trackStores } from "../harness/fuzz/module-globals.js";
-import { nameBytes, section, uleb } from "../harness/wasm-binary.js";
+import { nameBytes, section, uleb, vector } from "../harness/wasm-binary.js";
 import { wasmPath } from "../harness/hal.js";
 import "../harness/fuzz/targets/index.js";
 import "../harness/fuzz/targets/stm32f4.js";
 
 const I32 = 0x7f, I64 = 0x7e;
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
 const get = (n: number): number[] => [0x20, n];
 
 /** Two pages (128 KiB) and an export for each kind of write: store8(addr, v), store64(addr, v)
  * (i64.store offset=8), storef64(addr) (f64.store of 1.5), fill(dst, v, n), copy(dst, src, n);
  * `simd` adds a v128.const the decoder does not know. */
 function writerModule(options: { simd?: boolean } = {}): Uint8Array<ArrayBuffer> {
-  const types = vec([
+  const types = vector([
     [0x60, 2, I32, I32, 0], //      store8
     [0x60, 2, I32, I64, 0], //      store64
     [0x60, 1, I32, 0], //           storef64
@@ -48,15 +47,16 @@ function writerModule(options: { simd?: boolean } = {}): Uint8Array<ArrayBuffer>
   const names = ["store8", "store64", "storef64", "fill", "copy"];
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, types), ...section(3, vec([[0], [1], [2], [3], [3]])),
-    ...section(5, vec([[0x00, 2]])),
-    ...section(7, vec([[...nameBytes("memory"), 0x02, 0], ...names.map((n, i) => [...nameBytes(n), 0x00, i])])),
-    ...section(10, vec(bodies.map((b) => [...uleb(b.length), ...b]))),
+    ...section(1, types), ...section(3, vector([[0], [1], [2], [3], [3]])),
+    ...section(5, vector([[0x00, 2]])),
+    ...section(7, vector([[...nameBytes("memory"), 0x02, 0], ...names.map((n, i) => [...nameBytes(n), 0x00, i])])),
+    ...section(10, vector(bodies.map((b) => [...uleb(b.length), ...b]))),
   ]);
 }
 
-const folder = mkdtempSync(join(tmpdir(), "wasm-hal-restore-"));
-afterAll(() => rmSync(folder, { recursive: true, force: true }));
+const folders = new TempFolders();
+afterAll(() => folders.removeAll());
+const folder = folders.make("wasm-hal-restore-");
 let files = 0;
 
 function worldOf(bytes: Uint8Array): World {

@@ -8,13 +8,12 @@ import { afterAll, describe, expect, it } from "vitest";
 import { World } from "../harness/fuzz/world.js";
 import { INLINED_ARM, INLINED_TAKE, inlineResponder, inlinedAnswers } from "../harness/fuzz/repeat-responder.js";
 import { readModuleAbi } from "../harness/wasm-abi.js";
-import { nameBytes, section, uleb } from "../harness/wasm-binary.js";
+import { nameBytes, section, uleb, vector } from "../harness/wasm-binary.js";
 import { wasmPath } from "../harness/hal.js";
 import { prebuiltCoveragePath } from "../harness/coverage/build.js";
 
 const I32 = 0x7f;
 
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
 
 /**
  * A driver in the ABI's shape: poll(addr, limit) reads `addr` (width 4) until bit 0 is set or
@@ -22,12 +21,12 @@ const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.fl
  * does not decode; `readAs` renames the read import.
  */
 function pollModule(options: { simd?: boolean; readAs?: string } = {}): Uint8Array<ArrayBuffer> {
-  const types = vec([
+  const types = vector([
     [0x60, 2, I32, I32, 1, I32], // mmio_read
     [0x60, 3, I32, I32, I32, 0], // mmio_write
     [0x60, 1, I32, 0], //           barrier
   ]);
-  const imports = vec([
+  const imports = vector([
     [...nameBytes("env"), ...nameBytes(options.readAs ?? "mmio_read"), 0x00, 0],
     [...nameBytes("env"), ...nameBytes("mmio_write"), 0x00, 1],
     [...nameBytes("env"), ...nameBytes("barrier"), 0x00, 2],
@@ -44,10 +43,10 @@ function pollModule(options: { simd?: boolean; readAs?: string } = {}): Uint8Arr
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, types),
-    ...section(2, imports), ...section(3, vec([[0]])),
-    ...section(5, vec([[0x00, 1]])),
-    ...section(7, vec([[...nameBytes("memory"), 0x02, 0], [...nameBytes("poll"), 0x00, 3]])),
-    ...section(10, vec([[...uleb(body.length), ...body]])),
+    ...section(2, imports), ...section(3, vector([[0]])),
+    ...section(5, vector([[0x00, 1]])),
+    ...section(7, vector([[...nameBytes("memory"), 0x02, 0], [...nameBytes("poll"), 0x00, 3]])),
+    ...section(10, vector([[...uleb(body.length), ...body]])),
   ]);
 }
 

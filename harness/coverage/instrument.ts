@@ -28,7 +28,7 @@
 // (docs/abi.md 1.3): __cov_base() and __cov_count(), and a custom section "wasm-hal.coverage"
 // holding the CoverageMap as JSON.
 import { createHash } from "node:crypto";
-import { WasmReader, localsWithGroup, readImports, nameBytes, readBodyLocals, readModuleSections, section, sectionRank, skipBlockType, skipImmediates, skipMemarg, skipValType, sleb32, uleb, type RawSection } from "../wasm-binary.js";
+import { WasmReader, localsWithGroup, readImports, sized, nameBytes, readBodyLocals, readModuleSections, section, sectionRank, skipBlockType, skipImmediates, skipMemarg, skipValType, sleb32, uleb, type RawSection } from "../wasm-binary.js";
 
 /** The end of the region the counters may use; they end there (they start at COVERAGE_LIMIT minus
  * the number of edges). */
@@ -536,10 +536,7 @@ export function instrument(bytes: Uint8Array, options: InstrumentOptions = {}): 
   }
   const definedCount = funcTypes.length;
   const baseIndex = importedFunctions + definedCount;
-  const constBody = (value: number): number[] => {
-    const code = [0x00, 0x41, ...sleb32(value), 0x0b];
-    return [...uleb(code.length), ...code];
-  };
+  const constBody = (value: number): number[] => sized([0x00, 0x41, ...sleb32(value), 0x0b]);
   const hash = createHash("sha256").update(bytes).digest("hex");
   const map: CoverageMap = { version: 1, revision: COVERAGE_PASS_REVISION, moduleSha256: hash, module: what, base: counterBase, count: edges.length, lines: sourceMap !== null, selects: countSelects, functions, edges };
 

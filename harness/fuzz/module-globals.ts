@@ -13,7 +13,7 @@
 // instruction of the module wrote (trackStores), so that the world puts back only that range and
 // the bytes its host wrote itself.
 import { compileModuleBytes, readModuleFile } from "../hal.js";
-import { LIMITS_64, WasmReader, assembleModule, readImports, nameBytes, readModuleSections, section, sectionEntries, skipImmediates, skipLimits, skipValType, sleb32, uleb, type RawSection } from "../wasm-binary.js";
+import { LIMITS_64, WasmReader, assembleModule, readImports, sized, nameBytes, readModuleSections, section, sectionEntries, skipImmediates, skipLimits, skipValType, sleb32, uleb, type RawSection } from "../wasm-binary.js";
 import { inlineResponder } from "./repeat-responder.js";
 import { COVERAGE_SECTION, counterStoreReach } from "../coverage/instrument.js";
 
@@ -397,10 +397,7 @@ export function trackStores(bytes: Uint8Array<ArrayBuffer>, what = "module"): Ui
     const params = key.split(" ").map(Number);
     return [FUNC, ...uleb(params.length), ...params, 0];
   });
-  const helperBodies = helpers.flatMap((h) => {
-    const code = [1, 1, I32, ...h.body, END]; // one group of locals: the i32 $at
-    return [...uleb(code.length), ...code];
-  });
+  const helperBodies = helpers.flatMap((h) => sized([1, 1, I32, ...h.body, END])); // one group of locals: the i32 $at
   const replaced = new Map<number, number[]>([
     [1, section(1, [...uleb(types + helperTypes.length), ...sectionEntries(bytes, what, typeSec), ...typeEntries])],
     [3, section(3, [...uleb(definedFunctions + helpers.length), ...sectionEntries(bytes, what, funcSec), ...helperTypeIndices.flatMap((t) => uleb(t))])],
@@ -408,7 +405,7 @@ export function trackStores(bytes: Uint8Array<ArrayBuffer>, what = "module"): Ui
       I32, 1, I32_CONST, ...sleb32(WRITTEN_NONE_LOW), END, I32, 1, I32_CONST, 0, END])],
     [7, section(7, [...uleb(exportCount + 2), ...sectionEntries(bytes, what, exportSec),
       ...nameBytes(WRITTEN_LOW), 0x03, ...uleb(low), ...nameBytes(WRITTEN_HIGH), 0x03, ...uleb(high)])],
-    [10, section(10, [...uleb(bodies.length + helpers.length), ...bodies.flatMap((b) => [...uleb(b.length), ...b]), ...helperBodies])],
+    [10, section(10, [...uleb(bodies.length + helpers.length), ...bodies.flatMap(sized), ...helperBodies])],
   ]);
   const binary = assembleModule(bytes, sections, replaced);
   if (!WebAssembly.validate(binary)) throw new Error(`${what}: the world's copy with its stores tracked does not validate (a bug in harness/fuzz/module-globals.ts)`);

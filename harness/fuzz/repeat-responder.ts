@@ -16,7 +16,7 @@
 // of every call and whenever the responder passes a read on, and accounts for them as its own
 // repeated-read path does (bus budget, trace counts, clock), so nothing it records changes.
 
-import { WasmReader, assembleModule, readImports, localsWithGroup, nameBytes, readBodyLocals, readModuleSections, section, sectionEntries, skipImmediates, skipValType, uleb } from "../wasm-binary.js";
+import { WasmReader, assembleModule, readImports, sized, localsWithGroup, nameBytes, readBodyLocals, readModuleSections, section, sectionEntries, skipImmediates, skipValType, uleb } from "../wasm-binary.js";
 
 /** What the world arms and takes back, in either form. */
 export interface RepeatAnswers {
@@ -43,8 +43,7 @@ const I32 = 0x7f, EMPTY = 0x40, FUNC = 0x60;
 const G_ADDR = 0, G_WIDTH = 1, G_VALUE = 2, G_LEFT = 3;
 
 function body(code: number[]): number[] {
-  const withLocals = [0, ...code, END]; // no locals
-  return [...uleb(withLocals.length), ...withLocals];
+  return sized([0, ...code, END]); // no locals
 }
 
 function encode(): Uint8Array<ArrayBuffer> {
@@ -248,7 +247,7 @@ export function inlineResponder(bytes: Uint8Array<ArrayBuffer>, what = "module")
     [3, section(3, [...uleb(funcTypes.length + 2), ...funcTypes.flatMap((t) => uleb(t)), ...uleb(armType), ...uleb(takeType)])],
     [6, section(6, [...uleb(definedGlobals + 4), ...tail(globalSec), ...[0, 1, 2, 3].flatMap(() => [I32, 1, I32_CONST, 0, END])])],
     [7, section(7, [...uleb(exportCount + 2), ...tail(exportSec), ...nameBytes(INLINED_ARM), 0x00, ...uleb(armFunc), ...nameBytes(INLINED_TAKE), 0x00, ...uleb(takeFunc)])],
-    [10, section(10, [...uleb(bodies.length + 2), ...bodies.flatMap((b) => [...uleb(b.length), ...b]), ...armBody, ...takeBody])],
+    [10, section(10, [...uleb(bodies.length + 2), ...bodies.flatMap(sized), ...armBody, ...takeBody])],
   ]);
   // Sections in the module's order; a global or export section the module lacks goes where the
   // order puts it.

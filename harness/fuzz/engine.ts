@@ -155,6 +155,19 @@ export function modulePathFrom(label: string): string {
   return existsSync(here) ? here : resolve(packageRoot(), label);
 }
 
+/** How runCase() runs a case. */
+export interface RunOptions {
+  /** "report" records every access and call (the trace a finding shows); "fast" (the default)
+   * only what the checks need. */
+  readonly mode?: "fast" | "report";
+  /** Called before each export call with its index in the execution. */
+  readonly onCall?: (index: number) => void;
+  /** Runs every step, even those check() refuses (a replay). */
+  readonly runAll?: boolean;
+}
+
+const NO_RUN_OPTIONS: RunOptions = {};
+
 export interface FuzzerOptions extends StepOptions {
   readonly maxSteps: number;
 }
@@ -178,7 +191,7 @@ export class Fuzzer {
 
   /** One execution of generated steps on fresh device state; throws its FuzzFailure. */
   runSteps(steps: readonly Step[]): void {
-    const { failure } = this.runCase({ target: this.target.name, steps });
+    const failure = this.execute(steps, undefined, NO_RUN_OPTIONS, null);
     if (failure !== null) throw failure;
   }
 
@@ -187,28 +200,38 @@ export class Fuzzer {
    * steps that ran. Steps whose check() refuses are skipped, as fast-check skips them, unless
    * `runAll`.
    */
-  runCase(fuzzCase: FuzzCase, options: { mode?: "fast" | "report"; onCall?: (index: number) => void; runAll?: boolean } = {}): { failure: FuzzFailure | null; ran: Step[] } {
+  runCase(fuzzCase: FuzzCase, options: RunOptions = NO_RUN_OPTIONS): { failure: FuzzFailure | null; ran: Step[] } {
+    const ran: Step[] = [];
+    const failure = this.execute(fuzzCase.steps, fuzzCase.hangCap, options, ran);
+    return { failure, ran };
+  }
+
+  /** runCase() and runSteps(): the steps that ran go to `ran` unless it is null (a search's
+   * execution, which needs only the failure: nothing is allocated for it here). */
+  private execute(steps: readonly Step[], hangCap: FuzzCase["hangCap"], options: RunOptions, ran: Step[] | null): FuzzFailure | null {
     this.executions++;
     const world = this.world;
     world.setMode(options.mode ?? "fast");
     world.restart();
-    world.capCall = fuzzCase.hangCap?.call ?? -1;
-    world.budgetCap = fuzzCase.hangCap?.accesses ?? Infinity;
+    world.capCall = hangCap?.call ?? -1;
+    world.budgetCap = hangCap?.accesses ?? Infinity;
     world.onCall = options.onCall ?? null;
-    const ran: Step[] = [];
+    const session = this.session;
+    const runAll = options.runAll === true;
     let failure: FuzzFailure | null = null;
     try {
       // A target's reset may call the module (the pl080 target tells the driver where linear
-      // memory is): a failure there is the case's, as in runCommands.
-      this.session.reset();
-      for (const step of fuzzCase.steps) {
+      // memory is): a failure there is the case's.
+      session.reset();
+      for (let i = 0; i < steps.length; i++) {
+        const step = steps[i]!;
         // A replay runs every step: its case holds only steps that ran, and the simple model that
         // check() consults is not kept while a recording answers the reads.
-        if (options.runAll !== true && !this.session.check(step)) continue;
-        ran.push(step);
-        this.session.run(step);
+        if (!runAll && !session.check(step)) continue;
+        if (ran !== null) ran.push(step);
+        session.run(step);
       }
-      this.session.finish();
+      session.finish();
     } catch (e) {
       failure = asFailure(e);
     } finally {
@@ -217,7 +240,7 @@ export class Fuzzer {
       world.onCall = null;
       world.setMode("fast");
     }
-    return { failure, ran };
+    return failure;
   }
 
   /** The steps of a counterexample that actually run, as a case. */

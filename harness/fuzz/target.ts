@@ -150,26 +150,29 @@ export abstract class Session {
     this.beforeCall(name);
     const outcome = this.world.call(name, args, spec.budget(args));
     const registry = this.world.registry;
-    // The call as a message shows it: made only when a property fails (this runs per call).
-    const shown = (): string => registry.formatCall(name, args, this.world.bus.regions);
-    if (outcome.error !== undefined) throw this.callError(shown(), name, outcome);
+    if (outcome.error !== undefined) throw this.callError(this.shownCall(name, args), name, outcome);
     const result = outcome.result!;
     const lint = this.world.trace.finding;
     if (lint !== null) {
       const what = `${lint.op & 1 ? "write" : "read"} of ${hex(lint.value)} at ${this.world.bus.describe(lint.addr, (lint.op & 1) === 1)}`;
-      throw new FuzzFailure("lint", `${shown()}: ${lint.rule}: ${what}`, name);
+      throw new FuzzFailure("lint", `${this.shownCall(name, args)}: ${lint.rule}: ${what}`, name);
     }
-    this.checkProtocol(shown, name);
+    this.checkProtocol(name, args);
     const count = spec.count?.(args);
     const documented = spec.statuses.includes(result) || (count !== undefined && result >= 0 && result <= count);
     if (!documented) {
       const listed = spec.statuses.map((s) => registry.statusName(s) ?? String(s)).join(", ");
-      throw new FuzzFailure("status", `${shown()} returned ${showResult(result, registry)}; documented: ${listed}${count !== undefined ? `, or a count 0..${count}` : ""}`, name);
+      throw new FuzzFailure("status", `${this.shownCall(name, args)} returned ${showResult(result, registry)}; documented: ${listed}${count !== undefined ? `, or a count 0..${count}` : ""}`, name);
     }
     if (result === this.invalidArg && outcome.accesses > (spec.refusalAccesses ?? 0)) {
-      throw new FuzzFailure("refusal", `${shown()} returned ERR_INVALID_ARG after ${outcome.accesses} bus accesses: arguments must be refused before the first register access`, name);
+      throw new FuzzFailure("refusal", `${this.shownCall(name, args)} returned ERR_INVALID_ARG after ${outcome.accesses} bus accesses: arguments must be refused before the first register access`, name);
     }
     return result;
+  }
+
+  /** A call as a message shows it: made only when a property fails (call() runs per call). */
+  private shownCall(name: string, args: readonly number[]): string {
+    return this.world.registry.formatCall(name, args, this.world.bus.regions);
   }
 
   private callError(shown: string, name: string, outcome: CallOutcome): FuzzFailure {
@@ -230,10 +233,10 @@ export abstract class Session {
   protected violation: string | null = null;
 
   /** Throws the protocol violation of the call just made, if any. */
-  private checkProtocol(shown: () => string, name: string): void {
+  private checkProtocol(name: string, args: readonly number[]): void {
     const v = this.violation;
     this.violation = null;
-    if (v !== null) throw new FuzzFailure("protocol", `${shown()}: ${v}`, name);
+    if (v !== null) throw new FuzzFailure("protocol", `${this.shownCall(name, args)}: ${v}`, name);
   }
 
   /** Called right before each export call. */

@@ -62,9 +62,14 @@ export type WorldMode =
 
 type ExportFunction = (...args: number[]) => number;
 
+/** Entries a world's trace holds before it first grows. */
+const FUZZ_TRACE_CAPACITY = 1 << 10;
+
 export class World implements InterruptHost {
   readonly clock = new VirtualClock();
-  readonly trace = new FuzzTrace();
+  /** Small at first: a fast execution records nothing, and a report's trace grows as it needs
+   * (a world is made per search, and the full default capacity took a tenth of making one). */
+  readonly trace = new FuzzTrace(FUZZ_TRACE_CAPACITY);
   readonly bus = new Bus({ clock: this.clock, trace: this.trace });
   readonly instance: WebAssembly.Instance;
   /** The instance's exports: with `bus` and `interrupts`, what an interrupt delivery needs. */

@@ -40,7 +40,7 @@ const IBRD_MAX = 0xffff;
 
 /** What pl011_init should do with these arguments, by the TRM alone (3.3.6, Table 3-11). */
 function initVerdict(args: readonly number[]): { status: number; ibrd: number; fbrd: number } {
-  const [base, clk, baud, config] = args.map((a) => a >>> 0) as [number, number, number, number];
+  const base = args[0]! >>> 0, clk = args[1]! >>> 0, baud = args[2]! >>> 0, config = args[3]! >>> 0;
   const invalid = { status: ERR_INVALID_ARG, ibrd: 0, fbrd: 0 };
   if ((base & 3) !== 0 || clk === 0 || baud === 0) return invalid;
   if ((config & ~PL011_CONFIG_VALID_MASK) !== 0 || (config & PL011_CONFIG_PARITY_MASK) > PL011_CONFIG_PARITY_SPACE) return invalid;
@@ -260,14 +260,16 @@ class Pl011Session extends Session {
     // Whatever the device said, the driver wrote exactly the bytes it counts, in order.
     const accepted = result === ERR_TIMEOUT ? 0 : result;
     const written = this.drWrites;
-    if (written.length !== accepted || written.some((b, i) => b !== data[i])) {
+    let same = written.length === accepted;
+    for (let i = 0; same && i < accepted; i++) same = written[i] === data[i];
+    if (!same) {
       this.fail("pl011_write", `pl011_write returned ${showResult(result)} but wrote ${written.length} bytes to DR [${written.slice(0, 8).join(", ")}${written.length > 8 ? ", ..." : ""}]; it must write the first ${accepted} bytes of the buffer, once each, in order`);
     }
     if (!this.consistent) return;
     const stuck = this.faults.has("txFullStuck");
     const expected = stuck ? (len === 0 ? 0 : ERR_TIMEOUT) : len;
     if (result !== expected) this.fail("pl011_write", `pl011_write of ${len} bytes returned ${showResult(result)}; expected ${showResult(expected)}${stuck ? " (TXFF stuck)" : ""}`);
-    const mask = 2 ** this.dataBits - 1;
+    const mask = (1 << this.dataBits) - 1;
     for (let i = 0; i < accepted; i++) this.expectedWire.push(data[i]! & mask);
     if (this.uart.txDropped !== 0) this.fail("pl011_write", `${this.uart.txDropped} DR writes found the TX FIFO full and were lost`);
   }
@@ -337,7 +339,7 @@ class Pl011Session extends Session {
       if (this.uart.rxIgnored === before) this.fail(null, `the UART took in characters before it was enabled`);
       return;
     }
-    const mask = 2 ** this.dataBits - 1;
+    const mask = (1 << this.dataBits) - 1;
     const chars: Arrived[] = error === "break" ? [{ data: 0, errors: PL011_DR_BE | PL011_DR_FE }]
       : data.map((d) => ({ data: d & mask, errors: error === "parity" ? PL011_DR_PE : error === "framing" ? PL011_DR_FE : 0 }));
     for (const c of chars) {
@@ -392,8 +394,9 @@ function writeLength(step: Step, world: World): number {
 }
 
 /** The bytes of a write step: its data, repeated to fill a big write. */
-function writeData(step: Step, len: number): number[] {
+function writeData(step: Step, len: number): readonly number[] {
   const data = bytesOf(step, "data");
+  if (data.length === len) return data;
   const out: number[] = new Array<number>(len);
   for (let i = 0; i < len; i++) out[i] = data.length === 0 ? i & 0xff : data[i % data.length]!;
   return out;

@@ -32,7 +32,7 @@ const EXPORTS: readonly ExportSpec[] = [
 const VALID_MODES = [0x0, 0x1, 0x2, 0x4, 0x5] as const;
 
 /** The calls that take (base, mask, value) and their argument checks. */
-const MASKED = new Set(["set_direction", "write", "read", "irq_config", "irq_disable", "irq_clear"]);
+const MASKED_OPS = new Set(["set_direction", "write", "read", "irq_config", "irq_disable", "irq_clear"]);
 
 /** What a call's checks compare before and after it, by index (K_*). */
 const STATE = ["pins", "dir", "latch", "is", "ibe", "iev", "ie", "edges"] as const;
@@ -46,6 +46,25 @@ const KEEP_IRQ_CONFIG = [K_DIR, K_LATCH, K_PINS];
 const OUTSIDE_IRQ_CONFIG = [K_IS, K_IBE, K_IEV, K_IE, K_EDGES];
 const KEEP_IRQ_DISABLE = [K_DIR, K_LATCH, K_PINS, K_IS, K_IBE, K_IEV, K_EDGES];
 const KEEP_IRQ_CLEAR = [K_DIR, K_LATCH, K_PINS, K_IS, K_IBE, K_IEV, K_IE];
+const OUTSIDE_SET_DIRECTION = [K_DIR];
+const OUTSIDE_IRQ_DISABLE = [K_IE];
+const OUTSIDE_IRQ_CLEAR = [K_EDGES];
+const NONE: readonly number[] = [];
+
+/** A call being checked, for the checks and their messages. */
+interface CheckedCall {
+  readonly name: string;
+  readonly mask: number;
+  readonly arg: number;
+  /** Arguments passed: 3 when `arg` is one of them. */
+  readonly argc: number;
+  readonly result: number;
+}
+
+/** A checked call as a message shows it. */
+function shown(call: CheckedCall): string {
+  return `${call.name}(mask 0x${call.mask.toString(16)}${call.argc > 2 ? `, 0x${call.arg.toString(16)}` : ""})`;
+}
 
 function snapshot(g: Pl061Model, out: Uint32Array): void {
   out[K_PINS] = g.pins;
@@ -58,8 +77,35 @@ function snapshot(g: Pl061Model, out: Uint32Array): void {
   out[K_EDGES] = g.edgeLatch;
 }
 
-/** The export each call step makes. */
-const EXPORT_OF_OP = new Map(["set_direction", "write", "read", "irq_config", "irq_disable", "irq_status", "irq_clear"].map((op) => [op, `pl061_${op}`]));
+/** What a call step passes: (base), (base, mask) or (base, mask, value). */
+interface CallPlan {
+  readonly name: string;
+  readonly masked: boolean;
+  readonly value: boolean;
+}
+
+const plan = (op: string, masked: boolean, value: boolean): CallPlan => ({ name: `pl061_${op}`, masked, value });
+const SET_DIRECTION = plan("set_direction", true, true);
+const WRITE = plan("write", true, true);
+const READ = plan("read", true, false);
+const IRQ_CONFIG = plan("irq_config", true, true);
+const IRQ_DISABLE = plan("irq_disable", true, false);
+const IRQ_STATUS = plan("irq_status", false, false);
+const IRQ_CLEAR = plan("irq_clear", true, false);
+
+/** The call a step makes (a switch: it runs per step, and compares interned strings). */
+function planOf(op: string): CallPlan {
+  switch (op) {
+    case "set_direction": return SET_DIRECTION;
+    case "write": return WRITE;
+    case "read": return READ;
+    case "irq_config": return IRQ_CONFIG;
+    case "irq_disable": return IRQ_DISABLE;
+    case "irq_status": return IRQ_STATUS;
+    case "irq_clear": return IRQ_CLEAR;
+    default: throw new Error(`pl061: unknown step ${op}`);
+  }
+}
 
 class Pl061Session extends Session {
   readonly gpio: Pl061Model;
@@ -101,16 +147,18 @@ class Pl061Session extends Session {
 
   run(step: Step): void {
     if (this.runCommon(step)) return;
-    if (step.op === "drive") {
+    const op = step.op;
+    if (op === "drive") {
       this.gpio.driveInputs(PINS, num(step, "levels") & PINS);
       return;
     }
-    const name = EXPORT_OF_OP.get(step.op) ?? `pl061_${step.op}`;
+    const calls = planOf(op);
+    const name = calls.name;
     const base = num(step, "base");
-    const mask = MASKED.has(step.op) ? num(step, "mask") >>> 0 : 0;
-    const arg = step.op === "set_direction" || step.op === "write" || step.op === "irq_config" ? num(step, "value") >>> 0 : 0;
-    const args = step.op === "irq_status" ? [base] : step.op === "read" || step.op === "irq_disable" || step.op === "irq_clear" ? [base, mask] : [base, mask, arg];
-    const invalid = (base & 3) !== 0 || (mask & ~PINS) !== 0 || (step.op === "irq_config" && !(VALID_MODES as readonly number[]).includes(arg));
+    const mask = calls.masked ? num(step, "mask") >>> 0 : 0;
+    const arg = calls.value ? num(step, "value") >>> 0 : 0;
+    const args = calls.value ? [base, mask, arg] : calls.masked ? [base, mask] : [base];
+    const invalid = (base & 3) !== 0 || (mask & ~PINS) !== 0 || (op === "irq_config" && !(VALID_MODES as readonly number[]).includes(arg));
     const g = this.gpio;
     const before = this.before;
     const after = this.after;
@@ -122,69 +170,77 @@ class Pl061Session extends Session {
       return;
     }
     if (!this.consistent) return;
-    // Made only for a message: this runs per call.
-    const shown = (): string => `${name}(mask 0x${mask.toString(16)}${args.length > 2 ? `, 0x${arg.toString(16)}` : ""})`;
     snapshot(g, after);
-    const expectOk = (): void => {
-      if (result !== OK) this.fail(name, `${shown()} returned ${showResult(result)}; expected OK`);
-    };
-    /** Registers that must not change at all (`same`), and those whose bits outside the mask
-     * must not (`outside`), checked in that order: STATE indices. */
-    const keep = (same: readonly number[], outside: readonly number[]): void => {
-      for (const k of same) if (after[k] !== before[k]) this.fail(name, `${shown()} changed ${STATE[k]} from 0x${before[k]!.toString(16)} to 0x${after[k]!.toString(16)}`);
-      for (const k of outside) {
-        const changed = (after[k]! ^ before[k]!) & ~mask & PINS;
-        if (changed !== 0) this.fail(name, `${shown()} changed ${STATE[k]} bits 0x${changed.toString(16)}, outside its mask (0x${before[k]!.toString(16)} -> 0x${after[k]!.toString(16)})`);
-      }
-    };
-    const expectBits = (k: number, want: number): void => {
-      if ((after[k]! & mask) !== (want & mask)) this.fail(name, `${shown()}: ${STATE[k]} & mask is 0x${(after[k]! & mask).toString(16)}, expected 0x${(want & mask).toString(16)}`);
-    };
-    switch (step.op) {
+    // The checks are methods, not closures over the call: this runs per call.
+    const call: CheckedCall = { name, mask, arg, argc: args.length, result };
+    switch (op) {
       case "set_direction":
-        expectOk();
-        keep(KEEP_SET_DIRECTION, [K_DIR]);
-        expectBits(K_DIR, arg);
+        this.expectOk(call);
+        this.keep(call, KEEP_SET_DIRECTION, OUTSIDE_SET_DIRECTION);
+        this.expectBits(call, K_DIR, arg);
         return;
       case "write":
-        expectOk();
+        this.expectOk(call);
         // Only the masked pins may change, and of those only the outputs (TRM 3.3.1).
-        keep(KEEP_WRITE, OUTSIDE_WRITE);
-        expectBits(K_PINS, (arg & before[K_DIR]!) | (before[K_PINS]! & ~before[K_DIR]!));
+        this.keep(call, KEEP_WRITE, OUTSIDE_WRITE);
+        this.expectBits(call, K_PINS, (arg & before[K_DIR]!) | (before[K_PINS]! & ~before[K_DIR]!));
         return;
       case "read":
-        if (result !== (before[K_PINS]! & mask)) this.fail(name, `${shown()} returned ${showResult(result)}; the pins read 0x${before[K_PINS]!.toString(16)}`);
-        keep(KEEP_READ, []);
+        if (result !== (before[K_PINS]! & mask)) this.fail(name, `${shown(call)} returned ${showResult(result)}; the pins read 0x${before[K_PINS]!.toString(16)}`);
+        this.keep(call, KEEP_READ, NONE);
         return;
       case "irq_config":
-        expectOk();
-        keep(KEEP_IRQ_CONFIG, OUTSIDE_IRQ_CONFIG);
-        expectBits(K_IS, (arg & PL061_IRQ_MODE_IS) !== 0 ? PINS : 0);
-        expectBits(K_IBE, (arg & PL061_IRQ_MODE_IBE) !== 0 ? PINS : 0);
-        expectBits(K_IEV, (arg & PL061_IRQ_MODE_IEV) !== 0 ? PINS : 0);
-        expectBits(K_IE, PINS);
+        this.expectOk(call);
+        this.keep(call, KEEP_IRQ_CONFIG, OUTSIDE_IRQ_CONFIG);
+        this.expectBits(call, K_IS, (arg & PL061_IRQ_MODE_IS) !== 0 ? PINS : 0);
+        this.expectBits(call, K_IBE, (arg & PL061_IRQ_MODE_IBE) !== 0 ? PINS : 0);
+        this.expectBits(call, K_IEV, (arg & PL061_IRQ_MODE_IEV) !== 0 ? PINS : 0);
+        this.expectBits(call, K_IE, PINS);
         // Edges latched before the call are discarded (the driver's header).
-        expectBits(K_EDGES, 0);
+        this.expectBits(call, K_EDGES, 0);
         return;
       case "irq_disable":
-        expectOk();
-        keep(KEEP_IRQ_DISABLE, [K_IE]);
-        expectBits(K_IE, 0);
+        this.expectOk(call);
+        this.keep(call, KEEP_IRQ_DISABLE, OUTSIDE_IRQ_DISABLE);
+        this.expectBits(call, K_IE, 0);
         return;
       case "irq_status":
         if (result !== g.mis) this.fail(name, `pl061_irq_status returned ${showResult(result)}; MIS is 0x${g.mis.toString(16)}`);
         return;
       case "irq_clear":
-        expectOk();
-        keep(KEEP_IRQ_CLEAR, [K_EDGES]);
-        expectBits(K_EDGES, 0);
+        this.expectOk(call);
+        this.keep(call, KEEP_IRQ_CLEAR, OUTSIDE_IRQ_CLEAR);
+        this.expectBits(call, K_EDGES, 0);
         // Called from a handler before it returns (the driver's header): without a DSB after the
         // IC write, GPIOINTR may still be high when the interrupt controller samples it again.
-        if (!this.callMadeDsb) throw new FuzzFailure("protocol", `${shown()} returned without a DSB after its IC write: from a handler, GPIOINTR may still be asserted when the interrupt controller samples it again (a spurious interrupt)`, name);
+        if (!this.callMadeDsb) throw new FuzzFailure("protocol", `${shown(call)} returned without a DSB after its IC write: from a handler, GPIOINTR may still be asserted when the interrupt controller samples it again (a spurious interrupt)`, name);
         return;
-      default:
-        throw new Error(`pl061: unknown step ${step.op}`);
     }
+  }
+
+  private expectOk(call: CheckedCall): void {
+    if (call.result !== OK) this.fail(call.name, `${shown(call)} returned ${showResult(call.result)}; expected OK`);
+  }
+
+  /** Registers that must not change at all (`same`), and those whose bits outside the mask
+   * must not (`outside`), checked in that order: STATE indices. */
+  private keep(call: CheckedCall, same: readonly number[], outside: readonly number[]): void {
+    const before = this.before;
+    const after = this.after;
+    for (let i = 0; i < same.length; i++) {
+      const k = same[i]!;
+      if (after[k] !== before[k]) this.fail(call.name, `${shown(call)} changed ${STATE[k]} from 0x${before[k]!.toString(16)} to 0x${after[k]!.toString(16)}`);
+    }
+    for (let i = 0; i < outside.length; i++) {
+      const k = outside[i]!;
+      const changed = (after[k]! ^ before[k]!) & ~call.mask & PINS;
+      if (changed !== 0) this.fail(call.name, `${shown(call)} changed ${STATE[k]} bits 0x${changed.toString(16)}, outside its mask (0x${before[k]!.toString(16)} -> 0x${after[k]!.toString(16)})`);
+    }
+  }
+
+  private expectBits(call: CheckedCall, k: number, want: number): void {
+    const got = this.after[k]! & call.mask;
+    if (got !== (want & call.mask)) this.fail(call.name, `${shown(call)}: ${STATE[k]} & mask is 0x${got.toString(16)}, expected 0x${(want & call.mask).toString(16)}`);
   }
 
   finish(): void {}
@@ -220,7 +276,7 @@ function describe(step: Step): string {
   if (common !== null) return common;
   if (step.op === "drive") return `outside drives the pins to 0x${num(step, "levels").toString(16)}`;
   const parts: string[] = [];
-  if (MASKED.has(step.op)) parts.push(`mask 0x${(num(step, "mask") >>> 0).toString(16)}`);
+  if (MASKED_OPS.has(step.op)) parts.push(`mask 0x${(num(step, "mask") >>> 0).toString(16)}`);
   if (typeof step["value"] === "number") parts.push(`${step.op === "irq_config" ? "mode" : "value"} 0x${(num(step, "value") >>> 0).toString(16)}`);
   const base = num(step, "base");
   return `pl061_${step.op}(${parts.join(", ")})${base === PL061_FUZZ_BASE ? "" : ` at base 0x${base.toString(16)}`}`;

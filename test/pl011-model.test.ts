@@ -85,6 +85,22 @@ describe("PL011 reset state and identification", () => {
     expect(rd(PL011_DMACR)).toBe(0x00);
   });
 
+  it("reset() is power-on: the divisor latched by an LCR_H write is gone, and nothing is sent until a new one is", () => {
+    const { uart, rd, wr, configure, writeBytes } = setup();
+    configure(0x2, 0xb, LINE_8N1_FIFO);
+    expect(uart.latchedDivisor).toEqual({ ibrd: 0x2, fbrd: 0xb });
+    uart.reset();
+    // TRM 3.3.7: IBRD, FBRD and LCR_H form one register, 0 at reset; a zero divisor sends nothing.
+    expect(uart.latchedDivisor).toEqual({ ibrd: 0, fbrd: 0 });
+    expect(uart.frameTimeNs()).toBe(Infinity);
+    // Enabled without a divisor (only IBRD written, never latched by LCR_H): the byte stays queued.
+    wr(PL011_IBRD, 0x2);
+    wr(PL011_CR, ENABLED);
+    writeBytes([0x41]);
+    for (let i = 0; i < 100; i++) rd(PL011_FR);
+    expect(uart.wire).toEqual([]);
+  });
+
   const idWord = (rd: (o: number) => number, first: number): number =>
     (rd(first) | (rd(first + 4) << 8) | (rd(first + 8) << 16) | (rd(first + 12) << 24)) >>> 0;
 

@@ -339,6 +339,10 @@ export class Pl011Model implements Device, DmaRequester, InterruptSource {
     if (this.wireQueue.length !== 0) this.wireQueue.length = 0;
     this.wireQueueNext = 0;
     this.wireArrivalAt = Infinity;
+    // The register LCR_H loads the divisor into resets with it (TRM 3.3.7): no rate until the
+    // next LCR_H write.
+    this.latchedIbrd = RESET_IBRD;
+    this.latchedFbrd = RESET_FBRD;
     this.latchLineControl();
     // The modem bits of RIS reset undefined (TRM 3.3.11); the model starts them at 0.
     this.modemFlags = this.modemInputFlags();

@@ -254,8 +254,10 @@ function steps(options: StepOptions): fc.Arbitrary<Step> {
   );
   const value = fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 0, max: PINS }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 0xffffffff }) });
   const mode = fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...VALID_MODES) }, { weight: 1, arbitrary: fc.constantFrom(0x3, 0x6, 0x7, 0x8, 0xffffffff) });
-  const masked = (op: string, weight: number) => ({ weight, arbitrary: fc.record({ base, mask }).map((r): Step => ({ op, base: r.base, mask: r.mask })) });
-  const withValue = (op: string, weight: number, v: fc.Arbitrary<number>) => ({ weight, arbitrary: fc.record({ base, mask, value: v }).map((r): Step => ({ op, base: r.base, mask: r.mask, value: r.value })) });
+  // Tuples, not records: the same values from the same random stream, without the record's
+  // object and map between them and the step.
+  const masked = (op: string, weight: number) => ({ weight, arbitrary: fc.tuple(base, mask).map(([b, m]): Step => ({ op, base: b, mask: m })) });
+  const withValue = (op: string, weight: number, v: fc.Arbitrary<number>) => ({ weight, arbitrary: fc.tuple(base, mask, v).map(([b, m, x]): Step => ({ op, base: b, mask: m, value: x })) });
   const respond = respondSteps(respondTargets({ region: "gpio0", block: PL061_MAP }, [["DATA", 4], ["MIS", 2], "DIR", "IS", "IBE", "IEV", "IE"]), options);
   return fc.oneof(
     withValue("set_direction", 3, value),

@@ -524,19 +524,19 @@ export class World implements InterruptHost {
     if (end > this.hostTo) this.hostTo = end;
   }
 
-  /** The module's written range, [from, to), emptied; null when its stores are not tracked. */
-  private takeModuleWrites(): { from: number; to: number } | null {
+  /** Adds the module's written range to the dirty range and empties it; false when its stores
+   * are not tracked. Allocates nothing: it runs at every restart. */
+  private takeModuleWrites(): boolean {
     const written = this.written;
-    if (written === null) return null;
+    if (written === null) return false;
     const low = written.low.value >>> 0;
-    if (low === WRITTEN_NONE_LOW) return { from: Infinity, to: -Infinity };
+    if (low === WRITTEN_NONE_LOW) return true;
     const high = written.high.value >>> 0;
     written.low.value = WRITTEN_NONE_LOW;
     written.high.value = 0;
-    const range = { from: low, to: high + 1 };
-    if (range.from < this.dirtyFrom) this.dirtyFrom = range.from;
-    if (range.to > this.dirtyTo) this.dirtyTo = range.to;
-    return range;
+    if (low < this.dirtyFrom) this.dirtyFrom = low;
+    if (high + 1 > this.dirtyTo) this.dirtyTo = high + 1;
+    return true;
   }
 
   /** Puts back the bytes that may differ from the pristine copy (all of them for a module whose
@@ -544,7 +544,7 @@ export class World implements InterruptHost {
   private restoreMemory(): void {
     const now = this.memoryView();
     const pristine = this.pristine;
-    const tracked = this.takeModuleWrites() !== null;
+    const tracked = this.takeModuleWrites();
     // Virtual, as everything else here: the same restarts check in every run of a seed.
     const restarts = this.restarts++;
     if (tracked && (restarts < UNMARKED_CHECK_FIRST || (restarts & (UNMARKED_CHECK_EVERY - 1)) === 0)) this.checkUnmarked(now);
@@ -632,7 +632,7 @@ export class World implements InterruptHost {
     const marked = this.marked;
     // Outside the written ranges memory holds the pristine copy, and so does `marked` outside
     // the range its last mark copied: copying both ranges makes `marked` memory as it is now.
-    this.markedRanged = this.takeModuleWrites() !== null && now.length === this.pristine.length;
+    this.markedRanged = this.takeModuleWrites() && now.length === this.pristine.length;
     if (!this.markedRanged) {
       marked.set(now);
       this.markedFrom = 0;

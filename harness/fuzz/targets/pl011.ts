@@ -80,7 +80,10 @@ class Pl011Session extends Session {
   /** FEN as the driver last set it; LCR_H resets to 0 (FIFOs off). */
   private fifos = false;
   private capacity = 1;
+  /** The bytes owed to TXD: the first `expectedCount` entries (counted, not emptied: a reset
+   * per execution allocates nothing). */
   private readonly expectedWire: number[] = [];
+  private expectedCount = 0;
   private readonly arrived: Arrived[] = [];
   private pending = OK;
   private readonly faults = new Set<UartFault>();
@@ -95,12 +98,14 @@ class Pl011Session extends Session {
 
   /** Bytes the driver wrote to DR during the current call. */
   private readonly drWrites: number[] = [];
+  /** Entries of drWrites made in the current call. */
+  private drCount = 0;
 
   /** TRM 3.3.7 note (docs/primecell.md 1.6 item 2): LCR_H, IBRD and FBRD are not changed while the UART
    * is enabled, nor while a character is still completing after a disable. */
   private watchWrite(offset: number, value: number): void {
     if (offset === PL011_DR) {
-      this.drWrites.push(value);
+      this.drWrites[this.drCount++] = value;
       return;
     }
     if (offset !== PL011_LCR_H && offset !== PL011_IBRD && offset !== PL011_FBRD) return;
@@ -122,7 +127,7 @@ class Pl011Session extends Session {
     this.dataBits = 8;
     this.fifos = false;
     this.capacity = 1;
-    this.expectedWire.length = 0;
+    this.expectedCount = 0;
     this.arrived.length = 0;
     this.pending = OK;
     this.faults.clear();
@@ -232,8 +237,8 @@ class Pl011Session extends Session {
     // unless the transmitter was stopped with characters queued: then the driver sets and clears
     // FEN to flush them.
     if (this.fifos) this.arrived.length = 0;
-    if (stoppedAt !== null && this.expectedWire.length > stoppedAt) {
-      this.expectedWire.length = stoppedAt;
+    if (stoppedAt !== null && this.expectedCount > stoppedAt) {
+      this.expectedCount = stoppedAt;
       this.arrived.length = 0;
     }
     this.enabled = true;
@@ -250,7 +255,7 @@ class Pl011Session extends Session {
     const base = num(step, "base");
     const ptr = bufferPointer(place, len, this.world);
     if (place === "scratch" || place === "end") this.world.writeBytes(ptr, data);
-    this.drWrites.length = 0;
+    this.drCount = 0;
     const result = this.call("pl011_write", [base, ptr, len]);
     const valid = (base & 3) === 0 && (place === "scratch" || place === "end");
     if (!valid) {
@@ -260,17 +265,18 @@ class Pl011Session extends Session {
     // Whatever the device said, the driver wrote exactly the bytes it counts, in order.
     const accepted = result === ERR_TIMEOUT ? 0 : result;
     const written = this.drWrites;
-    let same = written.length === accepted;
+    const count = this.drCount;
+    let same = count === accepted;
     for (let i = 0; same && i < accepted; i++) same = written[i] === data[i];
     if (!same) {
-      this.fail("pl011_write", `pl011_write returned ${showResult(result)} but wrote ${written.length} bytes to DR [${written.slice(0, 8).join(", ")}${written.length > 8 ? ", ..." : ""}]; it must write the first ${accepted} bytes of the buffer, once each, in order`);
+      this.fail("pl011_write", `pl011_write returned ${showResult(result)} but wrote ${count} bytes to DR [${written.slice(0, Math.min(count, 8)).join(", ")}${count > 8 ? ", ..." : ""}]; it must write the first ${accepted} bytes of the buffer, once each, in order`);
     }
     if (!this.consistent) return;
     const stuck = this.faults.has("txFullStuck");
     const expected = stuck ? (len === 0 ? 0 : ERR_TIMEOUT) : len;
     if (result !== expected) this.fail("pl011_write", `pl011_write of ${len} bytes returned ${showResult(result)}; expected ${showResult(expected)}${stuck ? " (TXFF stuck)" : ""}`);
     const mask = (1 << this.dataBits) - 1;
-    for (let i = 0; i < accepted; i++) this.expectedWire.push(data[i]! & mask);
+    for (let i = 0; i < accepted; i++) this.expectedWire[this.expectedCount++] = data[i]! & mask;
     if (this.uart.txDropped !== 0) this.fail("pl011_write", `${this.uart.txDropped} DR writes found the TX FIFO full and were lost`);
   }
 
@@ -366,13 +372,14 @@ class Pl011Session extends Session {
     const queued = uart.txFifoLevel + (uart.transmitting ? 1 : 0);
     const sent = uart.wireLength;
     const expected = this.expectedWire;
-    const complete = all ? sent === expected.length : sent + queued === expected.length;
-    let same = sent <= expected.length;
+    const owed = this.expectedCount;
+    const complete = all ? sent === owed : sent + queued === owed;
+    let same = sent <= owed;
     for (let i = 0; same && i < sent; i++) same = uart.wireAt(i) === expected[i];
     if (!complete || !same) {
       const wire = uart.wire;
       const show = (xs: readonly number[]): string => `[${xs.slice(0, 12).join(", ")}${xs.length > 12 ? `, ... (${xs.length})` : ""}]`;
-      this.fail(call, `TXD carried ${show(wire)}${queued > 0 ? ` with ${queued} still queued` : ""}; the driver accepted ${show(expected)}: every byte must leave exactly once, in order`);
+      this.fail(call, `TXD carried ${show(wire)}${queued > 0 ? ` with ${queued} still queued` : ""}; the driver accepted ${show(expected.slice(0, owed))}: every byte must leave exactly once, in order`);
     }
   }
 

@@ -31,9 +31,6 @@ const EXPORTS: readonly ExportSpec[] = [
 /** Valid interrupt modes (registers/api-pl061.json): falling, rising, both edges, low, high. */
 const VALID_MODES = [0x0, 0x1, 0x2, 0x4, 0x5] as const;
 
-/** The calls that take (base, mask, value) and their argument checks. */
-const MASKED_OPS = new Set(["set_direction", "write", "read", "irq_config", "irq_disable", "irq_clear"]);
-
 /** What a call's checks compare before and after it, by index (K_*). */
 const STATE = ["pins", "dir", "latch", "is", "ibe", "iev", "ie", "edges"] as const;
 const K_PINS = 0, K_DIR = 1, K_LATCH = 2, K_IS = 3, K_IBE = 4, K_IEV = 5, K_IE = 6, K_EDGES = 7;
@@ -278,7 +275,7 @@ function describe(step: Step): string {
   if (common !== null) return common;
   if (step.op === "drive") return `outside drives the pins to 0x${num(step, "levels").toString(16)}`;
   const parts: string[] = [];
-  if (MASKED_OPS.has(step.op)) parts.push(`mask 0x${(num(step, "mask") >>> 0).toString(16)}`);
+  if (planOf(step.op).masked) parts.push(`mask 0x${(num(step, "mask") >>> 0).toString(16)}`);
   if (typeof step["value"] === "number") parts.push(`${step.op === "irq_config" ? "mode" : "value"} 0x${(num(step, "value") >>> 0).toString(16)}`);
   const base = num(step, "base");
   return `pl061_${step.op}(${parts.join(", ")})${base === PL061_FUZZ_BASE ? "" : ` at base 0x${base.toString(16)}`}`;

@@ -24,6 +24,7 @@ import { Fuzzer, FindingTally, findingKey, type FuzzCase, type Generation } from
 import { targetByName } from "../fuzz/target-table.js";
 import { deriveSeed, DEFAULT_MAX_STEPS, type RunOptions, type TargetResult } from "../fuzz/runner.js";
 import { DEFAULT_STEP_ACCESS_LIMIT } from "../fuzz/targets/pl011.js";
+import { Mulberry32 } from "../fuzz/mulberry32.js";
 import type { FuzzFailure, Step, Target, TargetName } from "../fuzz/target.js";
 import { coverageBuild, type CoverageBuild } from "./build.js";
 import { CoverageAccumulator, CoverageCounters, type CoverageCounts } from "./counters.js";
@@ -51,17 +52,15 @@ export interface GuidedResult extends TargetResult {
   readonly coverage: CoverageFile & { readonly covered: number; readonly edges: number };
 }
 
-/** A small seeded generator (mulberry32): the same seed gives the same run. */
+/** Numbers in [0, 1) from mulberry32 (the guided search's own choices): the same seed gives the
+ * same run. */
 class Rng {
-  private state: number;
+  private readonly bits: Mulberry32;
   constructor(seed: number) {
-    this.state = seed | 0;
+    this.bits = new Mulberry32(seed | 0);
   }
   next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) | 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return (this.bits.next() >>> 0) / 4294967296;
   }
   /** An integer in [0, n). */
   below(n: number): number {

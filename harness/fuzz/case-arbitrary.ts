@@ -16,6 +16,7 @@
 // Shrinking: chunks of steps removed (halving the chunk down to single steps), then each step's
 // values shrunk by the target's arbitrary (through the context fast-check keeps of the value).
 import fc from "fast-check";
+import { Mulberry32 } from "./mulberry32.js";
 import type { Step } from "./target.js";
 
 /** Steps in a round's pool. */
@@ -30,27 +31,6 @@ export const FRESH_ONE_IN = 8;
 /** The most steps fast-check's commands generated with their default size ("small": 10), even
  * when the most allowed (maxSteps) is higher. */
 const COMMANDS_DEFAULT_MOST = 10;
-
-/** A small seeded generator (mulberry32) in the shape fast-check's Random takes (pure-rand's
- * RandomGenerator: next() a signed 32-bit integer, clone, jump, getState). */
-class Mulberry32 {
-  constructor(private state: number) {}
-  clone(): Mulberry32 {
-    return new Mulberry32(this.state);
-  }
-  next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) | 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) | 0;
-  }
-  jump(): void {
-    for (let i = 0; i < 42; i++) this.next();
-  }
-  getState(): readonly number[] {
-    return [this.state];
-  }
-}
 
 /** A 32-bit seed from another and an index (splitmix32 steps). */
 function poolSeed(seed: number, index: number): number {

@@ -8,7 +8,7 @@ import { TempFolders } from "./temp-folders.js";
 import { World } from "../harness/fuzz/world.js";
 import { GLOBAL_EXPORT_PREFIX, exportMutableGlobals } from "../harness/fuzz/module-globals.js";
 import { readModuleAbi } from "../harness/wasm-abi.js";
-import { nameBytes, section, uleb, vector } from "../harness/wasm-binary.js";
+import { nameBytes, section, sized, vector } from "../harness/wasm-binary.js";
 
 const I32 = 0x7f;
 
@@ -47,7 +47,7 @@ function counterModule(options: { exportCount?: boolean; importGlobal?: boolean;
     ...section(1, types), ...section(2, vector(importList)), ...section(3, vector([[3]])),
     ...section(5, vector([[0x00, 1]])), ...section(6, globals),
     ...(exportList.length === 0 ? [] : section(7, vector(exportList))),
-    ...section(10, vector([[...uleb(bump.length), ...bump]])),
+    ...section(10, vector([sized(bump)])),
   ]);
 }
 

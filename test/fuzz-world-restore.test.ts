@@ -18,7 +18,7 @@ import { FuzzFailure } from "../harness/fuzz/target.js";
 import { targetByName, targetNames } from "../harness/fuzz/target-table.js";
 import { zooVariants } from "../harness/fuzz/variants.js";
 import { WRITTEN_HIGH, WRITTEN_LOW, compileForWorld, trackStores } from "../harness/fuzz/module-globals.js";
-import { nameBytes, section, uleb, vector } from "../harness/wasm-binary.js";
+import { nameBytes, section, sized, vector } from "../harness/wasm-binary.js";
 import { wasmPath } from "../harness/hal.js";
 import "../harness/fuzz/targets/index.js";
 import "../harness/fuzz/targets/stm32f4.js";
@@ -50,7 +50,7 @@ function writerModule(options: { simd?: boolean } = {}): Uint8Array<ArrayBuffer>
     ...section(1, types), ...section(3, vector([[0], [1], [2], [3], [3]])),
     ...section(5, vector([[0x00, 2]])),
     ...section(7, vector([[...nameBytes("memory"), 0x02, 0], ...names.map((n, i) => [...nameBytes(n), 0x00, i])])),
-    ...section(10, vector(bodies.map((b) => [...uleb(b.length), ...b]))),
+    ...section(10, vector(bodies.map((b) => sized(b)))),
   ]);
 }
 

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { World } from "../harness/fuzz/world.js";
 import { INLINED_ARM, INLINED_TAKE, inlineResponder, inlinedAnswers } from "../harness/fuzz/repeat-responder.js";
 import { readModuleAbi } from "../harness/wasm-abi.js";
-import { nameBytes, section, uleb, vector } from "../harness/wasm-binary.js";
+import { nameBytes, section, sized, vector } from "../harness/wasm-binary.js";
 import { wasmPath } from "../harness/hal.js";
 import { prebuiltCoveragePath } from "../harness/coverage/build.js";
 
@@ -46,7 +46,7 @@ function pollModule(options: { simd?: boolean; readAs?: string } = {}): Uint8Arr
     ...section(2, imports), ...section(3, vector([[0]])),
     ...section(5, vector([[0x00, 1]])),
     ...section(7, vector([[...nameBytes("memory"), 0x02, 0], [...nameBytes("poll"), 0x00, 3]])),
-    ...section(10, vector([[...uleb(body.length), ...body]])),
+    ...section(10, vector([sized(body)])),
   ]);
 }
 

@@ -583,7 +583,7 @@ export function instrument(bytes: Uint8Array, options: InstrumentOptions = {}): 
       }
       case 10: {
         const body: number[] = [...uleb(definedCount + 2)];
-        for (const b of newBodies) body.push(...uleb(b.length), ...b);
+        for (const b of newBodies) body.push(...sized(b));
         body.push(...constBody(counterBase), ...constBody(edges.length));
         out.push(...section(10, body));
         break;

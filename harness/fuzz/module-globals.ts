@@ -102,11 +102,10 @@ export function exportMutableGlobals(bytes: Uint8Array<ArrayBuffer>, what = "mod
     entries.push(...bytes.subarray(r.pos, exportSection.end));
   }
   toExport.forEach((g, k) => {
-    const name = new TextEncoder().encode(added[k]!);
-    entries.push(...uleb(name.length), ...name, 0x03, ...uleb(g));
+    entries.push(...nameBytes(added[k]!), 0x03, ...uleb(g));
   });
   const body = [...uleb(count + toExport.length), ...entries];
-  const newSection = Uint8Array.from([7, ...uleb(body.length), ...body]);
+  const newSection = Uint8Array.from(section(7, body));
   // In place of the export section, or right after the global section (the export section
   // follows it in the module's section order).
   const cutFrom = exportSection?.header ?? globalSection.end;
@@ -395,7 +394,7 @@ export function trackStores(bytes: Uint8Array<ArrayBuffer>, what = "module"): Ui
   const helperTypeIndices = helpers.map((h) => typeOf(h.params));
   const typeEntries = helperTypes.flatMap((key) => {
     const params = key.split(" ").map(Number);
-    return [FUNC, ...uleb(params.length), ...params, 0];
+    return [FUNC, ...sized(params), 0];
   });
   const helperBodies = helpers.flatMap((h) => sized([1, 1, I32, ...h.body, END])); // one group of locals: the i32 $at
   const replaced = new Map<number, number[]>([

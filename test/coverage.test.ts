@@ -305,6 +305,29 @@ describe("coverage-guided fuzzing", () => {
     expect(acc.counts[0]).toBe(11);
   });
 
+  it("counts every edge of the counters, in words, in the bytes past the last word, and through an unaligned view", () => {
+    const map = coverageBuild(wasmPath("release")).map;
+    const n = map.count;
+    // The edges at each byte of a word, the last whole word and what follows it.
+    const edges = [1, 2, 3, 4, 7, (n & ~3) - 1, n - 1];
+    const aligned = new Uint8Array(new ArrayBuffer(n + 8), 4, n);
+    const unaligned = new Uint8Array(new ArrayBuffer(n + 8), 1, n);
+    for (const view of [aligned, unaligned]) {
+      const acc = new CoverageAccumulator(map);
+      for (const e of edges) view[e] = 1;
+      expect(acc.add(view)).toEqual({ features: edges.length, newEdges: edges.length });
+      // The same view with other contents: read again, not remembered.
+      view.fill(0);
+      view[n - 1] = 2;
+      view[5] = 1;
+      expect(acc.add(view)).toEqual({ features: 2, newEdges: 1 });
+      expect(acc.covered).toBe(edges.length + 1);
+      expect(acc.counts[n - 1]).toBe(3);
+      expect(acc.counts[5]).toBe(1);
+      expect(acc.counts[0]).toBe(0);
+    }
+  });
+
   // The zoo, guided, from seed 1 with a bound on runs (never on time): the same verdicts as
   // test/fuzz-zoo.test.ts gives blind fuzzing. The numbers behind "guided against blind" with the
   // same time budget: `node dist/bench/coverage.js --compare` (docs/fuzzing.md#coverage).

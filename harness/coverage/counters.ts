@@ -62,7 +62,12 @@ export class CoverageAccumulator {
   /** Edges that ran at least once. */
   covered = 0;
   executions = 0;
+  /** The counters as words, and the view they were made from. */
   private words: Uint32Array | null = null;
+  private wordsOf: Uint8Array | null = null;
+  /** What the execution being added found so far (add() returns them). */
+  private features = 0;
+  private newEdges = 0;
 
   constructor(readonly map: CoverageMap) {
     this.counts = new Float64Array(map.count);
@@ -75,36 +80,48 @@ export class CoverageAccumulator {
    */
   add(counters: Uint8Array): { features: number; newEdges: number } {
     this.executions++;
-    let features = 0;
-    let newEdges = 0;
+    this.features = 0;
+    this.newEdges = 0;
     const n = this.map.count;
-    // Most counters of an execution are zero: words of four are skipped at once.
+    // Most counters of an execution are zero: words of four are skipped at once. The word view
+    // is made again only for another counters view: reading a view's buffer and offset at every
+    // execution took longer than the loop (a view stays valid while the module's memory does
+    // not grow, and a grown memory needs a new view anyway).
     let words = this.words;
-    if (words === null || words.buffer !== counters.buffer || words.byteOffset !== counters.byteOffset) {
+    if (words === null || counters !== this.wordsOf) {
       words = counters.byteOffset % 4 === 0 ? new Uint32Array(counters.buffer, counters.byteOffset, n >>> 2) : new Uint32Array(0);
       this.words = words;
+      this.wordsOf = counters;
     }
     const whole = words.length;
-    for (let i = 0; i < n; i++) {
-      if ((i & 3) === 0 && i >>> 2 < whole && words[i >>> 2] === 0) {
-        i += 3;
-        continue;
-      }
-      const c = counters[i]!;
-      if (c === 0) continue;
-      this.counts[i]! += c;
-      const bit = BUCKET[c]!;
-      const seen = this.classes[i]!;
-      if ((seen & bit) === 0) {
-        if (seen === 0) {
-          newEdges++;
-          this.covered++;
-        }
-        this.classes[i] = seen | bit;
-        features++;
+    for (let w = 0; w < whole; w++) {
+      if (words[w] === 0) continue;
+      const end = (w << 2) + 4;
+      for (let i = w << 2; i < end; i++) {
+        const c = counters[i]!;
+        if (c !== 0) this.count(i, c);
       }
     }
-    return { features, newEdges };
+    for (let i = whole << 2; i < n; i++) {
+      const c = counters[i]!;
+      if (c !== 0) this.count(i, c);
+    }
+    return { features: this.features, newEdges: this.newEdges };
+  }
+
+  /** One edge that ran `c` times in the execution being added. */
+  private count(i: number, c: number): void {
+    this.counts[i]! += c;
+    const bit = BUCKET[c]!;
+    const seen = this.classes[i]!;
+    if ((seen & bit) === 0) {
+      if (seen === 0) {
+        this.newEdges++;
+        this.covered++;
+      }
+      this.classes[i] = seen | bit;
+      this.features++;
+    }
   }
 
   /** Adds another run's counts (another worker's, read from a file). */

@@ -122,7 +122,7 @@ export class World implements InterruptHost {
   private restarts = 0;
   /** The counters of a coverage build (its __cov_base and __cov_count exports, harness/coverage/):
    * every call changes them, so the memory checks leave them out. */
-  private readonly counters: { readonly start: number; readonly end: number } | null;
+  private readonly counters: { readonly start: number; readonly end: number; readonly pristine: Uint8Array } | null;
   private mode: WorldMode = "fast";
   private recordAlways = false;
   /** Export calls made in this execution. */
@@ -230,7 +230,8 @@ export class World implements InterruptHost {
     const covCount = exports["__cov_count"];
     if (typeof covBase === "function" && typeof covCount === "function") {
       const start = (covBase as ExportFunction)();
-      this.counters = { start, end: start + (covCount as ExportFunction)() };
+      const end = start + (covCount as ExportFunction)();
+      this.counters = { start, end, pristine: this.pristine.subarray(start, end) };
     } else {
       this.counters = null;
     }
@@ -554,7 +555,7 @@ export class World implements InterruptHost {
       // A coverage build's counter stores are not tracked (module-globals.ts trackStores): the
       // counters are put back (to zero) here, after every execution.
       const counters = this.counters;
-      if (counters !== null) now.set(pristine.subarray(counters.start, counters.end), counters.start);
+      if (counters !== null) now.set(counters.pristine, counters.start);
       const from = Math.max(0, this.dirtyFrom);
       const to = Math.min(pristine.length, now.length, this.dirtyTo);
       // A few bytes (a buffer the host filled) cost less one by one than through a subarray.

@@ -608,7 +608,7 @@ export class SequenceLintStream {
   /** Back to the state of a new stream (over the same regions). */
   reset(): void {
     this.lint.reset();
-    this.out.length = 0;
+    if (this.out.length !== 0) this.out.length = 0;
     this.seq = 0;
   }
 

@@ -71,9 +71,11 @@ export class FuzzDevice implements Device {
 
   /** Start of an execution: no overrides, nothing replaced. */
   restart(): void {
-    this.overrides.length = 0;
+    // Emptied only when not empty: setting an array's length is a call into the runtime even
+    // when it changes nothing, and this runs per device per execution.
+    if (this.overrides.length !== 0) this.overrides.length = 0;
     this.probe = null;
-    this.replaced.length = 0;
+    if (this.replaced.length !== 0) this.replaced.length = 0;
     this.replacedCount = 0;
     this.illegalCount = 0;
   }

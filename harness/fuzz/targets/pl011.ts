@@ -128,9 +128,9 @@ class Pl011Session extends Session {
     this.fifos = false;
     this.capacity = 1;
     this.expectedCount = 0;
-    this.arrived.length = 0;
+    if (this.arrived.length !== 0) this.arrived.length = 0;
     this.pending = OK;
-    this.faults.clear();
+    if (this.faults.size !== 0) this.faults.clear();
   }
 
   /** The model's state still tells what the driver saw (no read was replaced). */
@@ -236,7 +236,7 @@ class Pl011Session extends Session {
     // Clearing FEN flushed both FIFOs (TRM 3.3.8); with FEN already clear nothing was flushed,
     // unless the transmitter was stopped with characters queued: then the driver sets and clears
     // FEN to flush them.
-    if (this.fifos) this.arrived.length = 0;
+    if (this.fifos && this.arrived.length !== 0) this.arrived.length = 0;
     if (stoppedAt !== null && this.expectedCount > stoppedAt) {
       this.expectedCount = stoppedAt;
       this.arrived.length = 0;

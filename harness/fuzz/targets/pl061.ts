@@ -49,7 +49,8 @@ const OUTSIDE_IRQ_CLEAR = [K_EDGES];
 const NONE: readonly number[] = [];
 
 /** A call being checked, for the checks and their messages: one per session, filled in for each
- * call (run() runs per step, and an object per call was a tenth of a case's allocation). */
+ * call (run() runs per step; with the argument lists it allocated per call, run() made 657 of a
+ * loop case's 3,417 bytes). */
 interface CheckedCall {
   name: string;
   mask: number;
@@ -158,7 +159,8 @@ class Pl061Session extends Session {
     const name = calls.name;
     // The fields are read here, by name, rather than through num(): a load at a site of its own
     // sees this target's few step shapes, where num()'s keyed load saw every field of every
-    // target (a tenth of run()'s time). A saved case edited by hand still gets num()'s message.
+    // target (num() was 3.9% of a PL061 loop's profile). A saved case edited by hand still gets
+    // num()'s message.
     const b = step["base"], m = step["mask"], v = step["value"];
     const base = typeof b === "number" ? b : num(step, "base");
     const mask = !calls.masked ? 0 : typeof m === "number" ? m >>> 0 : num(step, "mask");

@@ -308,8 +308,9 @@ describe("coverage-guided fuzzing", () => {
   it("counts every edge of the counters, in words, in the bytes past the last word, and through an unaligned view", () => {
     const map = coverageBuild(wasmPath("release")).map;
     const n = map.count;
-    // The edges at each byte of a word, the last whole word and what follows it.
-    const edges = [1, 2, 3, 4, 7, (n & ~3) - 1, n - 1];
+    // The edges at each byte of a word, the last whole word and what follows it (one edge, the
+    // last, when the count is a multiple of four: the Set keeps it once).
+    const edges = [...new Set([1, 2, 3, 4, 7, (n & ~3) - 1, n - 1])];
     const aligned = new Uint8Array(new ArrayBuffer(n + 8), 4, n);
     const unaligned = new Uint8Array(new ArrayBuffer(n + 8), 1, n);
     for (const view of [aligned, unaligned]) {

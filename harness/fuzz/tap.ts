@@ -1,6 +1,6 @@
-// The fuzzer's trace: a Trace that, besides recording when enabled, checks every CPU access
-// against the register maps as it happens (the rules of harness/lint.ts, from tables built once
-// per region) and keeps the last accesses in a small ring. Fuzzing runs with recording off, so an
+// The fuzzer's trace: a Trace that, besides recording when enabled, keeps the last accesses in
+// a small ring and checks every CPU access there against the register maps (the rules of
+// harness/lint.ts, from tables built once per region), in order, when asked for the finding. Fuzzing runs with recording off, so an
 // execution costs a few comparisons per access; a failing case is run again with recording on to
 // report it with lintTrace and the full trace.
 import type { Region } from "../bus.js";
@@ -97,8 +97,9 @@ export class FuzzTrace extends Trace {
   private lastTable: RegionTable | undefined;
   /** Accesses recorded (or seen, while recording is off) since the execution began. */
   seen = 0;
-  /** The first lint finding of the execution, or null. */
-  finding: TapFinding | null = null;
+  /** Accesses the lint has read, from the ring (or was told to leave out: repeated reads). */
+  private linted = 0;
+  private firstFinding: TapFinding | null = null;
   /** DSB barriers seen in the execution. */
   dsbs = 0;
   /** DMA accesses recorded in this execution, and those past DMA_RECORD_LIMIT left out. */
@@ -126,23 +127,38 @@ export class FuzzTrace extends Trace {
   /** Start of an execution: forgets the finding and the ring, and the recorded entries. */
   restart(): void {
     this.seen = 0;
+    this.linted = 0;
+    this.firstFinding = null;
     this.dsbs = 0;
     this.dmaRecorded = 0;
     this.dmaUnrecorded = 0;
-    this.finding = null;
     // What the sequence rules remember (enable bits, the last status read) is per execution.
     if (this.sequence !== null) this.sequence.reset();
     this.clear();
   }
 
+  /**
+   * The first lint finding of the execution, or null. The lint reads the accesses from the ring
+   * when asked (a session asks after each call), and before the ring would overwrite one it has
+   * not read: record() only stores an access. Read in order, the accesses give the finding, and
+   * its index, that checking each as it happened gave: a session reads the finding only after
+   * a call has returned.
+   */
+  get finding(): TapFinding | null {
+    if (this.linted !== this.seen) this.lintPending();
+    return this.firstFinding;
+  }
+
   override record(op: number, width: number, addr: number, value: number, time: number): void {
-    const i = this.seen++ & (RING_SIZE - 1);
+    const seen = this.seen;
+    if (seen - this.linted === RING_SIZE) this.lintPending();
+    const i = seen & (RING_SIZE - 1);
+    this.seen = seen + 1;
     this.ringOps[i] = op;
     this.ringWidths[i] = width;
     this.ringAddrs[i] = addr;
     this.ringValues[i] = value;
     if (op === OP_BARRIER && value === BARRIER_DSB) this.dsbs++;
-    else if ((op & (FLAG_DMA | OP_BARRIER)) === 0 && this.finding === null) this.lint(op, width, addr, value);
     if (this.script !== null) this.script.observe(op, width, addr, value);
     if (!this.enabled) return;
     if ((op & FLAG_DMA) !== 0 && this.dmaRecorded++ >= DMA_RECORD_LIMIT) {
@@ -160,6 +176,7 @@ export class FuzzTrace extends Trace {
    * the sequence rules read a poll as one access, as lintTrace groups it.
    */
   repeatReads(n: number): void {
+    if (this.linted !== this.seen) this.lintPending();
     const mask = RING_SIZE - 1;
     const seen = this.seen;
     const p = (seen - 1) & mask;
@@ -175,32 +192,69 @@ export class FuzzTrace extends Trace {
       this.ringValues[i] = value;
     }
     this.seen = seen + n;
+    this.linted = seen + n;
   }
 
-  /** The same rules as lint.ts, from the tables, for a CPU read or write: the single-access
-   * rules, then the sequence rules. No allocation unless something is wrong. */
-  private lint(op: number, width: number, addr: number, value: number): void {
+  /** The same rules as lint.ts, from the tables, for the CPU reads and writes in the ring that
+   * the lint has not read: the single-access rules, then the sequence rules, up to the first
+   * finding. No allocation unless something is wrong. */
+  private lintPending(): void {
+    const end = this.seen;
+    let k = this.linted;
+    this.linted = end;
+    if (this.firstFinding !== null) return;
+    const ops = this.ringOps;
+    const values = this.ringValues;
+    const addrs = this.ringAddrs;
+    // The constants in locals: optimized code loads a module's constant from its cell, and
+    // checks it, at every use (about five instructions each, most of this loop's before).
+    const ringMask = RING_SIZE - 1;
+    const notLinted = FLAG_DMA | OP_BARRIER;
+    const kindMask = OP_MASK;
+    const write = OP_WRITE;
+    const valueOnly = CHECK_BITS;
+    const fault = FLAG_FAULT;
     let t = this.lastTable;
-    if (t === undefined || addr < t.base || addr >= t.end) {
-      t = undefined;
-      for (const c of this.tables) {
-        if (addr >= c.base && addr < c.end) {
-          t = c;
-          break;
-        }
+    for (; k < end; k++) {
+      const i = k & ringMask;
+      const op = ops[i]!;
+      if ((op & notLinted) !== 0) continue;
+      const addr = addrs[i]!;
+      if (t === undefined || addr < t.base || addr >= t.end) {
+        t = this.tableAt(addr);
+        if (t === undefined) continue;
       }
-      if (t === undefined) return;
-      this.lastTable = t;
+      const offset = addr - t.base;
+      const action = (op & kindMask) === write ? t.writeAction[offset]! : t.readAction[offset]!;
+      if (action === 0) continue;
+      const value = values[i]!;
+      // A write whose register stores its value, and nothing else to check: its reserved bits,
+      // the most common check, here. A write that is not a fault is aligned, so its bytes stay
+      // inside the word (integer shifts: the float form took a library call per write).
+      if (action === valueOnly && (op & fault) === 0 && ((value << ((addr & 3) << 3)) & ~t.allowed[offset >>> 2]!) === 0) continue;
+      const rule = this.judge(t, offset, action, op, this.ringWidths[i]!, addr, value);
+      if (rule !== null) {
+        this.firstFinding = { rule, index: k, op, width: this.ringWidths[i]!, addr, value };
+        return;
+      }
     }
-    const offset = addr - t.base;
-    const isWrite = (op & OP_MASK) === OP_WRITE;
-    const action = isWrite ? t.writeAction[offset]! : t.readAction[offset]!;
-    if (action === 0) return;
+  }
+
+  /** The table of the region holding `addr` (now the last one), or undefined. */
+  private tableAt(addr: number): RegionTable | undefined {
+    for (const c of this.tables) {
+      if (addr >= c.base && addr < c.end) {
+        this.lastTable = c;
+        return c;
+      }
+    }
+    return undefined;
+  }
+
+  /** The rule one access breaks, or null: the rules its `action` names. */
+  private judge(t: RegionTable, offset: number, action: number, op: number, width: number, addr: number, value: number): LintRule | null {
     let rule = RULE_CODES[action & RULE_MASK]!;
     if (rule === null && (action & CHECK_BITS) !== 0 && (op & FLAG_FAULT) === 0) {
-      // The value's bits at their place in the word. Integer shifts: the float form
-      // (value * 2 ** n % 2 ** 32) took a library call per write. A write that is not a fault is
-      // aligned, so its bytes stay inside the word.
       const allowed = t.allowed[offset >>> 2]!;
       const shifted = (value << ((addr & 3) << 3)) >>> 0;
       const stray = (shifted & ~allowed) >>> 0;
@@ -211,7 +265,7 @@ export class FuzzTrace extends Trace {
       const found = this.sequence!.observeIn(t.rules, op & OP_MASK, width, addr, value);
       if (found !== null) rule = found.rule;
     }
-    if (rule !== null) this.finding = { rule, index: this.seen - 1, op, width, addr, value };
+    return rule;
   }
 
   /** The last accesses, oldest first (at most RING_SIZE), as the ring holds them. */

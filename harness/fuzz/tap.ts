@@ -1,8 +1,8 @@
 // The fuzzer's trace: a Trace that, besides recording when enabled, keeps the last accesses in
 // a small ring and checks every CPU access there against the register maps (the rules of
-// harness/lint.ts, from tables built once per region), in order, when asked for the finding. Fuzzing runs with recording off, so an
-// execution costs a few comparisons per access; a failing case is run again with recording on to
-// report it with lintTrace and the full trace.
+// harness/lint.ts, from tables built once per region), in order, when asked for the finding.
+// Fuzzing runs with recording off, so an execution costs a few comparisons per access; a failing
+// case is run again with recording on to report it with lintTrace and the full trace.
 import type { Region } from "../bus.js";
 import { SequenceLintStream, sequenceWatchTable, type LintRule, type RegionRules } from "../lint.js";
 import { Trace, OP_READ, OP_WRITE, OP_BARRIER, OP_MASK, FLAG_DMA, FLAG_FAULT } from "../trace.js";
@@ -114,6 +114,8 @@ export class FuzzTrace extends Trace {
 
   /** Builds the lint tables; call again after mapping regions. */
   useRegions(regions: readonly Region[]): void {
+    // Accesses made so far are judged by the tables they were made under.
+    if (this.linted !== this.seen) this.lintPending();
     this.mapped = regions.filter((r) => r.index !== undefined);
     this.sequence = this.mapped.length > 0 ? new SequenceLintStream(this.mapped) : null;
     this.tables = [];

@@ -253,6 +253,8 @@ function registerNamed(index: RegisterIndex, name: string, where: string): Regis
 const compiledRules = new WeakMap<RegisterIndex, CompiledRules>();
 const WATCH_READ = 1;
 const WATCH_WRITE = 2;
+/** A read here consumes an entry (the register of a consuming-read rule). */
+const WATCH_CONSUMES = 4;
 
 /** The block's rows resolved against its map, once per map. A row naming a register or field
  * the map does not have is an error in this table, reported at once. */
@@ -306,6 +308,7 @@ function rulesFor(index: RegisterIndex): CompiledRules {
   const watchedAt = new Uint8Array(index.block.size);
   for (const o of readsWatched) if (o < watchedAt.length) watchedAt[o]! |= WATCH_READ;
   for (const o of both) if (o < watchedAt.length) watchedAt[o]! |= WATCH_WRITE;
+  for (const c of built.consumingReads) if (c.offset < watchedAt.length) watchedAt[c.offset]! |= WATCH_CONSUMES;
   const slotByWord = new Int16Array(Math.ceil(index.block.size / 4)).fill(-1);
   let slots = 0;
   for (const o of new Set([...readsWatched, ...both])) if (slotByWord[o >>> 2] === -1) slotByWord[o >>> 2] = slots++;
@@ -350,6 +353,13 @@ function rulesFor(index: RegisterIndex): CompiledRules {
  * bit 1 (2) its writes. An access to an offset without its bit changes nothing they remember
  * and finds nothing, so a caller may leave it out (the fuzzer's tap does). A block with set/reset
  * rules has every write marked: any write there ends the reads those rules remember.
+ *
+ * Bit 2 (4) marks the reads that consume an entry (a consuming-read rule's register). Any other
+ * read the rules look at, made again with the same width and value right after the last access
+ * they were fed, leaves them as they were (the value it remembers is the one they hold; only the
+ * number of the read a message would cite changes) and finds nothing the first did not, so a
+ * caller that wants only whether something breaks a rule may leave the repeat out too (the tap
+ * does: a status register polled between data writes).
  */
 export function sequenceWatchTable(index: RegisterIndex): Uint8Array {
   const rules = rulesFor(index);

@@ -1,10 +1,11 @@
 // The fuzzer's lint tap reads the accesses from its ring when asked for the finding: the first
 // finding and its index must be those of checking every access as it happened, however many
 // accesses came after it, across the ring's wrap, and with repeated reads left out.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { Bus, VirtualClock } from "../harness/bus.js";
 import { Pl011Model } from "../harness/devices/pl011.js";
 import { PL011_MAP } from "../harness/generated/pl011.js";
+import { SequenceLintStream } from "../harness/lint.js";
 import { FuzzTrace, RING_SIZE } from "../harness/fuzz/tap.js";
 import { OP_READ, OP_WRITE } from "../harness/trace.js";
 
@@ -60,5 +61,47 @@ describe("the fuzz trace's lint, read from its ring", () => {
     expect(t.finding).toBeNull();
     t.record(OP_WRITE, 4, RESERVED, 3, 0);
     expect(t.finding).toMatchObject({ rule: "reserved-offset", index: 0, value: 3 });
+  });
+
+  // FR 0x80: RXFE clear, a character to read (TRM 3.3.3); 0x90: RXFE set, the RX FIFO empty.
+  it("leaves out a status read the sequence rules were fed just before, and only that", () => {
+    const t = tap();
+    const fed = vi.spyOn(SequenceLintStream.prototype, "observeIn");
+    try {
+      for (let i = 0; i < 8; i++) {
+        t.record(OP_READ, 4, FR, 0x80, 2 * i);
+        t.record(OP_WRITE, 4, DR, 0x41, 2 * i + 1);
+      }
+      expect(t.finding).toBeNull();
+      // DR writes are not theirs; the seven FR reads after the first repeat it.
+      expect(fed).toHaveBeenCalledTimes(1);
+      // Another value is fed, and what it says holds: RXFE set, so the DR read is unguarded.
+      t.record(OP_READ, 4, FR, 0x90, 16);
+      t.record(OP_READ, 2, DR, 0x41, 17);
+      expect(t.finding).toMatchObject({ rule: "unguarded-consuming-read", index: 17 });
+      expect(fed).toHaveBeenCalledTimes(3);
+    } finally {
+      fed.mockRestore();
+    }
+  });
+
+  it("feeds every read that consumes, a repeat too", () => {
+    const t = tap();
+    t.record(OP_READ, 4, FR, 0x80, 0);
+    t.record(OP_READ, 2, DR, 0x41, 1);
+    expect(t.finding).toBeNull();
+    // The FR read allowed one DR read; the same read again takes a second entry unguarded.
+    t.record(OP_READ, 2, DR, 0x41, 2);
+    expect(t.finding).toMatchObject({ rule: "unguarded-consuming-read", index: 2 });
+  });
+
+  it("feeds a repeat after a restart, when the rules have forgotten the first", () => {
+    const t = tap();
+    t.record(OP_READ, 4, FR, 0x80, 0);
+    expect(t.finding).toBeNull();
+    t.restart();
+    t.record(OP_READ, 4, FR, 0x80, 0);
+    t.record(OP_READ, 2, DR, 0x41, 1);
+    expect(t.finding).toBeNull();
   });
 });

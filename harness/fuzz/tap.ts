@@ -26,6 +26,10 @@ const CHECK_BITS = 8;
 const COMPLEMENT_OK = 16;
 /** The sequence rules look at the access (lint.ts sequenceWatchTable). */
 const SEQUENCE = 32;
+/** A read the sequence rules look at that consumes nothing: made again right after the last
+ * access they were fed, with the same width and value, it changes nothing they keep and breaks
+ * nothing (lint.ts sequenceWatchTable, bit 2), and is left out. */
+const REPEAT_SAFE = 64;
 
 /** The first lint finding of an execution, as the tap saw it. */
 export interface TapFinding {
@@ -74,7 +78,7 @@ function tableFor(region: Region, stream: SequenceLintStream | null): RegionTabl
     }
     for (let b = w * 4; b < Math.min(region.size, w * 4 + 4); b++) {
       const watched = watch[b] ?? 3;
-      readAction[b] = read | ((watched & 1) !== 0 ? SEQUENCE : 0);
+      readAction[b] = read | ((watched & 1) !== 0 ? SEQUENCE | ((watched & 4) === 0 ? REPEAT_SAFE : 0) : 0);
       writeAction[b] = write | ((watched & 2) !== 0 ? SEQUENCE : 0);
     }
   }
@@ -100,6 +104,11 @@ export class FuzzTrace extends Trace {
   /** Accesses the lint has read, from the ring (or was told to leave out: repeated reads). */
   private linted = 0;
   private firstFinding: TapFinding | null = null;
+  /** The last access fed to the sequence rules (op -1: none since the restart). */
+  private fedOp = -1;
+  private fedWidth = 0;
+  private fedAddr = 0;
+  private fedValue = 0;
   /** DSB barriers seen in the execution. */
   dsbs = 0;
   /** DMA accesses recorded in this execution, and those past DMA_RECORD_LIMIT left out. */
@@ -124,6 +133,7 @@ export class FuzzTrace extends Trace {
       if (t !== undefined) this.tables.push(t);
     }
     this.lastTable = undefined;
+    this.fedOp = -1;
   }
 
   /** Start of an execution: forgets the finding and the ring, and the recorded entries. */
@@ -131,6 +141,7 @@ export class FuzzTrace extends Trace {
     this.seen = 0;
     this.linted = 0;
     this.firstFinding = null;
+    this.fedOp = -1;
     this.dsbs = 0;
     this.dmaRecorded = 0;
     this.dmaUnrecorded = 0;
@@ -215,6 +226,7 @@ export class FuzzTrace extends Trace {
     const kindMask = OP_MASK;
     const write = OP_WRITE;
     const valueOnly = CHECK_BITS;
+    const repeatSafe = SEQUENCE | REPEAT_SAFE;
     const fault = FLAG_FAULT;
     let t = this.lastTable;
     for (; k < end; k++) {
@@ -234,6 +246,9 @@ export class FuzzTrace extends Trace {
       // the most common check, here. A write that is not a fault is aligned, so its bytes stay
       // inside the word (integer shifts: the float form took a library call per write).
       if (action === valueOnly && (op & fault) === 0 && ((value << ((addr & 3) << 3)) & ~t.allowed[offset >>> 2]!) === 0) continue;
+      // A status register polled between data writes: the read the sequence rules were fed
+      // last, again.
+      if (action === repeatSafe && op === this.fedOp && addr === this.fedAddr && value === this.fedValue && this.ringWidths[i] === this.fedWidth) continue;
       const rule = this.judge(t, offset, action, op, this.ringWidths[i]!, addr, value);
       if (rule !== null) {
         this.firstFinding = { rule, index: k, op, width: this.ringWidths[i]!, addr, value };
@@ -264,6 +279,10 @@ export class FuzzTrace extends Trace {
       if (stray !== 0 && !complement) rule = "reserved-bits";
     }
     if (rule === null && (action & SEQUENCE) !== 0 && (op & FLAG_FAULT) === 0 && t.rules !== null) {
+      this.fedOp = op;
+      this.fedWidth = width;
+      this.fedAddr = addr;
+      this.fedValue = value;
       const found = this.sequence!.observeIn(t.rules, op & OP_MASK, width, addr, value);
       if (found !== null) rule = found.rule;
     }

@@ -12,8 +12,13 @@
 // last three come from the map's "rules" (or, for the package's PrimeCell maps, which have none,
 // the table SEQUENCE_RULES), each row citing the manual.
 import type { BlockSequenceRules, ConsumingReadRule, EnableRule, RegisterIndex, RegisterInfo, SetResetRule } from "./regmap.js";
-import { OP_READ, OP_WRITE, FLAG_DMA, FLAG_FAULT, type Trace, type TraceEntry } from "./trace.js";
+import * as traceCodes from "./trace.js";
+import type { Trace, TraceEntry } from "./trace.js";
 import { traceRegions, type AccessGroup, type ParsedTrace, type TraceRegion } from "./trace-text.js";
+
+// The trace codes as this module's own constants (RegionSequence.observe runs per access of a fuzz
+// execution; see harness/bus.ts).
+const { OP_READ, OP_WRITE, FLAG_DMA, FLAG_FAULT } = traceCodes;
 
 export type LintSeverity = "error" | "warning";
 

@@ -5,7 +5,13 @@
 // case is run again with recording on to report it with lintTrace and the full trace.
 import type { Region } from "../bus.js";
 import { SequenceLintStream, sequenceWatchTable, type LintRule, type RegionRules } from "../lint.js";
-import { Trace, OP_READ, OP_WRITE, OP_BARRIER, OP_MASK, FLAG_DMA, FLAG_FAULT } from "../trace.js";
+import * as traceCodes from "../trace.js";
+import { Trace } from "../trace.js";
+
+// The trace codes as this module's own constants, folded into the code that uses them: a binding
+// imported (or exported) is loaded from its cell, and checked, at every use, and record() runs per
+// access (the same as bus.ts does).
+const { OP_READ, OP_WRITE, OP_BARRIER, OP_MASK, FLAG_DMA, FLAG_FAULT } = traceCodes;
 
 /** barrier() kind of a DSB (docs/abi.md 1.2). */
 const BARRIER_DSB = 1;
@@ -85,8 +91,9 @@ function tableFor(region: Region, stream: SequenceLintStream | null): RegionTabl
   return { base: region.base, end: region.end, readAction, writeAction, allowed, rules: stream?.rulesOf(region) ?? null };
 }
 
-/** Accesses kept for the report of a hang. */
-export const RING_SIZE = 256;
+/** Accesses kept for the report of a hang (a power of two). */
+const RING_ENTRIES = 256;
+export const RING_SIZE = RING_ENTRIES;
 
 /** DMA accesses a recorded execution keeps; past this they are counted (dmaUnrecorded). A DMA
  * chain that never ends (an LLI linked to itself) moves data for as long as the driver polls,
@@ -116,10 +123,10 @@ export class FuzzTrace extends Trace {
   dmaUnrecorded = 0;
   /** A recording being replayed: every access is compared with it. */
   script: ReadScript | null = null;
-  private readonly ringOps = new Uint8Array(RING_SIZE);
-  private readonly ringWidths = new Uint8Array(RING_SIZE);
-  private readonly ringAddrs = new Uint32Array(RING_SIZE);
-  private readonly ringValues = new Uint32Array(RING_SIZE);
+  private readonly ringOps = new Uint8Array(RING_ENTRIES);
+  private readonly ringWidths = new Uint8Array(RING_ENTRIES);
+  private readonly ringAddrs = new Uint32Array(RING_ENTRIES);
+  private readonly ringValues = new Uint32Array(RING_ENTRIES);
 
   /** Builds the lint tables; call again after mapping regions. */
   useRegions(regions: readonly Region[]): void {
@@ -164,8 +171,8 @@ export class FuzzTrace extends Trace {
 
   override record(op: number, width: number, addr: number, value: number, time: number): void {
     const seen = this.seen;
-    if (seen - this.linted === RING_SIZE) this.lintPending();
-    const i = seen & (RING_SIZE - 1);
+    if (seen - this.linted === RING_ENTRIES) this.lintPending();
+    const i = seen & (RING_ENTRIES - 1);
     this.seen = seen + 1;
     this.ringOps[i] = op;
     this.ringWidths[i] = width;
@@ -190,14 +197,14 @@ export class FuzzTrace extends Trace {
    */
   repeatReads(n: number): void {
     if (this.linted !== this.seen) this.lintPending();
-    const mask = RING_SIZE - 1;
+    const mask = RING_ENTRIES - 1;
     const seen = this.seen;
     const p = (seen - 1) & mask;
     const op = this.ringOps[p]!;
     const width = this.ringWidths[p]!;
     const addr = this.ringAddrs[p]!;
     const value = this.ringValues[p]!;
-    for (let k = Math.max(seen, seen + n - RING_SIZE); k < seen + n; k++) {
+    for (let k = Math.max(seen, seen + n - RING_ENTRIES); k < seen + n; k++) {
       const i = k & mask;
       this.ringOps[i] = op;
       this.ringWidths[i] = width;
@@ -221,7 +228,7 @@ export class FuzzTrace extends Trace {
     const addrs = this.ringAddrs;
     // The constants in locals: optimized code loads a module's constant from its cell, and
     // checks it, at every use (about five instructions each, most of this loop's before).
-    const ringMask = RING_SIZE - 1;
+    const ringMask = RING_ENTRIES - 1;
     const notLinted = FLAG_DMA | OP_BARRIER;
     const kindMask = OP_MASK;
     const write = OP_WRITE;
@@ -291,10 +298,10 @@ export class FuzzTrace extends Trace {
 
   /** The last accesses, oldest first (at most RING_SIZE), as the ring holds them. */
   tail(): { op: number; width: number; addr: number; value: number }[] {
-    const n = Math.min(this.seen, RING_SIZE);
+    const n = Math.min(this.seen, RING_ENTRIES);
     const out: { op: number; width: number; addr: number; value: number }[] = [];
     for (let k = this.seen - n; k < this.seen; k++) {
-      const i = k & (RING_SIZE - 1);
+      const i = k & (RING_ENTRIES - 1);
       out.push({ op: this.ringOps[i]!, width: this.ringWidths[i]!, addr: this.ringAddrs[i]!, value: this.ringValues[i]! });
     }
     return out;

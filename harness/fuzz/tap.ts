@@ -95,6 +95,11 @@ function tableFor(region: Region, stream: SequenceLintStream | null): RegionTabl
 const RING_ENTRIES = 256;
 export const RING_SIZE = RING_ENTRIES;
 
+/** Words an access takes in the ring, and where its width sits in the first. */
+const RING_STRIDE = 4;
+const RING_WIDTH_SHIFT = 8;
+const RING_OP_MASK = 0xff;
+
 /** DMA accesses a recorded execution keeps; past this they are counted (dmaUnrecorded). A DMA
  * chain that never ends (an LLI linked to itself) moves data for as long as the driver polls,
  * and recording all of it once ran a report out of memory. */
@@ -123,10 +128,10 @@ export class FuzzTrace extends Trace {
   dmaUnrecorded = 0;
   /** A recording being replayed: every access is compared with it. */
   script: ReadScript | null = null;
-  private readonly ringOps = new Uint8Array(RING_ENTRIES);
-  private readonly ringWidths = new Uint8Array(RING_ENTRIES);
-  private readonly ringAddrs = new Uint32Array(RING_ENTRIES);
-  private readonly ringValues = new Uint32Array(RING_ENTRIES);
+  /** The ring, RING_STRIDE words an access: the op with the width in bits 8-15 (RING_WIDTH_SHIFT),
+   * the address, the value. One array: each access stores, and the lint loads, through one
+   * typed array's checks. */
+  private readonly ring = new Uint32Array(RING_ENTRIES * RING_STRIDE);
 
   /** Builds the lint tables; call again after mapping regions. */
   useRegions(regions: readonly Region[]): void {
@@ -172,12 +177,12 @@ export class FuzzTrace extends Trace {
   override record(op: number, width: number, addr: number, value: number, time: number): void {
     const seen = this.seen;
     if (seen - this.linted === RING_ENTRIES) this.lintPending();
-    const i = seen & (RING_ENTRIES - 1);
+    const j = (seen & (RING_ENTRIES - 1)) * RING_STRIDE;
     this.seen = seen + 1;
-    this.ringOps[i] = op;
-    this.ringWidths[i] = width;
-    this.ringAddrs[i] = addr;
-    this.ringValues[i] = value;
+    const ring = this.ring;
+    ring[j] = op | (width << RING_WIDTH_SHIFT);
+    ring[j + 1] = addr;
+    ring[j + 2] = value;
     if (op === OP_BARRIER && value === BARRIER_DSB) this.dsbs++;
     if (this.script !== null) this.script.observe(op, width, addr, value);
     if (!this.enabled) return;
@@ -199,17 +204,16 @@ export class FuzzTrace extends Trace {
     if (this.linted !== this.seen) this.lintPending();
     const mask = RING_ENTRIES - 1;
     const seen = this.seen;
-    const p = (seen - 1) & mask;
-    const op = this.ringOps[p]!;
-    const width = this.ringWidths[p]!;
-    const addr = this.ringAddrs[p]!;
-    const value = this.ringValues[p]!;
+    const ring = this.ring;
+    const p = ((seen - 1) & mask) * RING_STRIDE;
+    const opWidth = ring[p]!;
+    const addr = ring[p + 1]!;
+    const value = ring[p + 2]!;
     for (let k = Math.max(seen, seen + n - RING_ENTRIES); k < seen + n; k++) {
-      const i = k & mask;
-      this.ringOps[i] = op;
-      this.ringWidths[i] = width;
-      this.ringAddrs[i] = addr;
-      this.ringValues[i] = value;
+      const j = (k & mask) * RING_STRIDE;
+      ring[j] = opWidth;
+      ring[j + 1] = addr;
+      ring[j + 2] = value;
     }
     this.seen = seen + n;
     this.linted = seen + n;
@@ -223,45 +227,76 @@ export class FuzzTrace extends Trace {
     let k = this.linted;
     this.linted = end;
     if (this.firstFinding !== null) return;
-    const ops = this.ringOps;
-    const values = this.ringValues;
-    const addrs = this.ringAddrs;
-    // The constants in locals: optimized code loads a module's constant from its cell, and
-    // checks it, at every use (about five instructions each, most of this loop's before).
-    const ringMask = RING_ENTRIES - 1;
-    const notLinted = FLAG_DMA | OP_BARRIER;
-    const kindMask = OP_MASK;
-    const write = OP_WRITE;
-    const valueOnly = CHECK_BITS;
-    const repeatSafe = SEQUENCE | REPEAT_SAFE;
-    const fault = FLAG_FAULT;
+    const ring = this.ring;
     let t = this.lastTable;
-    for (; k < end; k++) {
-      const i = k & ringMask;
-      const op = ops[i]!;
-      if ((op & notLinted) !== 0) continue;
-      const addr = addrs[i]!;
-      if (t === undefined || addr < t.base || addr >= t.end) {
-        t = this.tableAt(addr);
-        if (t === undefined) continue;
+    while (k < end) {
+      if (t !== undefined) {
+        k = this.scan(t, k, end);
+        if (k === end) return;
       }
+      const j = (k & (RING_ENTRIES - 1)) * RING_STRIDE;
+      const op = ring[j]! & RING_OP_MASK;
+      const addr = ring[j + 1]!;
+      if (t === undefined || addr < t.base || addr >= t.end) {
+        // Another region (scan() stops there): its table, and the access again.
+        const next = this.tableAt(addr);
+        if (next !== undefined) {
+          t = next;
+          continue;
+        }
+        // No map: nothing to check, and no table to scan the next accesses with until one has.
+        k++;
+        continue;
+      }
+      const width = ring[j]! >>> RING_WIDTH_SHIFT;
+      const value = ring[j + 2]!;
       const offset = addr - t.base;
-      const action = (op & kindMask) === write ? t.writeAction[offset]! : t.readAction[offset]!;
+      const action = (op & OP_MASK) === OP_WRITE ? t.writeAction[offset]! : t.readAction[offset]!;
+      const rule = this.judge(t, offset, action, op, width, addr, value);
+      if (rule !== null) {
+        this.firstFinding = { rule, index: k, op, width, addr, value };
+        return;
+      }
+      k++;
+    }
+  }
+
+  /**
+   * From access `k` on (before `end`), the first that needs more than `t`'s tables and a
+   * comparison or two: one judge() must look at, or one outside `t`'s region; `end` when there is
+   * none. Makes no call, so that optimized code checks the arrays once, not at every access.
+   */
+  private scan(t: RegionTable, k: number, end: number): number {
+    const ring = this.ring;
+    const base = t.base;
+    const limit = t.end;
+    const readAction = t.readAction;
+    const writeAction = t.writeAction;
+    const allowed = t.allowed;
+    const fedOp = this.fedOp;
+    const fedAddr = this.fedAddr;
+    const fedValue = this.fedValue;
+    const fedOpWidth = fedOp | (this.fedWidth << RING_WIDTH_SHIFT);
+    for (; k < end; k++) {
+      const j = (k & (RING_ENTRIES - 1)) * RING_STRIDE;
+      const opWidth = ring[j]!;
+      if ((opWidth & (FLAG_DMA | OP_BARRIER)) !== 0) continue;
+      const addr = ring[j + 1]!;
+      if (addr < base || addr >= limit) return k;
+      const offset = addr - base;
+      const action = (opWidth & OP_MASK) === OP_WRITE ? writeAction[offset]! : readAction[offset]!;
       if (action === 0) continue;
-      const value = values[i]!;
+      const value = ring[j + 2]!;
       // A write whose register stores its value, and nothing else to check: its reserved bits,
       // the most common check, here. A write that is not a fault is aligned, so its bytes stay
       // inside the word (integer shifts: the float form took a library call per write).
-      if (action === valueOnly && (op & fault) === 0 && ((value << ((addr & 3) << 3)) & ~t.allowed[offset >>> 2]!) === 0) continue;
+      if (action === CHECK_BITS && (opWidth & FLAG_FAULT) === 0 && ((value << ((addr & 3) << 3)) & ~allowed[offset >>> 2]!) === 0) continue;
       // A status register polled between data writes: the read the sequence rules were fed
-      // last, again.
-      if (action === repeatSafe && op === this.fedOp && addr === this.fedAddr && value === this.fedValue && this.ringWidths[i] === this.fedWidth) continue;
-      const rule = this.judge(t, offset, action, op, this.ringWidths[i]!, addr, value);
-      if (rule !== null) {
-        this.firstFinding = { rule, index: k, op, width: this.ringWidths[i]!, addr, value };
-        return;
-      }
+      // last, again (same op, width, address and value).
+      if (action === (SEQUENCE | REPEAT_SAFE) && opWidth === fedOpWidth && addr === fedAddr && value === fedValue) continue;
+      return k;
     }
+    return end;
   }
 
   /** The table of the region holding `addr` (now the last one), or undefined. */
@@ -302,7 +337,8 @@ export class FuzzTrace extends Trace {
     const out: { op: number; width: number; addr: number; value: number }[] = [];
     for (let k = this.seen - n; k < this.seen; k++) {
       const i = k & (RING_ENTRIES - 1);
-      out.push({ op: this.ringOps[i]!, width: this.ringWidths[i]!, addr: this.ringAddrs[i]!, value: this.ringValues[i]! });
+      const j = i * RING_STRIDE;
+      out.push({ op: this.ring[j]! & RING_OP_MASK, width: this.ring[j]! >>> RING_WIDTH_SHIFT, addr: this.ring[j + 1]!, value: this.ring[j + 2]! });
     }
     return out;
   }

@@ -160,7 +160,7 @@ class Pl011Session extends Session {
   check(step: Step): boolean {
     switch (step.op) {
       case "write": {
-        const len = writeLength(step, this.world);
+        const len = writeLength(step, dataOf(step), this.world);
         // A running transmitter takes the first byte into its shift register at once.
         const shifter = this.transmitterRuns() && !this.uart.transmitting ? 1 : 0;
         const room = this.capacity + shifter - this.uart.txFifoLevel;
@@ -172,7 +172,7 @@ class Pl011Session extends Session {
       case "init": {
         // With the UART enabled the driver first waits for the transmitter to drain; disabled,
         // characters left in the FIFO keep BUSY set and the wait runs to its limit.
-        const verdict = initVerdict(argsOf(step));
+        const verdict = initVerdict(initArgsOf(step));
         if (verdict.status !== OK) return true;
         const queued = this.uart.txFifoLevel + (this.uart.transmitting ? 1 : 0);
         if (queued === 0) return true;
@@ -187,7 +187,7 @@ class Pl011Session extends Session {
   run(step: Step): void {
     if (this.runCommon(step)) return;
     switch (step.op) {
-      case "init": return this.init(argsOf(step));
+      case "init": return this.init(initArgsOf(step));
       case "write": return this.write(step);
       case "read": return this.read(step);
       case "flush": return this.flush(num(step, "base"));
@@ -253,15 +253,24 @@ class Pl011Session extends Session {
     this.checkWire("pl011_init", true);
   }
 
+  /** pl011_write's arguments, reused: the world copies what it keeps of them (Trace.beginCall). */
+  private readonly writeArgs = [0, 0, 0];
+
   private write(step: Step): void {
-    const len = writeLength(step, this.world);
-    const data = writeData(step, len);
-    const place = str(step, "at") as BufferPlace;
-    const base = num(step, "base");
+    const given = dataOf(step);
+    const len = writeLength(step, given, this.world);
+    const data = writeData(given, len);
+    const at = step["at"], b = step["base"];
+    const place = (typeof at === "string" ? at : str(step, "at")) as BufferPlace;
+    const base = typeof b === "number" ? b : num(step, "base");
     const ptr = bufferPointer(place, len, this.world);
     if (place === "scratch" || place === "end") this.world.writeBytes(ptr, data);
     this.drCount = 0;
-    const result = this.call("pl011_write", [base, ptr, len]);
+    const args = this.writeArgs;
+    args[0] = base;
+    args[1] = ptr;
+    args[2] = len;
+    const result = this.call("pl011_write", args);
     const valid = (base & 3) === 0 && (place === "scratch" || place === "end");
     if (!valid) {
       if (result !== ERR_INVALID_ARG) this.fail("pl011_write", `pl011_write(${describeBuffer(place, len)}) returned ${showResult(result)}; the buffer lies outside linear memory`);
@@ -401,13 +410,29 @@ class Pl011Session extends Session {
  * time at 100 ns per access). */
 export const DEFAULT_STEP_ACCESS_LIMIT = 200_000;
 
-function writeLength(step: Step, world: World): number {
-  return step["big"] === true ? world.scratchSize : bytesOf(step, "data").length;
+// The fields of the steps run per execution are read at sites of their own (dataOf, initArgsOf,
+// write()): num(), str() and bytesOf() load by a key they are passed, a load that sees every
+// field of every target's steps, and each costs a lookup in V8's megamorphic cache. A saved case
+// edited by hand still gets their message.
+
+/** A write step's data. */
+function dataOf(step: Step): readonly number[] {
+  const data = step["data"];
+  return Array.isArray(data) ? (data as readonly number[]) : bytesOf(step, "data");
 }
 
-/** The bytes of a write step: its data, repeated to fill a big write. */
-function writeData(step: Step, len: number): readonly number[] {
-  const data = bytesOf(step, "data");
+/** An init step's arguments. */
+function initArgsOf(step: Step): readonly number[] {
+  const args = step["args"];
+  return Array.isArray(args) ? (args as readonly number[]) : argsOf(step);
+}
+
+function writeLength(step: Step, data: readonly number[], world: World): number {
+  return step["big"] === true ? world.scratchSize : data.length;
+}
+
+/** The bytes of a write step (its data): repeated to fill a big write. */
+function writeData(data: readonly number[], len: number): readonly number[] {
   if (data.length === len) return data;
   const out: number[] = new Array<number>(len);
   for (let i = 0; i < len; i++) out[i] = data.length === 0 ? i & 0xff : data[i % data.length]!;

@@ -226,7 +226,18 @@ interface CompiledRules {
   /** By slot: guardsBySlot and consumersBySlot with the slots they name resolved. */
   readonly guardPlansBySlot: readonly (readonly GuardPlan[])[];
   readonly consumerPlansBySlot: readonly (readonly ConsumerPlan[])[];
+  /** By slot: which of the above the register has (the SLOT_* bits), one load for an access
+   * that needs only what it is remembered as (an enable register, a guard). */
+  readonly kindBySlot: Uint8Array;
 }
+
+// CompiledRules.kindBySlot bits.
+const SLOT_W1C = 1;
+const SLOT_W0C = 2;
+const SLOT_SET_RESET = 4;
+const SLOT_GUARDED = 8;
+const SLOT_CONSUMERS = 16;
+const NO_PLANS: readonly never[] = [];
 
 /** An enable rule guarding a register, with the slot of its enable register. */
 interface GuardPlan {
@@ -345,9 +356,14 @@ function rulesFor(index: RegisterIndex): CompiledRules {
   const consumerPlansBySlot = consumersBySlot.map((cs, slot) => cs.map((c) => ({
     rule: c, consumedSlot: slotOf(c.offset), isGuard: slotOf(c.guardOffset) === slot, isConsumed: slotOf(c.offset) === slot,
   })));
+  const kindBySlot = new Uint8Array(slots);
+  for (let slot = 0; slot < slots; slot++) {
+    kindBySlot[slot] = (w1cBySlot[slot] === 1 ? SLOT_W1C : 0) | (w0cBySlot[slot] !== 0 ? SLOT_W0C : 0) | (setResetBySlot[slot] === 1 ? SLOT_SET_RESET : 0)
+      | (guardPlansBySlot[slot]!.length !== 0 ? SLOT_GUARDED : 0) | (consumerPlansBySlot[slot]!.length !== 0 ? SLOT_CONSUMERS : 0);
+  }
   compiled = {
     ...built, readsWatched, writesWatched: both, watchedAt, slotByWord, slots, guardsBySlot, consumersBySlot, w0cBySlot, setResetBySlot,
-    readSlotAt, writeSlotAt, regBySlot, w1cBySlot, guardPlansBySlot, consumerPlansBySlot,
+    readSlotAt, writeSlotAt, regBySlot, w1cBySlot, guardPlansBySlot, consumerPlansBySlot, kindBySlot,
   };
   compiledRules.set(index, compiled);
   return compiled;
@@ -458,7 +474,8 @@ class RegionSequence {
         return;
       }
       const reg = rules.regBySlot[slot]!;
-      if (rules.w1cBySlot[slot] === 1 && state.w1cAt[slot] === generation) {
+      const kind = rules.kindBySlot[slot]!;
+      if ((kind & SLOT_W1C) !== 0 && state.w1cAt[slot] === generation) {
         state.w1cAt[slot] = 0;
         const readSeq = state.w1cSeq[slot]!;
         const readValue = state.w1cValue[slot]!;
@@ -475,30 +492,28 @@ class RegionSequence {
           this.find(op, flags, width, addr, value, repeat, seq, reg, "w1c-read-modify-write", SEVERITY["w1c-read-modify-write"], `follows a read of ${reg.name} at #${readSeq}: a read-modify-write of a write-1-to-clear register, whose read value is not defined, may write back 1s and clear sources nobody serviced (${this.block} ${reg.section})`);
         }
       }
-      const w0c = rules.w0cBySlot[slot]!;
-      if (state.w0cAt[slot] === generation) {
+      if ((kind & SLOT_W0C) !== 0 && state.w0cAt[slot] === generation) {
         state.w0cAt[slot] = 0;
-        if (w0c !== 0) {
-          // The value read with some flags taken out (`SR &= ~TC`) writes 0 to every flag that
-          // was clear when read: one that sets between the read and the write (a byte arriving)
-          // is cleared unseen. Such a write sets no bit the read had clear. A write meant to clear
-          // one flag has 1s in all the others (`SR = ~TC`), and in bits no read returns (reserved
-          // ones): told apart even when every other flag happened to read as 1.
-          const readValue = state.w0cValue[slot]!;
-          const lost = (w0c & ~value & ~readValue) >>> 0;
-          if (lost !== 0 && ((value & ~readValue) >>> 0) === 0) {
-            const names = reg.fields.filter((f) => f.write === "w0c" && (lost & fieldMask(reg, f.name, "").mask) !== 0).map((f) => f.name);
-            this.find(op, flags, width, addr, value, repeat, seq, reg, "w0c-read-modify-write", SEVERITY["w0c-read-modify-write"], `writes 0 to ${names.join(", ")}, read as 0 at #${state.w0cSeq[slot]!}: a read-modify-write of ${reg.name}, whose flags clear by writing 0, clears a flag that sets between the read and the write; write 1 to every flag not meant to be cleared (${this.block} ${reg.section})`);
-          }
+        const w0c = rules.w0cBySlot[slot]!;
+        // The value read with some flags taken out (`SR &= ~TC`) writes 0 to every flag that
+        // was clear when read: one that sets between the read and the write (a byte arriving)
+        // is cleared unseen. Such a write sets no bit the read had clear. A write meant to clear
+        // one flag has 1s in all the others (`SR = ~TC`), and in bits no read returns (reserved
+        // ones): told apart even when every other flag happened to read as 1.
+        const readValue = state.w0cValue[slot]!;
+        const lost = (w0c & ~value & ~readValue) >>> 0;
+        if (lost !== 0 && ((value & ~readValue) >>> 0) === 0) {
+          const names = reg.fields.filter((f) => f.write === "w0c" && (lost & fieldMask(reg, f.name, "").mask) !== 0).map((f) => f.name);
+          this.find(op, flags, width, addr, value, repeat, seq, reg, "w0c-read-modify-write", SEVERITY["w0c-read-modify-write"], `writes 0 to ${names.join(", ")}, read as 0 at #${state.w0cSeq[slot]!}: a read-modify-write of ${reg.name}, whose flags clear by writing 0, clears a flag that sets between the read and the write; write 1 to every flag not meant to be cleared (${this.block} ${reg.section})`);
         }
       }
-      const setResetRead = rules.setResetBySlot[slot] === 1 && state.setResetAt[slot] === state.setResetGeneration;
+      const setResetRead = (kind & SLOT_SET_RESET) !== 0 && state.setResetAt[slot] === state.setResetGeneration;
       state.setResetGeneration++;
       if (setResetRead) {
         const setReset = rules.setReset.get(offset)!;
         this.find(op, flags, width, addr, value, repeat, seq, reg, "set-reset-read-modify-write", SEVERITY["set-reset-read-modify-write"], `writes back ${reg.name} read at #${state.setResetSeq[slot]!}: a read-modify-write undoes what another context changes between the read and the write; set and clear bits through ${setReset.through} in one write (${this.block} ${setReset.section})`);
       }
-      const guards = rules.guardPlansBySlot[slot]!;
+      const guards = (kind & SLOT_GUARDED) !== 0 ? rules.guardPlansBySlot[slot]! : NO_PLANS;
       for (let k = 0; k < guards.length; k++) {
         const { guard: g, enableSlot } = guards[k]!;
         const enable = state.seenOr(enableSlot, g.enableReset);
@@ -518,21 +533,22 @@ class RegionSequence {
     // A read.
     const slot = rules.readSlotAt[offset] ?? -1;
     if (slot < 0) return;
-    if (rules.w1cBySlot[slot] === 1) {
+    const kind = rules.kindBySlot[slot]!;
+    if ((kind & SLOT_W1C) !== 0) {
       state.w1cAt[slot] = generation;
       state.w1cSeq[slot] = seq;
       state.w1cValue[slot] = value;
     }
-    if (rules.w0cBySlot[slot] !== 0) {
+    if ((kind & SLOT_W0C) !== 0) {
       state.w0cAt[slot] = generation;
       state.w0cSeq[slot] = seq;
       state.w0cValue[slot] = value;
     }
-    if (rules.setResetBySlot[slot] === 1) {
+    if ((kind & SLOT_SET_RESET) !== 0) {
       state.setResetAt[slot] = state.setResetGeneration;
       state.setResetSeq[slot] = seq;
     }
-    const consumers = rules.consumerPlansBySlot[slot]!;
+    const consumers = (kind & SLOT_CONSUMERS) !== 0 ? rules.consumerPlansBySlot[slot]! : NO_PLANS;
     for (let k = 0; k < consumers.length; k++) {
       const { rule: c, consumedSlot: consumed, isGuard, isConsumed } = consumers[k]!;
       if (isGuard) {

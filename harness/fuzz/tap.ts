@@ -229,74 +229,41 @@ export class FuzzTrace extends Trace {
     if (this.firstFinding !== null) return;
     const ring = this.ring;
     let t = this.lastTable;
-    while (k < end) {
-      if (t !== undefined) {
-        k = this.scan(t, k, end);
-        if (k === end) return;
-      }
-      const j = (k & (RING_ENTRIES - 1)) * RING_STRIDE;
-      const op = ring[j]! & RING_OP_MASK;
-      const addr = ring[j + 1]!;
-      if (t === undefined || addr < t.base || addr >= t.end) {
-        // Another region (scan() stops there): its table, and the access again.
-        const next = this.tableAt(addr);
-        if (next !== undefined) {
-          t = next;
-          continue;
-        }
-        // No map: nothing to check, and no table to scan the next accesses with until one has.
-        k++;
-        continue;
-      }
-      const width = ring[j]! >>> RING_WIDTH_SHIFT;
-      const value = ring[j + 2]!;
-      const offset = addr - t.base;
-      const action = (op & OP_MASK) === OP_WRITE ? t.writeAction[offset]! : t.readAction[offset]!;
-      const rule = this.judge(t, offset, action, op, width, addr, value);
-      if (rule !== null) {
-        this.firstFinding = { rule, index: k, op, width, addr, value };
-        return;
-      }
-      k++;
-    }
-  }
-
-  /**
-   * From access `k` on (before `end`), the first that needs more than `t`'s tables and a
-   * comparison or two: one judge() must look at, or one outside `t`'s region; `end` when there is
-   * none. Makes no call, so that optimized code checks the arrays once, not at every access.
-   */
-  private scan(t: RegionTable, k: number, end: number): number {
-    const ring = this.ring;
-    const base = t.base;
-    const limit = t.end;
-    const readAction = t.readAction;
-    const writeAction = t.writeAction;
-    const allowed = t.allowed;
-    const fedOp = this.fedOp;
-    const fedAddr = this.fedAddr;
-    const fedValue = this.fedValue;
-    const fedOpWidth = fedOp | (this.fedWidth << RING_WIDTH_SHIFT);
     for (; k < end; k++) {
       const j = (k & (RING_ENTRIES - 1)) * RING_STRIDE;
       const opWidth = ring[j]!;
       if ((opWidth & (FLAG_DMA | OP_BARRIER)) !== 0) continue;
       const addr = ring[j + 1]!;
-      if (addr < base || addr >= limit) return k;
-      const offset = addr - base;
-      const action = (opWidth & OP_MASK) === OP_WRITE ? writeAction[offset]! : readAction[offset]!;
+      if (t === undefined || addr < t.base || addr >= t.end) {
+        t = this.tableAt(addr);
+        if (t === undefined) continue;
+      }
+      const offset = addr - t.base;
+      const action = (opWidth & OP_MASK) === OP_WRITE ? t.writeAction[offset]! : t.readAction[offset]!;
       if (action === 0) continue;
       const value = ring[j + 2]!;
       // A write whose register stores its value, and nothing else to check: its reserved bits,
       // the most common check, here. A write that is not a fault is aligned, so its bytes stay
       // inside the word (integer shifts: the float form took a library call per write).
-      if (action === CHECK_BITS && (opWidth & FLAG_FAULT) === 0 && ((value << ((addr & 3) << 3)) & ~allowed[offset >>> 2]!) === 0) continue;
-      // A status register polled between data writes: the read the sequence rules were fed
-      // last, again (same op, width, address and value).
-      if (action === (SEQUENCE | REPEAT_SAFE) && opWidth === fedOpWidth && addr === fedAddr && value === fedValue) continue;
-      return k;
+      if (action === CHECK_BITS && (opWidth & FLAG_FAULT) === 0 && ((value << ((addr & 3) << 3)) & ~t.allowed[offset >>> 2]!) === 0) continue;
+      if ((action & ~(SEQUENCE | REPEAT_SAFE)) === 0) {
+        // Only the sequence rules look at it: a status register polled between data writes is
+        // the read they were fed last, again (same op, width, address and value).
+        if ((opWidth & FLAG_FAULT) !== 0 || t.rules === null) continue;
+        if (action !== SEQUENCE && opWidth === (this.fedOp | (this.fedWidth << RING_WIDTH_SHIFT)) && addr === this.fedAddr && value === this.fedValue) continue;
+        const rule = this.feed(t.rules, opWidth & RING_OP_MASK, opWidth >>> RING_WIDTH_SHIFT, addr, value);
+        if (rule === null) continue;
+        this.firstFinding = { rule, index: k, op: opWidth & RING_OP_MASK, width: opWidth >>> RING_WIDTH_SHIFT, addr, value };
+        return;
+      }
+      const op = opWidth & RING_OP_MASK;
+      const width = opWidth >>> RING_WIDTH_SHIFT;
+      const rule = this.judge(t, offset, action, op, width, addr, value);
+      if (rule !== null) {
+        this.firstFinding = { rule, index: k, op, width, addr, value };
+        return;
+      }
     }
-    return end;
   }
 
   /** The table of the region holding `addr` (now the last one), or undefined. */
@@ -312,7 +279,7 @@ export class FuzzTrace extends Trace {
 
   /** The rule one access breaks, or null: the rules its `action` names. */
   private judge(t: RegionTable, offset: number, action: number, op: number, width: number, addr: number, value: number): LintRule | null {
-    let rule = RULE_CODES[action & RULE_MASK]!;
+    let rule: LintRule | null = RULE_CODES[action & RULE_MASK] ?? null;
     if (rule === null && (action & CHECK_BITS) !== 0 && (op & FLAG_FAULT) === 0) {
       const allowed = t.allowed[offset >>> 2]!;
       const shifted = (value << ((addr & 3) << 3)) >>> 0;
@@ -320,15 +287,18 @@ export class FuzzTrace extends Trace {
       const complement = (action & COMPLEMENT_OK) !== 0 && ((shifted | allowed) >>> 0) === 0xffffffff;
       if (stray !== 0 && !complement) rule = "reserved-bits";
     }
-    if (rule === null && (action & SEQUENCE) !== 0 && (op & FLAG_FAULT) === 0 && t.rules !== null) {
-      this.fedOp = op;
-      this.fedWidth = width;
-      this.fedAddr = addr;
-      this.fedValue = value;
-      const found = this.sequence!.observeIn(t.rules, op & OP_MASK, width, addr, value);
-      if (found !== null) rule = found.rule;
-    }
+    if (rule === null && (action & SEQUENCE) !== 0 && (op & FLAG_FAULT) === 0 && t.rules !== null) rule = this.feed(t.rules, op, width, addr, value);
     return rule;
+  }
+
+  /** Feeds a CPU access (`op` with its flags) to the sequence rules: the rule it breaks, or null. */
+  private feed(rules: RegionRules, op: number, width: number, addr: number, value: number): LintRule | null {
+    this.fedOp = op;
+    this.fedWidth = width;
+    this.fedAddr = addr;
+    this.fedValue = value;
+    const found = this.sequence!.observeIn(rules, op & OP_MASK, width, addr, value);
+    return found === null ? null : found.rule;
   }
 
   /** The last accesses, oldest first (at most RING_SIZE), as the ring holds them. */

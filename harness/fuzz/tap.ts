@@ -246,19 +246,18 @@ export class FuzzTrace extends Trace {
       // the most common check, here. A write that is not a fault is aligned, so its bytes stay
       // inside the word (integer shifts: the float form took a library call per write).
       if (action === CHECK_BITS && (opWidth & FLAG_FAULT) === 0 && ((value << ((addr & 3) << 3)) & ~t.allowed[offset >>> 2]!) === 0) continue;
+      const op = opWidth & RING_OP_MASK;
+      const width = opWidth >>> RING_WIDTH_SHIFT;
+      let rule: LintRule | null;
       if ((action & ~(SEQUENCE | REPEAT_SAFE)) === 0) {
         // Only the sequence rules look at it: a status register polled between data writes is
         // the read they were fed last, again (same op, width, address and value).
         if ((opWidth & FLAG_FAULT) !== 0 || t.rules === null) continue;
-        if (action !== SEQUENCE && opWidth === (this.fedOp | (this.fedWidth << RING_WIDTH_SHIFT)) && addr === this.fedAddr && value === this.fedValue) continue;
-        const rule = this.feed(t.rules, opWidth & RING_OP_MASK, opWidth >>> RING_WIDTH_SHIFT, addr, value);
-        if (rule === null) continue;
-        this.firstFinding = { rule, index: k, op: opWidth & RING_OP_MASK, width: opWidth >>> RING_WIDTH_SHIFT, addr, value };
-        return;
+        if ((action & REPEAT_SAFE) !== 0 && op === this.fedOp && width === this.fedWidth && addr === this.fedAddr && value === this.fedValue) continue;
+        rule = this.feed(t.rules, op, width, addr, value);
+      } else {
+        rule = this.judge(t, offset, action, op, width, addr, value);
       }
-      const op = opWidth & RING_OP_MASK;
-      const width = opWidth >>> RING_WIDTH_SHIFT;
-      const rule = this.judge(t, offset, action, op, width, addr, value);
       if (rule !== null) {
         this.firstFinding = { rule, index: k, op, width, addr, value };
         return;

@@ -645,23 +645,29 @@ export class Pl011Model implements Device, DmaRequester, InterruptSource {
   /** Records a character that left TXD at time `t`. */
   private recordSent(data: number, t: number, lineControl: number, divisor: number): void {
     const i = this.sentCount;
-    if (i === this.sentData.length) {
-      const grow = <T extends Uint16Array | Uint32Array | Float64Array>(a: T, make: (n: number) => T): T => {
-        const b = make(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      this.sentData = grow(this.sentData, (n) => new Uint16Array(n));
-      this.sentEnds = grow(this.sentEnds, (n) => new Float64Array(n));
-      this.sentLineControl = grow(this.sentLineControl, (n) => new Uint16Array(n));
-      this.sentDivisors = grow(this.sentDivisors, (n) => new Uint32Array(n));
-    }
+    if (i === this.sentData.length) this.reserveSent(i + 1);
     this.sentData[i] = data;
     this.sentEnds[i] = t;
     this.sentLineControl[i] = lineControl;
     this.sentDivisors[i] = divisor;
     this.sentCount = i + 1;
     this.sentVersion++;
+  }
+
+  /** Grows the record of characters sent to hold at least `n` (doubling). */
+  private reserveSent(n: number): void {
+    let size = this.sentData.length;
+    if (n <= size) return;
+    while (size < n) size *= 2;
+    const grow = <T extends Uint16Array | Uint32Array | Float64Array>(a: T, make: (n: number) => T): T => {
+      const b = make(size);
+      b.set(a);
+      return b;
+    };
+    this.sentData = grow(this.sentData, (k) => new Uint16Array(k));
+    this.sentEnds = grow(this.sentEnds, (k) => new Float64Array(k));
+    this.sentLineControl = grow(this.sentLineControl, (k) => new Uint16Array(k));
+    this.sentDivisors = grow(this.sentDivisors, (k) => new Uint32Array(k));
   }
 
   // ---- Time ----
@@ -677,7 +683,13 @@ export class Pl011Model implements Device, DmaRequester, InterruptSource {
       if (timeout < t) t = timeout;
       if (t > now) break;
       // At equal times a character lands before the timeout looks at the FIFO.
-      if (t === txEnd) this.finishCharacter(t);
+      if (t === txEnd) {
+        // Without loopback, characters leaving TXD touch nothing the receiver's events depend
+        // on: every frame that ends by now, and before the next arrival or timeout, goes in one
+        // loop (a FIFO drained at the end of a fuzz execution sends 16 in a row).
+        if ((this.cr & PL011_CR_LBE) === 0) this.shiftOut(Math.min(now, arrival, timeout));
+        else this.finishCharacter(t);
+      }
       else if (t === arrival) this.arriveFromWire(t);
       else this.receiveTimeout();
     }
@@ -741,6 +753,71 @@ export class Pl011Model implements Device, DmaRequester, InterruptSource {
     // Loopback: TXD feeds RXD (TRM 3.3.8, LBE).
     if ((this.cr & PL011_CR_LBE) !== 0) this.arrive(this.txShiftData & this.dataMask, t);
     this.startCharacter(t);
+  }
+
+  /**
+   * finishCharacter() then startCharacter(), again and again, for each character whose last stop
+   * bit ends by `until`, without loopback (the caller checks LBE): the same state at the end,
+   * each character recorded with the time, LCR_H and divisor it was sent with, and the TX
+   * interrupt set as the level passes down through the trigger level. Nothing in the loop changes
+   * what decides whether the transmitter runs (CR, LCR_H, the latched divisor, CTS), nor the
+   * frame time, so both are read once.
+   */
+  private shiftOut(until: number): void {
+    const runs = this.transmitterRuns();
+    const frame = this.frameNs;
+    const mask = this.fifoIndexMask;
+    const trigger = this.txTrigger;
+    const dataMask = this.dataMask;
+    const fifo = this.txFifo;
+    const nextLineControl = this.lcrh;
+    const nextDivisor = this.latchedIbrd * FBRD_STEPS + this.latchedFbrd;
+    // Room for every character the loop can record (the one shifting and those queued), so
+    // that it stores through the arrays as they are now.
+    this.reserveSent(this.sentCount + this.txCount + 1);
+    const sentData = this.sentData;
+    const sentEnds = this.sentEnds;
+    const sentLineControl = this.sentLineControl;
+    const sentDivisors = this.sentDivisors;
+    let n = this.sentCount;
+    let t = this.txEndAt;
+    let head = this.txHead;
+    let count = this.txCount;
+    let ris = this.ris;
+    let data = this.txShiftData;
+    let lineControl = this.txShiftLineControl;
+    let divisor = this.txShiftDivisor;
+    for (;;) {
+      sentData[n] = data;
+      sentEnds[n] = t;
+      sentLineControl[n] = lineControl;
+      sentDivisors[n] = divisor;
+      n++;
+      if (count === 0 || !runs) {
+        this.txShifting = false;
+        this.txEndAt = Infinity;
+        break;
+      }
+      data = fifo[head]! & dataMask;
+      head = (head + 1) & mask;
+      // The TX interrupt fires as the level passes down through the trigger level (TRM 2.8).
+      if (count-- > trigger && count <= trigger) ris |= PL011_RIS_TX;
+      lineControl = nextLineControl;
+      divisor = nextDivisor;
+      t += frame;
+      if (t > until) {
+        this.txEndAt = t;
+        break;
+      }
+    }
+    this.sentCount = n;
+    this.sentVersion++;
+    this.txShiftData = data;
+    this.txShiftLineControl = lineControl;
+    this.txShiftDivisor = divisor;
+    this.txHead = head;
+    this.txCount = count;
+    this.ris = ris;
   }
 
   // ---- Receiver ----

@@ -44,6 +44,12 @@ export interface BitProbe {
   readonly xor: number;
 }
 
+/** Replaced reads counted over several devices (a world's): whether any read was replaced is
+ * then one load, however many devices there are. */
+export interface ReplacedTally {
+  count: number;
+}
+
 /** Replaced reads kept per execution for the report; further ones are only counted. */
 const REPLACED_KEPT = 16;
 
@@ -64,7 +70,8 @@ export class FuzzDevice implements Device {
    * enable-delay window on a DSB): the bus hands barriers only to devices that have this. */
   readonly barrier?: (kind: number) => void;
 
-  constructor(readonly name: string, readonly inner: Device, readonly block: RegisterBlock | undefined) {
+  /** `tally` counts this device's replaced reads too (its owner resets it). */
+  constructor(readonly name: string, readonly inner: Device, readonly block: RegisterBlock | undefined, private readonly tally: ReplacedTally = { count: 0 }) {
     this.index = block === undefined ? undefined : new RegisterIndex(block);
     if (inner.barrier !== undefined) this.barrier = (kind) => inner.barrier!(kind);
   }
@@ -131,6 +138,7 @@ export class FuzzDevice implements Device {
    * path, world.ts): counts them as read() would have, when the last read was replaced. */
   repeatReads(n: number): void {
     this.replacedCount += n;
+    this.tally.count += n;
     if (this.repeatIllegal) this.illegalCount += n;
     if (this.repeatEntry !== null) this.repeatEntry.count += n;
   }
@@ -220,6 +228,7 @@ export class FuzzDevice implements Device {
     }
     this.lastReadReplaced = true;
     this.replacedCount++;
+    this.tally.count++;
     if (why !== null) this.illegalCount++;
     this.repeatIllegal = why !== null;
     const last = this.replaced[this.replaced.length - 1];

@@ -120,8 +120,11 @@ function measure(target: PrimeCellTargetName, rounds: number, roundMs: number): 
   const check = fuzzer.runCase(fuzzCase);
   if (check.failure !== null) throw new Error(`the ${target} benchmark case fails: ${check.failure.message}`);
   if (check.ran.length !== workload.steps.length) throw new Error(`the ${target} benchmark case skipped steps`);
+  // Each execution as a search runs it (Fuzzer.runSteps): runCase() also lists the steps that
+  // ran, for a report.
+  const steps = workload.steps;
   const executeCase = (n: number): void => {
-    for (let i = 0; i < n; i++) fuzzer.runCase(fuzzCase);
+    for (let i = 0; i < n; i++) fuzzer.runSteps(steps);
   };
 
   const instance = new WebAssembly.Instance(compileModule(wasmPath("release")), {
@@ -184,7 +187,7 @@ function measureIrq(rounds: number, roundMs: number): Record<string, number> {
     const check = fuzzer.runCase(fuzzCase);
     if (check.failure !== null) throw new Error(`the pl011-irq benchmark case fails (${mode}): ${check.failure.message}`);
     const executeCase = (n: number): void => {
-      for (let i = 0; i < n; i++) fuzzer.runCase(fuzzCase);
+      for (let i = 0; i < n; i++) fuzzer.runSteps(fuzzCase.steps);
     };
     executeCase(200);
     const rates: number[] = [];

@@ -654,6 +654,12 @@ export class Pl011Model implements Device, DmaRequester, InterruptSource {
     this.sentVersion++;
   }
 
+  /** The latched baud divisor in 64ths (BAUDDIV x 64 = IBRD x 64 + FBRD, TRM 3.3.6), as the record
+   * of characters sent keeps it. */
+  private latchedSixtyFourths(): number {
+    return this.latchedIbrd * FBRD_STEPS + this.latchedFbrd;
+  }
+
   /** Grows the record of characters sent to hold at least `n` (doubling). */
   private reserveSent(n: number): void {
     let size = this.sentData.length;
@@ -741,7 +747,7 @@ export class Pl011Model implements Device, DmaRequester, InterruptSource {
     this.txShifting = true;
     this.txShiftData = data & this.dataMask;
     this.txShiftLineControl = this.lcrh;
-    this.txShiftDivisor = this.latchedIbrd * FBRD_STEPS + this.latchedFbrd;
+    this.txShiftDivisor = this.latchedSixtyFourths();
     this.txEndAt = t + this.frameNs;
   }
 
@@ -771,7 +777,7 @@ export class Pl011Model implements Device, DmaRequester, InterruptSource {
     const dataMask = this.dataMask;
     const fifo = this.txFifo;
     const nextLineControl = this.lcrh;
-    const nextDivisor = this.latchedIbrd * FBRD_STEPS + this.latchedFbrd;
+    const nextDivisor = this.latchedSixtyFourths();
     // Room for every character the loop can record (the one shifting and those queued), so
     // that it stores through the arrays as they are now.
     this.reserveSent(this.sentCount + this.txCount + 1);
@@ -936,7 +942,7 @@ export class Pl011Model implements Device, DmaRequester, InterruptSource {
     this.dataMask = (1 << dataBits) - 1;
     this.bitNs = this.latchedIbrd === 0
       ? Infinity
-      : (BAUD16_PER_BIT * (this.latchedIbrd * FBRD_STEPS + this.latchedFbrd) * 1e9) / (FBRD_STEPS * this.uartclkHz);
+      : (BAUD16_PER_BIT * this.latchedSixtyFourths() * 1e9) / (FBRD_STEPS * this.uartclkHz);
     this.frameNs = bitsPerFrame * this.bitNs;
     this.updateLevels();
   }

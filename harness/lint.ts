@@ -267,10 +267,11 @@ function registerNamed(index: RegisterIndex, name: string, where: string): Regis
 }
 
 const compiledRules = new WeakMap<RegisterIndex, CompiledRules>();
-const WATCH_READ = 1;
-const WATCH_WRITE = 2;
-/** A read here consumes an entry (the register of a consuming-read rule). */
-const WATCH_CONSUMES = 4;
+/** The bits of sequenceWatchTable: the sequence rules look at reads here, at writes here, and a
+ * read here consumes an entry (the register of a consuming-read rule). */
+export const WATCH_READ = 1;
+export const WATCH_WRITE = 2;
+export const WATCH_CONSUMES = 4;
 
 /** The block's rows resolved against its map, once per map. A row naming a register or field
  * the map does not have is an error in this table, reported at once. */
@@ -370,12 +371,12 @@ function rulesFor(index: RegisterIndex): CompiledRules {
 }
 
 /**
- * Which accesses the sequence rules look at, by byte offset of the block: bit 0 (1) its reads,
- * bit 1 (2) its writes. An access to an offset without its bit changes nothing they remember
+ * Which accesses the sequence rules look at, by byte offset of the block: WATCH_READ (1) its
+ * reads, WATCH_WRITE (2) its writes. An access to an offset without its bit changes nothing they remember
  * and finds nothing, so a caller may leave it out (the fuzzer's tap does). A block with set/reset
  * rules has every write marked: any write there ends the reads those rules remember.
  *
- * Bit 2 (4) marks the reads that consume an entry (a consuming-read rule's register). Any other
+ * WATCH_CONSUMES (4) marks the reads that consume an entry (a consuming-read rule's register). Any other
  * read the rules look at, made again with the same width and value right after the last access
  * they were fed, leaves them as they were (the value it remembers is the one they hold; only the
  * number of the read a message would cite changes) and finds nothing the first did not, so a

@@ -4,7 +4,7 @@
 // Fuzzing runs with recording off, so an execution costs a few comparisons per access; a failing
 // case is run again with recording on to report it with lintTrace and the full trace.
 import type { Region } from "../bus.js";
-import { SequenceLintStream, sequenceWatchTable, type LintRule, type RegionRules } from "../lint.js";
+import { SequenceLintStream, WATCH_CONSUMES, WATCH_READ, WATCH_WRITE, sequenceWatchTable, type LintRule, type RegionRules } from "../lint.js";
 import * as traceCodes from "../trace.js";
 import { Trace } from "../trace.js";
 
@@ -34,7 +34,7 @@ const COMPLEMENT_OK = 16;
 const SEQUENCE = 32;
 /** A read the sequence rules look at that consumes nothing: made again right after the last
  * access they were fed, with the same width and value, it changes nothing they keep and breaks
- * nothing (lint.ts sequenceWatchTable, bit 2), and is left out. */
+ * nothing (lint.ts sequenceWatchTable, WATCH_CONSUMES clear), and is left out. */
 const REPEAT_SAFE = 64;
 
 /** The first lint finding of an execution, as the tap saw it. */
@@ -83,9 +83,10 @@ function tableFor(region: Region, stream: SequenceLintStream | null): RegionTabl
       allowed[w] = fieldBits(reg);
     }
     for (let b = w * 4; b < Math.min(region.size, w * 4 + 4); b++) {
-      const watched = watch[b] ?? 3;
-      readAction[b] = read | ((watched & 1) !== 0 ? SEQUENCE | ((watched & 4) === 0 ? REPEAT_SAFE : 0) : 0);
-      writeAction[b] = write | ((watched & 2) !== 0 ? SEQUENCE : 0);
+      // An offset the table does not cover is taken as watched both ways (the safe side).
+      const watched = watch[b] ?? (WATCH_READ | WATCH_WRITE);
+      readAction[b] = read | ((watched & WATCH_READ) !== 0 ? SEQUENCE | ((watched & WATCH_CONSUMES) === 0 ? REPEAT_SAFE : 0) : 0);
+      writeAction[b] = write | ((watched & WATCH_WRITE) !== 0 ? SEQUENCE : 0);
     }
   }
   return { base: region.base, end: region.end, readAction, writeAction, allowed, rules: stream?.rulesOf(region) ?? null };

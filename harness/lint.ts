@@ -372,16 +372,16 @@ function rulesFor(index: RegisterIndex): CompiledRules {
 
 /**
  * Which accesses the sequence rules look at, by byte offset of the block: WATCH_READ (1) its
- * reads, WATCH_WRITE (2) its writes. An access to an offset without its bit changes nothing they remember
- * and finds nothing, so a caller may leave it out (the fuzzer's tap does). A block with set/reset
- * rules has every write marked: any write there ends the reads those rules remember.
+ * reads, WATCH_WRITE (2) its writes. An access to an offset without its bit changes nothing they
+ * remember and finds nothing, so a caller may leave it out (the fuzzer's tap does). A block with
+ * set/reset rules has every write marked: any write there ends the reads those rules remember.
  *
- * WATCH_CONSUMES (4) marks the reads that consume an entry (a consuming-read rule's register). Any other
- * read the rules look at, made again with the same width and value right after the last access
- * they were fed, leaves them as they were (the value it remembers is the one they hold; only the
- * number of the read a message would cite changes) and finds nothing the first did not, so a
- * caller that wants only whether something breaks a rule may leave the repeat out too (the tap
- * does: a status register polled between data writes).
+ * WATCH_CONSUMES (4) marks the reads that consume an entry (a consuming-read rule's register).
+ * Any other read the rules look at, made again with the same width and value right after the
+ * last access they were fed, leaves them as they were (the value it remembers is the one they
+ * hold; only the number of the read a message would cite changes) and finds nothing the first
+ * did not, so a caller that wants only whether something breaks a rule may leave the repeat out
+ * too (the tap does: a status register polled between data writes).
  */
 export function sequenceWatchTable(index: RegisterIndex): Uint8Array {
   const rules = rulesFor(index);

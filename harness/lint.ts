@@ -198,7 +198,7 @@ interface CompiledRules {
    * set/reset reads). */
   readonly readsWatched: ReadonlySet<number>;
   readonly writesWatched: ReadonlySet<number>;
-  /** The same, as a table by byte offset: bit 0 reads, bit 1 writes (the per-access check). */
+  /** The same, as a table by byte offset (the WATCH_* bits; the per-access check). */
   readonly watchedAt: Uint8Array;
   /** The watched registers numbered from 0, by word of the block (-1: not watched): what the
    * rules remember is kept in arrays by that number, not in maps. */
@@ -208,9 +208,8 @@ interface CompiledRules {
    * guard or the consumed register of (in table order). */
   readonly guardsBySlot: readonly (readonly CompiledEnableRule[])[];
   readonly consumersBySlot: readonly (readonly CompiledConsumingRead[])[];
-  /** By slot: the register's w0c mask (0: none), and whether a set/reset rule names it. */
+  /** By slot: the register's w0c mask (0: none). */
   readonly w0cBySlot: Uint32Array;
-  readonly setResetBySlot: Uint8Array;
   // What one access needs, looked up by its byte offset once: the rules read the accesses of a
   // fuzz execution one at a time (the fuzzer's tap), where a lookup per rule cost more than the
   // rules themselves.
@@ -220,14 +219,14 @@ interface CompiledRules {
   /** By byte offset: the slot of a write the rules look at; -2 for a write to another register
    * (at its own offset), which only ends the set/reset reads; -1 for none. */
   readonly writeSlotAt: Int16Array;
-  /** By slot: the register, and whether it is write-1-to-clear. */
+  /** By slot: the register. */
   readonly regBySlot: readonly RegisterInfo[];
-  readonly w1cBySlot: Uint8Array;
   /** By slot: guardsBySlot and consumersBySlot with the slots they name resolved. */
   readonly guardPlansBySlot: readonly (readonly GuardPlan[])[];
   readonly consumerPlansBySlot: readonly (readonly ConsumerPlan[])[];
-  /** By slot: which of the above the register has (the SLOT_* bits), one load for an access
-   * that needs only what it is remembered as (an enable register, a guard). */
+  /** By slot: which rules the register has (the SLOT_* bits: write-1-to-clear, w0c flags, a
+   * set/reset rule, enable guards, consuming reads), one load for an access that needs only what
+   * it is remembered as (an enable register, a guard). */
   readonly kindBySlot: Uint8Array;
 }
 
@@ -363,8 +362,8 @@ function rulesFor(index: RegisterIndex): CompiledRules {
       | (guardPlansBySlot[slot]!.length !== 0 ? SLOT_GUARDED : 0) | (consumerPlansBySlot[slot]!.length !== 0 ? SLOT_CONSUMERS : 0);
   }
   compiled = {
-    ...built, readsWatched, writesWatched: both, watchedAt, slotByWord, slots, guardsBySlot, consumersBySlot, w0cBySlot, setResetBySlot,
-    readSlotAt, writeSlotAt, regBySlot, w1cBySlot, guardPlansBySlot, consumerPlansBySlot, kindBySlot,
+    ...built, readsWatched, writesWatched: both, watchedAt, slotByWord, slots, guardsBySlot, consumersBySlot, w0cBySlot,
+    readSlotAt, writeSlotAt, regBySlot, guardPlansBySlot, consumerPlansBySlot, kindBySlot,
   };
   compiledRules.set(index, compiled);
   return compiled;
